@@ -1,0 +1,202 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Device, DeviceSettings } from '../core/model';
+import { isConditionFailure } from './errors';
+import { DEVICE_PREFIX, deviceSk, tokenKey, userPk } from './keys';
+
+/** An inbox SQS message a device received and has not acknowledged yet. */
+export interface InflightBundle {
+  handle: string;
+  first: number;
+  last: number;
+}
+
+/** A device as the pipeline sees it: identity, settings, and its delivery and ack cursors. */
+export interface DeviceRecord extends Device {
+  queueUrl: string;
+  tokenHash: string;
+  /** Last change log sequence number the adapter has handled for this device. */
+  logCursor: number;
+  /** The seq the next inbox message gets. */
+  nextSeq: number;
+  /** Highest seq the device acknowledged. */
+  ackedSeq: number;
+  inflight: InflightBundle[];
+  settingsVersion: number;
+}
+
+const recordFromItem = (item: Record<string, unknown>): DeviceRecord => ({
+  userId: String(item.userId),
+  deviceId: String(item.deviceId),
+  platform: String(item.platform),
+  ...(typeof item.name === 'string' ? { name: item.name } : {}),
+  settings: item.settings as DeviceSettings,
+  createdAt: String(item.createdAt),
+  queueUrl: String(item.queueUrl),
+  tokenHash: String(item.tokenHash),
+  logCursor: Number(item.logCursor ?? 0),
+  nextSeq: Number(item.nextSeq ?? 1),
+  ackedSeq: Number(item.ackedSeq ?? 0),
+  inflight: (item.inflight as InflightBundle[] | undefined) ?? [],
+  settingsVersion: Number(item.settingsVersion ?? 1),
+});
+
+/** The device registry: user id → devices, and device token hash → device. */
+export class DeviceRegistry {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(record: DeviceRecord): Promise<void> {
+    const { tokenHash, ...rest } = record;
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: { pk: userPk(record.userId), sk: deviceSk(record.deviceId), tokenHash, ...rest },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...tokenKey(tokenHash), userId: record.userId, deviceId: record.deviceId, platform: record.platform },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async get(userId: string, deviceId: string): Promise<DeviceRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: deviceSk(deviceId) }, ConsistentRead: true }),
+    );
+    return Item ? recordFromItem(Item) : undefined;
+  }
+
+  async list(userId: string): Promise<DeviceRecord[]> {
+    const devices: DeviceRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': DEVICE_PREFIX },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) devices.push(recordFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return devices;
+  }
+
+  /** Removes the device and its token together: the token stops working at once. */
+  async remove(record: DeviceRecord): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.table, Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) } } },
+          { Delete: { TableName: this.table, Key: tokenKey(record.tokenHash) } },
+        ],
+      }),
+    );
+  }
+
+  async byTokenHash(tokenHash: string): Promise<{ userId: string; deviceId: string; platform: string } | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: tokenKey(tokenHash), ConsistentRead: true }));
+    return Item ? { userId: String(Item.userId), deviceId: String(Item.deviceId), platform: String(Item.platform) } : undefined;
+  }
+
+  /**
+   * Moves the adapter's cursor after a delivery. Conditional on the cursor it started from, so
+   * two deliveries can never both claim the same range. Resolves to false if one did.
+   */
+  async advanceDelivery(record: DeviceRecord, logCursor: number, nextSeq: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+          UpdateExpression: 'SET logCursor = :cursor, nextSeq = :next',
+          ConditionExpression: 'attribute_exists(pk) AND logCursor = :from AND nextSeq = :fromSeq',
+          ExpressionAttributeValues: {
+            ':cursor': logCursor,
+            ':next': nextSeq,
+            ':from': record.logCursor,
+            ':fromSeq': record.nextSeq,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async setInflight(record: DeviceRecord, inflight: InflightBundle[]): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+        UpdateExpression: 'SET inflight = :inflight',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':inflight': inflight },
+      }),
+    );
+  }
+
+  /** Records an acknowledgement; the cursor never moves backwards. */
+  async acknowledge(record: DeviceRecord, ackedSeq: number, inflight: InflightBundle[]): Promise<number> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+          UpdateExpression: 'SET ackedSeq = :acked, inflight = :inflight',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(ackedSeq) OR ackedSeq <= :acked)',
+          ExpressionAttributeValues: { ':acked': ackedSeq, ':inflight': inflight },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Number(Attributes?.ackedSeq ?? ackedSeq);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // A concurrent ack went further; report where the cursor is.
+      return (await this.get(record.userId, record.deviceId))?.ackedSeq ?? ackedSeq;
+    }
+  }
+
+  async updateSettings(record: DeviceRecord, settings: DeviceSettings): Promise<number> {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+        UpdateExpression: 'SET settings = :settings, settingsVersion = if_not_exists(settingsVersion, :one) + :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':settings': settings, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(Attributes?.settingsVersion ?? 1);
+  }
+
+  /** For tests and operators: drops a token row left by a failed registration. */
+  async deleteToken(tokenHash: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: tokenKey(tokenHash) }));
+  }
+}

@@ -1,0 +1,141 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { InboxMessage } from '../core/model';
+import { isNamed } from './errors';
+
+export interface InboxOptions {
+  /** Queue name prefix; a device's inbox is `${prefix}${deviceId}.fifo`. */
+  prefix: string;
+  visibilityTimeoutSeconds: number;
+  retentionSeconds: number;
+}
+
+export interface ReceivedBundle {
+  handle: string;
+  messages: InboxMessage[];
+}
+
+/** SendMessageBatch accepts 10 entries and 1 MiB in all; stay under both. */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BYTES = 1_000_000;
+
+export const isMissingQueue = (error: unknown) =>
+  isNamed(error, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'NonExistentQueue');
+
+/**
+ * Per-device inbox queues (SQS FIFO, one message group). Each SQS message is a bundle of
+ * consecutive device messages: FIFO hands out a group's messages only as earlier ones are
+ * deleted, so bundling is what lets one poll return many changes.
+ */
+export class Inbox {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly options: InboxOptions,
+  ) {}
+
+  queueName(deviceId: string) {
+    return `${this.options.prefix}${deviceId}.fifo`;
+  }
+
+  async create(deviceId: string): Promise<string> {
+    const { QueueUrl } = await this.sqs.send(
+      new CreateQueueCommand({
+        QueueName: this.queueName(deviceId),
+        Attributes: {
+          FifoQueue: 'true',
+          ContentBasedDeduplication: 'false',
+          VisibilityTimeout: String(this.options.visibilityTimeoutSeconds),
+          MessageRetentionPeriod: String(this.options.retentionSeconds),
+          SqsManagedSseEnabled: 'true',
+        },
+      }),
+    );
+    if (!QueueUrl) throw new Error('CreateQueue returned no QueueUrl');
+    return QueueUrl;
+  }
+
+  /** Deletes the queue; a queue that is already gone is fine. */
+  async remove(queueUrl: string): Promise<void> {
+    try {
+      await this.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    } catch (error) {
+      if (!isMissingQueue(error)) throw error;
+    }
+  }
+
+  /** Sends bundles in order; the deduplication id makes a retried delivery a no-op. */
+  async send(queueUrl: string, bundles: readonly InboxMessage[][]): Promise<void> {
+    let batch: { Id: string; MessageBody: string; MessageGroupId: string; MessageDeduplicationId: string }[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const { Failed } = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
+      if (Failed && Failed.length > 0) {
+        throw new Error(`inbox send failed for ${Failed.length} bundle(s): ${Failed[0]?.Code} ${Failed[0]?.Message}`);
+      }
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const bundle of bundles) {
+      const body = JSON.stringify({ messages: bundle });
+      const bytes = Buffer.byteLength(body);
+      if (batch.length === MAX_BATCH_ENTRIES || (batch.length > 0 && batchBytes + bytes > MAX_BATCH_BYTES)) await flush();
+      const first = bundle[0]!.seq;
+      const last = bundle.at(-1)!.seq;
+      batch.push({
+        Id: `b${batch.length}`,
+        MessageBody: body,
+        MessageGroupId: 'inbox',
+        MessageDeduplicationId: `${first}-${last}`,
+      });
+      batchBytes += bytes;
+    }
+    await flush();
+  }
+
+  async receive(queueUrl: string, waitSeconds: number, maxMessages: number): Promise<ReceivedBundle[]> {
+    const { Messages } = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        WaitTimeSeconds: waitSeconds,
+        MaxNumberOfMessages: Math.min(10, Math.max(1, maxMessages)),
+        VisibilityTimeout: this.options.visibilityTimeoutSeconds,
+      }),
+    );
+    return (Messages ?? []).map((message) => ({
+      handle: message.ReceiptHandle!,
+      messages: (JSON.parse(message.Body ?? '{"messages":[]}') as { messages: InboxMessage[] }).messages,
+    }));
+  }
+
+  /** Deletes acknowledged bundles. A stale handle is harmless: the bundle comes back and is dropped then. */
+  async delete(queueUrl: string, handles: readonly string[]): Promise<void> {
+    for (let i = 0; i < handles.length; i += 10) {
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles.slice(i, i + 10).map((handle, n) => ({ Id: `d${n}`, ReceiptHandle: handle })),
+        }),
+      );
+    }
+  }
+
+  /** Makes partly acknowledged bundles visible again at once, so the rest is not held back. */
+  async release(queueUrl: string, handles: readonly string[]): Promise<void> {
+    for (let i = 0; i < handles.length; i += 10) {
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles.slice(i, i + 10).map((handle, n) => ({ Id: `v${n}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Key layout of the three tables (DESIGN.md: objects table, sync store, device registry).
+ * Kept in one place so stores, tests and operators read the same shapes.
+ *
+ * objects  pk = userId            sk = collection#objectId
+ * sync     pk = U#userId          sk = META | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
+ * devices  pk = U#userId          sk = D#deviceId
+ *          pk = T#sha256(token)   sk = T
+ */
+export const objectKey = (userId: string, collection: string, objectId: string) => ({
+  pk: userId,
+  sk: `${collection}#${objectId}`,
+});
+
+export const userPk = (userId: string) => `U#${userId}`;
+export const META_SK = 'META';
+export const replicaSk = (collection: string, objectId: string) => `R#${collection}#${objectId}`;
+export const replicaPrefix = (collection?: string) => (collection ? `R#${collection}#` : 'R#');
+export const LOG_PREFIX = 'L#';
+export const logSk = (seq: number) => `${LOG_PREFIX}${String(seq).padStart(12, '0')}`;
+export const pushMarkerSk = (deviceId: string, pushId: string) => `P#${deviceId}#${pushId}`;
+
+export const deviceSk = (deviceId: string) => `D#${deviceId}`;
+export const DEVICE_PREFIX = 'D#';
+export const tokenKey = (tokenHash: string) => ({ pk: `T#${tokenHash}`, sk: 'T' });
+
+export const DAY_SECONDS = 24 * 3600;
+export const epochSeconds = (date = new Date()) => Math.floor(date.getTime() / 1000);

@@ -1,0 +1,241 @@
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { JsonObject, LogEntry, PushResult, Replica } from '../core/model';
+import { cancellationCodes, isConditionFailure } from './errors';
+import {
+  epochSeconds,
+  LOG_PREFIX,
+  logSk,
+  META_SK,
+  pushMarkerSk,
+  replicaPrefix,
+  replicaSk,
+  userPk,
+} from './keys';
+import type { TransactItem } from './objects-store';
+
+export interface SyncStoreOptions {
+  /** How long change log entries are kept (at least the inbox queues' retention). */
+  logTtlSeconds: number;
+  /** How long replica tombstones are kept (deleted objects never come back within it). */
+  tombstoneTtlSeconds: number;
+}
+
+export type CommitOutcome = 'committed' | 'duplicate' | 'raced';
+
+const replicaFromItem = (item: Record<string, unknown>): Replica => ({
+  collection: String(item.collection),
+  objectId: String(item.objectId),
+  version: Number(item.version),
+  ...(typeof item.data === 'string' ? { data: JSON.parse(item.data) as JsonObject } : {}),
+  deleted: item.deleted === true,
+  updatedAt: String(item.updatedAt),
+});
+
+const entryFromItem = (item: Record<string, unknown>): LogEntry => JSON.parse(String(item.entry)) as LogEntry;
+
+/**
+ * The sync store: per user, the replica of every synced object, the change log numbered
+ * contiguously by the `META` counter, and push markers. A log entry is only ever written in the
+ * same transaction that moves the counter, so entry N exists only once 1..N-1 do.
+ */
+export class SyncStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly options: SyncStoreOptions,
+  ) {}
+
+  async readCaptureState(userId: string, collection: string, objectId: string): Promise<{ replica?: Replica; lastSeq: number }> {
+    const keys = [
+      { pk: userPk(userId), sk: replicaSk(collection, objectId) },
+      { pk: userPk(userId), sk: META_SK },
+    ];
+    const { Responses, UnprocessedKeys } = await this.db.send(
+      new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+    );
+    if (UnprocessedKeys?.[this.table]?.Keys?.length) throw new Error('sync store read throttled; retrying the record');
+    let replica: Replica | undefined;
+    let lastSeq = 0;
+    for (const item of Responses?.[this.table] ?? []) {
+      if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
+      else replica = replicaFromItem(item);
+    }
+    return { ...(replica ? { replica } : {}), lastSeq };
+  }
+
+  async lastSeq(userId: string): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: META_SK }, ConsistentRead: true }),
+    );
+    return Number(Item?.lastSeq ?? 0);
+  }
+
+  /**
+   * Appends one log entry at `lastSeq + 1`, together with the replica it leads to when given.
+   * `duplicate`: the replica already moved past this version (a redelivered record);
+   * `raced`: another writer took the sequence number first; re-read and try again.
+   */
+  async append(userId: string, lastSeq: number, entry: LogEntry, replica?: Replica): Promise<CommitOutcome> {
+    const items: TransactItem[] = [];
+    if (replica) items.push(this.replicaPut(userId, replica));
+    items.push(...this.logAppendItems(userId, lastSeq, entry));
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'committed';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (replica && codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+      if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) return 'raced';
+      throw error;
+    }
+  }
+
+  /** Stores a replica whose change nothing downstream needs to see. */
+  async putReplica(userId: string, replica: Replica): Promise<CommitOutcome> {
+    const { Put } = this.replicaPut(userId, replica) as { Put: ConstructorParameters<typeof PutCommand>[0] };
+    try {
+      await this.db.send(new PutCommand(Put));
+      return 'committed';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  /** The counter move and the log entry, for callers that add items of their own (inbound). */
+  logAppendItems(userId: string, lastSeq: number, entry: LogEntry): TransactItem[] {
+    return [
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: userPk(userId), sk: META_SK },
+          UpdateExpression: 'SET lastSeq = :next',
+          ConditionExpression: lastSeq === 0 ? 'attribute_not_exists(lastSeq) OR lastSeq = :prev' : 'lastSeq = :prev',
+          ExpressionAttributeValues: { ':next': lastSeq + 1, ':prev': lastSeq },
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            pk: userPk(userId),
+            sk: logSk(lastSeq + 1),
+            kind: entry.kind,
+            entry: JSON.stringify({ ...entry, logSeq: lastSeq + 1 }),
+            expiresAt: epochSeconds() + this.options.logTtlSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+  }
+
+  /** Marks a push as handled, in the same transaction as its effects, so a redelivery is a no-op. */
+  pushMarkerItem(userId: string, deviceId: string, pushId: string, result: PushResult['status']): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: userPk(userId),
+          sk: pushMarkerSk(deviceId, pushId),
+          status: result,
+          expiresAt: epochSeconds() + this.options.logTtlSeconds,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  async pushHandled(userId: string, deviceId: string, pushId: string): Promise<boolean> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: pushMarkerSk(deviceId, pushId) }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  }
+
+  /** Log entries with afterSeq < logSeq <= upToSeq, in order. */
+  async readLog(userId: string, afterSeq: number, upToSeq: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': userPk(userId), ':from': logSk(afterSeq + 1), ':to': logSk(upToSeq) },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) entries.push(entryFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
+  }
+
+  /** A page of live replicas, optionally of one collection, for snapshots. */
+  async readReplicas(
+    userId: string,
+    collection: string | undefined,
+    limit: number,
+    after?: { collection: string; objectId: string },
+  ): Promise<{ replicas: Replica[]; last?: { collection: string; objectId: string } }> {
+    const replicas: Replica[] = [];
+    let startKey: Record<string, unknown> | undefined = after
+      ? { pk: userPk(userId), sk: replicaSk(after.collection, after.objectId) }
+      : undefined;
+    let exhausted = false;
+    while (replicas.length < limit && !exhausted) {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': replicaPrefix(collection) },
+          Limit: limit - replicas.length,
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const replica = replicaFromItem(item);
+        if (!replica.deleted) replicas.push(replica);
+      }
+      startKey = page.LastEvaluatedKey;
+      exhausted = startKey === undefined;
+    }
+    const last = replicas.at(-1);
+    return { replicas, ...(!exhausted && last ? { last: { collection: last.collection, objectId: last.objectId } } : {}) };
+  }
+
+  private replicaPut(userId: string, replica: Replica): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: userPk(userId),
+          sk: replicaSk(replica.collection, replica.objectId),
+          collection: replica.collection,
+          objectId: replica.objectId,
+          version: replica.version,
+          deleted: replica.deleted,
+          updatedAt: replica.updatedAt,
+          ...(replica.data ? { data: JSON.stringify(replica.data) } : {}),
+          ...(replica.deleted ? { expiresAt: epochSeconds() + this.options.tombstoneTtlSeconds } : {}),
+        },
+        // Only ever move forward: a redelivered or late record cannot roll the replica back.
+        ConditionExpression: 'attribute_not_exists(pk) OR version < :version',
+        ExpressionAttributeValues: { ':version': replica.version },
+      },
+    };
+  }
+}
+
+export { LOG_PREFIX };

@@ -1,0 +1,191 @@
+import { applyJsonPatch } from '../core/delta';
+import type { JsonPatchOperation } from '../core/model';
+import { request } from './http';
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface InboxMessage {
+  seq: number;
+  type: 'change' | 'result' | 'resync';
+  payload: Json;
+}
+
+export interface LocalObject {
+  version: number;
+  data?: JsonObject;
+  deleted: boolean;
+}
+
+export interface PushChange {
+  changeId: string;
+  op: 'add' | 'modify' | 'delete';
+  collection: string;
+  objectId: string;
+  baseVersion?: number;
+  data?: JsonObject;
+  patch?: JsonPatchOperation[];
+}
+
+export type PushResult = { pushId: string; status: 'applied' | 'conflict' | 'rejected'; [key: string]: Json };
+
+const keyOf = (collection: string, objectId: string) => `${collection}/${objectId}`;
+
+/**
+ * A device of the `json` or `jsonpatch` platform: polls its inbox, applies what it receives to
+ * its local copy, acknowledges, and pushes its own changes. Messages are applied by `seq`, once:
+ * a redelivered message (same seq) is recognised and skipped.
+ */
+export class SyncHubDevice {
+  readonly objects = new Map<string, LocalObject>();
+  readonly results: PushResult[] = [];
+  /** Highest seq applied; what `ack` acknowledges. */
+  lastSeq = 0;
+  needsResync = false;
+  private changeCounter = 0;
+
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+    readonly platform: 'json' | 'jsonpatch',
+    readonly deviceId = 'device',
+  ) {}
+
+  get(collection: string, objectId: string): JsonObject | undefined {
+    const object = this.objects.get(keyOf(collection, objectId));
+    return object && !object.deleted ? object.data : undefined;
+  }
+
+  /** Live objects of one collection (or all), as plain data, for comparisons. */
+  view(collection?: string): Record<string, JsonObject> {
+    const out: Record<string, JsonObject> = {};
+    for (const [key, object] of [...this.objects].sort(([a], [b]) => a.localeCompare(b))) {
+      if (!object.deleted && object.data && (!collection || key.startsWith(`${collection}/`))) out[key] = object.data;
+    }
+    return out;
+  }
+
+  async poll(options: { wait?: number; max?: number } = {}): Promise<InboxMessage[]> {
+    const { messages } = await request<{ messages: InboxMessage[] }>(this.baseUrl, this.token, '/v1/sync/messages', {
+      query: { wait: options.wait ?? 0, max: options.max ?? 100 },
+    });
+    return messages;
+  }
+
+  async ack(upTo = this.lastSeq): Promise<number> {
+    const { cursor } = await request<{ cursor: number }>(this.baseUrl, this.token, '/v1/sync/ack', { method: 'POST', body: { upTo } });
+    return cursor;
+  }
+
+  /** Applies messages in seq order; returns those that were new. */
+  apply(messages: readonly InboxMessage[]): InboxMessage[] {
+    const fresh: InboxMessage[] = [];
+    for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
+      if (message.seq <= this.lastSeq) continue;
+      if (message.seq !== this.lastSeq + 1) throw new Error(`gap in inbox: expected seq ${this.lastSeq + 1}, got ${message.seq}`);
+      if (message.type === 'change') this.applyChange(message.payload as JsonObject);
+      else if (message.type === 'result') this.applyResult(message.payload as PushResult);
+      else this.needsResync = true;
+      this.lastSeq = message.seq;
+      fresh.push(message);
+    }
+    return fresh;
+  }
+
+  /** Polls, applies and acknowledges until the inbox is empty; resyncs when told to. */
+  async sync(options: { wait?: number } = {}): Promise<InboxMessage[]> {
+    const received: InboxMessage[] = [];
+    for (let round = 0; ; round++) {
+      const messages = await this.poll({ wait: round === 0 ? (options.wait ?? 0) : 0 });
+      if (messages.length === 0) break;
+      received.push(...this.apply(messages));
+      await this.ack();
+    }
+    if (this.needsResync) await this.resync();
+    return received;
+  }
+
+  /** Replaces the local copy with the server's, page by page. */
+  async resync(): Promise<void> {
+    const fresh = new Map<string, LocalObject>();
+    let cursor: string | undefined;
+    do {
+      const page = await request<{ items: JsonObject[]; next?: string }>(this.baseUrl, this.token, '/v1/sync/snapshot', {
+        query: { cursor },
+      });
+      for (const item of page.items) {
+        const data = this.platform === 'json' ? (item.data as JsonObject) : this.patched({}, item.patch as JsonPatchOperation[]);
+        fresh.set(keyOf(String(item.collection), String(item.objectId)), { version: Number(item.version), data, deleted: false });
+      }
+      cursor = page.next;
+    } while (cursor);
+    // Keep tombstones so a late message cannot resurrect what the snapshot no longer has.
+    for (const [key, object] of this.objects) if (!fresh.has(key)) fresh.set(key, { version: object.version, deleted: true });
+    this.objects.clear();
+    for (const [key, object] of fresh) this.objects.set(key, object);
+    this.needsResync = false;
+  }
+
+  /** Pushes changes (device format) and applies them locally at once (optimistically). */
+  async push(changes: readonly Omit<PushChange, 'changeId'>[]): Promise<{ accepted: number; pushId: string }> {
+    const stamped = changes.map((change) => ({ changeId: `${this.deviceId}-${Date.now()}-${this.changeCounter++}`, ...change }));
+    const response = await request<{ accepted: number; pushId: string }>(this.baseUrl, this.token, '/v1/sync/changes', {
+      method: 'POST',
+      body: { changes: stamped },
+    });
+    for (const change of stamped) {
+      const key = keyOf(change.collection, change.objectId);
+      const local = this.objects.get(key);
+      if (change.op === 'delete') this.objects.set(key, { version: local?.version ?? 0, deleted: true });
+      else {
+        const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
+        this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
+      }
+    }
+    return response;
+  }
+
+  /** The version this device holds of an object (0 if none), for `baseVersion`. */
+  versionOf(collection: string, objectId: string): number {
+    return this.objects.get(keyOf(collection, objectId))?.version ?? 0;
+  }
+
+  private applyChange(payload: JsonObject) {
+    const key = keyOf(String(payload.collection), String(payload.objectId));
+    const version = Number(payload.version);
+    const local = this.objects.get(key);
+    if (local && local.version >= version) return; // already have it (e.g. from a snapshot)
+    if (payload.deleted === true || payload.op === 'delete') {
+      this.objects.set(key, { version, deleted: true });
+    } else if (this.platform === 'json') {
+      this.objects.set(key, { version, data: payload.data as JsonObject, deleted: false });
+    } else {
+      const base = local && !local.deleted ? (local.data ?? {}) : {};
+      this.objects.set(key, { version, data: this.patched(base, payload.patch as JsonPatchOperation[]), deleted: false });
+    }
+  }
+
+  private applyResult(result: PushResult) {
+    this.results.push(result);
+    if (result.status === 'applied') {
+      for (const change of result.changes as { collection: string; objectId: string; version: number }[]) {
+        const key = keyOf(change.collection, change.objectId);
+        const local = this.objects.get(key);
+        if (local) local.version = Math.max(local.version, change.version);
+      }
+    } else if (result.status === 'conflict') {
+      // Nothing of the push was applied: adopt the server's copy of what conflicted.
+      for (const conflict of result.conflicts as { collection: string; objectId: string; serverVersion: number; serverData?: JsonObject; serverDeleted: boolean }[]) {
+        this.objects.set(keyOf(conflict.collection, conflict.objectId), {
+          version: conflict.serverVersion,
+          ...(conflict.serverData ? { data: conflict.serverData } : {}),
+          deleted: conflict.serverDeleted,
+        });
+      }
+    }
+  }
+
+  private patched(base: JsonObject, patch: JsonPatchOperation[]): JsonObject {
+    return applyJsonPatch(base as never, patch) as JsonObject;
+  }
+}

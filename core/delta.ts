@@ -1,0 +1,191 @@
+import * as fastJsonPatch from 'fast-json-patch';
+import { UnprocessableError } from './errors';
+import { CollectionSchema, deepEqual, isJsonObject } from './ids';
+import type { Delta, JsonObject, JsonPatchOperation, JsonValue } from './model';
+
+/**
+ * Delta generators compare an object's replica with its new data and say how it changed.
+ * Which generator a collection uses is configuration (`parseDeltaAssignments`); the default,
+ * `replace`, sends the whole object and so works for every platform.
+ */
+export interface DeltaGenerator {
+  readonly name: string;
+  /** How `previous` became `next`, or null when they are equal (no change, no message). */
+  diff(previous: JsonObject, next: JsonObject): Delta | null;
+}
+
+// fast-json-patch is CommonJS that fills `exports` with Object.assign, which Node cannot detect
+// statically: under plain Node ESM (tsx, the local runtime) its API is only on `default`, while
+// bundlers reading its ESM build expose named exports. Accept both.
+const jsonPatchLib: typeof fastJsonPatch =
+  (fastJsonPatch as typeof fastJsonPatch & { default?: typeof fastJsonPatch }).default ?? fastJsonPatch;
+
+export const replaceGenerator: DeltaGenerator = {
+  name: 'replace',
+  diff: (previous, next) => (deepEqual(previous, next) ? null : { kind: 'replace' }),
+};
+
+export const fieldsGenerator: DeltaGenerator = {
+  name: 'fields',
+  diff(previous, next) {
+    const set = Object.entries(next).filter(
+      ([key, value]) => !Object.hasOwn(previous, key) || !deepEqual(previous[key], value),
+    );
+    const unset = Object.keys(previous).filter((key) => !Object.hasOwn(next, key));
+    if (set.length === 0 && unset.length === 0) return null;
+    // fromEntries defines own properties, so a key such as "__proto__" stays data.
+    return { kind: 'fields', set: Object.fromEntries(set), unset };
+  },
+};
+
+export const jsonPatchGenerator: DeltaGenerator = {
+  name: 'jsonpatch',
+  diff(previous, next) {
+    if (deepEqual(previous, next)) return null;
+    const ops = jsonPatchLib.compare(previous, next).map(toModelOperation);
+    return ops.length === 0 ? null : { kind: 'jsonpatch', ops };
+  },
+};
+
+export const DEFAULT_DELTA_GENERATOR = replaceGenerator.name;
+
+export const DELTA_GENERATORS: Readonly<Record<string, DeltaGenerator>> = Object.freeze({
+  [replaceGenerator.name]: replaceGenerator,
+  [fieldsGenerator.name]: fieldsGenerator,
+  [jsonPatchGenerator.name]: jsonPatchGenerator,
+});
+
+const knownGenerators = (): string => Object.keys(DELTA_GENERATORS).join(', ');
+
+export function deltaGeneratorFor(name: string): DeltaGenerator {
+  // hasOwn, so that names like "toString" are unknown rather than Object.prototype members.
+  if (!Object.hasOwn(DELTA_GENERATORS, name)) {
+    throw new Error(`unknown delta generator "${name}" (known: ${knownGenerators()})`);
+  }
+  return DELTA_GENERATORS[name]!;
+}
+
+/**
+ * Parses the per-collection assignment, e.g. "notes=fields, tasks=jsonpatch", as read from
+ * configuration at cold start: every mistake throws, so a bad deployment fails loudly.
+ */
+export function parseDeltaAssignments(spec: string): Record<string, string> {
+  if (spec.trim() === '') return {};
+  const pairs = spec.split(',').map((entry, index): [string, string] => {
+    const pair = entry.trim();
+    const match = /^([^=\s]+)\s*=\s*([^=\s]+)$/.exec(pair);
+    if (!match) {
+      throw new Error(
+        `delta assignment ${index + 1} ("${pair}") must look like collection=generator, in "${spec}"`,
+      );
+    }
+    const [, collection, generator] = match as unknown as [string, string, string];
+    const collectionCheck = CollectionSchema.safeParse(collection);
+    if (!collectionCheck.success) {
+      throw new Error(`delta assignment "${pair}": ${collectionCheck.error.issues[0]?.message}`);
+    }
+    if (!Object.hasOwn(DELTA_GENERATORS, generator)) {
+      throw new Error(
+        `delta assignment "${pair}": unknown generator "${generator}" (known: ${knownGenerators()})`,
+      );
+    }
+    return [collection, generator];
+  });
+  const seen = new Set<string>();
+  for (const [collection] of pairs) {
+    if (seen.has(collection))
+      throw new Error(`delta assignment: collection "${collection}" is assigned twice`);
+    seen.add(collection);
+  }
+  return Object.fromEntries(pairs);
+}
+
+export const generatorForCollection = (
+  collection: string,
+  assignments: Readonly<Record<string, string>>,
+): DeltaGenerator =>
+  deltaGeneratorFor(
+    Object.hasOwn(assignments, collection) ? assignments[collection]! : DEFAULT_DELTA_GENERATOR,
+  );
+
+/**
+ * Rebuilds the new data from the previous copy and a delta, as a device does. `fullData` is
+ * the change's full data, which a `replace` delta stands for.
+ */
+export function applyDelta(previous: JsonObject, delta: Delta, fullData: JsonObject): JsonObject {
+  switch (delta.kind) {
+    case 'replace':
+      return fullData;
+    case 'fields': {
+      // A Map keeps a changed key in its original position and appends new ones.
+      const merged = new Map<string, JsonValue>(Object.entries(previous));
+      for (const key of delta.unset) merged.delete(key);
+      for (const [key, value] of Object.entries(delta.set)) merged.set(key, value);
+      return Object.fromEntries(merged);
+    }
+    case 'jsonpatch':
+      return applyJsonPatch(previous, delta.ops);
+  }
+}
+
+/**
+ * Applies RFC 6902 operations to a copy of `document` (never to the original). A patch that
+ * does not apply, or that leaves something other than a JSON object, throws
+ * `UnprocessableError` naming the failing operation.
+ */
+export function applyJsonPatch(document: JsonObject, ops: readonly JsonPatchOperation[]): JsonObject {
+  let current: unknown = jsonPatchLib.deepClone(document);
+  // One operation at a time, because applyPatch's validator reports every failure as index 0.
+  ops.forEach((op, index) => {
+    try {
+      // validate = true checks the path before touching the copy; prototype edits stay banned.
+      current = jsonPatchLib.applyOperation(
+        current,
+        op as fastJsonPatch.Operation,
+        true,
+        true,
+        true,
+        index,
+      ).newDocument;
+    } catch (error) {
+      throw patchFailure(error, index, op);
+    }
+  });
+  if (!isJsonObject(current)) {
+    throw new UnprocessableError('patch: the result must be a JSON object, not ' + describe(current));
+  }
+  return current;
+}
+
+function patchFailure(error: unknown, index: number, op: JsonPatchOperation): UnprocessableError {
+  const where = `patch[${index}] (${op.op} "${op.path}")`;
+  // The prototype-pollution guard throws a TypeError with a long explanation.
+  if (error instanceof TypeError && error.message.includes('__proto__')) {
+    return new UnprocessableError(`${where}: must not address "__proto__" or "constructor/prototype"`, {
+      operation: index,
+    });
+  }
+  // JsonPatchError messages append the whole document; keep only the first line.
+  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new UnprocessableError(`${where}: ${reason}`, { operation: index });
+}
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+
+/** Narrows the library's loose operation type to ours, keeping only the RFC's members. */
+function toModelOperation(op: fastJsonPatch.Operation): JsonPatchOperation {
+  switch (op.op) {
+    case 'add':
+    case 'replace':
+    case 'test':
+      return { op: op.op, path: op.path, value: op.value as JsonValue };
+    case 'remove':
+      return { op: op.op, path: op.path };
+    case 'move':
+    case 'copy':
+      return { op: op.op, path: op.path, from: op.from };
+    default:
+      throw new Error(`fast-json-patch produced a non-RFC 6902 operation "${op.op}"`);
+  }
+}

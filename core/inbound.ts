@@ -1,0 +1,107 @@
+import { applyJsonPatch } from './delta';
+import { jsonByteLength } from './ids';
+import { MAX_OBJECT_DATA_BYTES } from './limits';
+import type { InboundWrite, JsonObject, PushResult } from './model';
+
+/** The primary platform's current state of one object, as the inbound function read it. */
+export interface CurrentObject {
+  version: number;
+  data?: JsonObject;
+  deleted: boolean;
+}
+
+/** One write of an applied push, with the version check the transaction must enforce. */
+export interface PlannedWrite {
+  changeId: string;
+  collection: string;
+  objectId: string;
+  /** The version the object must still have when the transaction runs (0: must not exist). */
+  expectedVersion: number;
+  /** The version the write produces. */
+  version: number;
+  /** New data; absent for a delete. */
+  data?: JsonObject;
+  /** A delete of an object that is already gone: acknowledged without a write. */
+  noop: boolean;
+}
+
+export type PushPlan =
+  | { kind: 'apply'; writes: PlannedWrite[] }
+  | { kind: 'conflict'; result: Extract<PushResult, { status: 'conflict' }> }
+  | { kind: 'rejected'; result: Extract<PushResult, { status: 'rejected' }> };
+
+export const objectKey = (collection: string, objectId: string) => `${collection}#${objectId}`;
+
+/**
+ * Decides what one device push does, all or nothing: every write applies with a version check,
+ * or, when any change is based on a version the server no longer has, nothing applies and the
+ * device is told the server's copy of every conflicting object.
+ */
+export const planPush = (
+  pushId: string,
+  writes: readonly InboundWrite[],
+  current: ReadonlyMap<string, CurrentObject>,
+): PushPlan => {
+  const planned: PlannedWrite[] = [];
+  const conflicts: Extract<PushResult, { status: 'conflict' }>['conflicts'] = [];
+  const reject = (reason: string, changeId: string): PushPlan => ({
+    kind: 'rejected',
+    result: { pushId, status: 'rejected', reason, changeId },
+  });
+
+  for (const write of writes) {
+    const cur = current.get(objectKey(write.collection, write.objectId));
+    const serverVersion = cur?.version ?? 0;
+    const exists = cur !== undefined && !cur.deleted;
+    const conflict = () =>
+      conflicts.push({
+        changeId: write.changeId,
+        collection: write.collection,
+        objectId: write.objectId,
+        serverVersion,
+        ...(exists && cur?.data ? { serverData: cur.data } : {}),
+        serverDeleted: !exists,
+      });
+
+    if (write.baseVersion !== undefined && write.baseVersion !== serverVersion) {
+      conflict();
+      continue;
+    }
+    const target = { changeId: write.changeId, collection: write.collection, objectId: write.objectId };
+    if (write.op === 'delete') {
+      planned.push({ ...target, expectedVersion: serverVersion, version: exists ? serverVersion + 1 : serverVersion, noop: !exists });
+      continue;
+    }
+    // An add of an object the device did not know exists, or a modify of one that is gone,
+    // would silently overwrite or resurrect: the device must see the server's copy first.
+    if ((write.op === 'add' && exists && write.baseVersion === undefined) || (write.op === 'modify' && !exists)) {
+      conflict();
+      continue;
+    }
+    let data: JsonObject;
+    if (write.patch) {
+      try {
+        data = applyJsonPatch(cur?.data ?? {}, write.patch);
+      } catch (error) {
+        return reject(`the patch cannot be applied to version ${serverVersion}: ${(error as Error).message}`, write.changeId);
+      }
+    } else if (write.data) {
+      data = write.data;
+    } else {
+      return reject(`op "${write.op}" needs data`, write.changeId);
+    }
+    if (jsonByteLength(data) > MAX_OBJECT_DATA_BYTES) {
+      return reject(`the object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`, write.changeId);
+    }
+    planned.push({ ...target, expectedVersion: serverVersion, version: serverVersion + 1, data, noop: false });
+  }
+
+  if (conflicts.length > 0) return { kind: 'conflict', result: { pushId, status: 'conflict', conflicts } };
+  return { kind: 'apply', writes: planned };
+};
+
+export const appliedResult = (pushId: string, writes: readonly PlannedWrite[]): PushResult => ({
+  pushId,
+  status: 'applied',
+  changes: writes.map(({ changeId, collection, objectId, version }) => ({ changeId, collection, objectId, version })),
+});

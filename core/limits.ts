@@ -1,0 +1,18 @@
+/**
+ * Size limits that follow from AWS limits (DESIGN.md §6): a change log entry carries the full
+ * object plus its delta in one DynamoDB item (400 KB), and an inbox bundle is one SQS message
+ * (1 MiB). The README's "Limits" section documents these numbers.
+ */
+export const MAX_OBJECT_DATA_BYTES = 300_000;
+/** A delta larger than this is replaced by the full object (the `replace` delta). */
+export const MAX_DELTA_BYTES = 60_000;
+/** Request bodies: an object write carries at most one object plus a small envelope. */
+export const MAX_JSON_BODY_BYTES = 400_000;
+/** A push travels as one inbound SQS message (1 MiB) with its envelope. */
+export const MAX_PUSH_BODY_BYTES = 900_000;
+export const MAX_CHANGES_PER_PUSH = 50;
+/** One inbox SQS message (a bundle of consecutive device messages). */
+export const MAX_BUNDLE_BYTES = 900_000;
+/** A poll response stays well under Lambda's 6 MB synchronous payload limit. */
+export const MAX_POLL_RESPONSE_BYTES = 5_000_000;
+export const MAX_DEVICES_PER_USER = 100;

@@ -1,0 +1,146 @@
+/**
+ * The domain vocabulary shared by every part of SyncHub. Pure types: no AWS, no Lambda.
+ *
+ * Flow: an app or device write produces a new `StoredObject` version on the primary platform;
+ * change capture compares it with the `Replica` and appends a `ChangeMessage` (generic,
+ * platform independent) to the user's change log; the adapter of each device's platform turns
+ * log entries into `InboxMessage`s (device format) numbered with the device's own sequence.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Who wrote an object version: the application, or a device (echo suppression keys on it). */
+export type Origin = { kind: 'app' } | { kind: 'device'; deviceId: string };
+
+/** An object on the primary platform (the objects table). Deletes leave a tombstone. */
+export interface StoredObject {
+  userId: string;
+  collection: string;
+  objectId: string;
+  /** Starts at 1, +1 on every write, including the delete that makes the tombstone. */
+  version: number;
+  /** Absent on tombstones. */
+  data?: JsonObject;
+  deleted: boolean;
+  /** ISO-8601 time of the write. */
+  updatedAt: string;
+  origin: Origin;
+}
+
+/** The sync store's copy of an object as last captured; the base every delta is computed from. */
+export interface Replica {
+  collection: string;
+  objectId: string;
+  version: number;
+  data?: JsonObject;
+  deleted: boolean;
+  updatedAt: string;
+}
+
+export type ChangeOp = 'add' | 'modify' | 'delete';
+
+/** Top-level field set / unset. */
+export interface FieldsDelta {
+  kind: 'fields';
+  set: JsonObject;
+  unset: string[];
+}
+/** RFC 6902 operations turning the previous data into the new data. */
+export interface JsonPatchDelta {
+  kind: 'jsonpatch';
+  ops: JsonPatchOperation[];
+}
+/** The whole object is the change (the default generator). */
+export interface ReplaceDelta {
+  kind: 'replace';
+}
+export type Delta = ReplaceDelta | FieldsDelta | JsonPatchDelta;
+
+export type JsonPatchOperation =
+  | { op: 'add' | 'replace' | 'test'; path: string; value: JsonValue }
+  | { op: 'remove'; path: string }
+  | { op: 'move' | 'copy'; path: string; from: string };
+
+/** A generic change: what happened to one object, independent of any platform. */
+export interface ObjectChange {
+  op: ChangeOp;
+  collection: string;
+  objectId: string;
+  /** The version this change produces. */
+  version: number;
+  /** The version the device must hold for `delta` to apply (0 for an add). */
+  previousVersion: number;
+  /** The full new data (absent on delete): every adapter can fall back to it. */
+  data?: JsonObject;
+  /** How the data changed relative to `previousVersion`; absent on add and delete. */
+  delta?: Delta;
+  origin: Origin;
+  updatedAt: string;
+}
+
+/** The outcome of one device push, delivered to the pushing device only. */
+export type PushResult =
+  | { pushId: string; status: 'applied'; changes: { changeId: string; collection: string; objectId: string; version: number }[] }
+  | {
+      pushId: string;
+      status: 'conflict';
+      conflicts: {
+        changeId: string;
+        collection: string;
+        objectId: string;
+        /** The server's current version (0 when the object never existed). */
+        serverVersion: number;
+        serverData?: JsonObject;
+        serverDeleted: boolean;
+      }[];
+    }
+  | { pushId: string; status: 'rejected'; reason: string; changeId?: string };
+
+/** One entry of a user's change log, numbered contiguously per user from 1. */
+export type LogEntry =
+  | { userId: string; logSeq: number; kind: 'change'; change: ObjectChange; at: string }
+  | { userId: string; logSeq: number; kind: 'result'; targetDeviceId: string; result: PushResult; at: string };
+
+export type Direction = 'two-way' | 'to-device' | 'from-device';
+
+export interface DeviceSettings {
+  /** Absent means every synced collection. */
+  collections?: string[];
+  direction: Direction;
+}
+
+export interface Device {
+  userId: string;
+  deviceId: string;
+  platform: string;
+  name?: string;
+  settings: DeviceSettings;
+  createdAt: string;
+}
+
+export type InboxMessageType = 'change' | 'result' | 'resync';
+
+/** What a device receives, in order of `seq` (contiguous per device, from 1). */
+export interface InboxMessage {
+  seq: number;
+  type: InboxMessageType;
+  payload: JsonValue;
+}
+
+/** A device's change, decoded from its platform format into a write on the primary platform. */
+export interface InboundWrite {
+  changeId: string;
+  op: ChangeOp;
+  collection: string;
+  objectId: string;
+  /** The version the device based this change on; absent means "whatever the server has". */
+  baseVersion?: number;
+  /** New data for add / modify given as a full object. */
+  data?: JsonObject;
+  /** RFC 6902 operations to apply to the server's current data (jsonpatch platform). */
+  patch?: JsonPatchOperation[];
+}
+
+export const originOf = (deviceId: string | undefined): Origin =>
+  deviceId ? { kind: 'device', deviceId } : { kind: 'app' };

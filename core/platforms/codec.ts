@@ -1,0 +1,26 @@
+import type { InboundWrite, JsonValue, ObjectChange, PushResult, Replica } from '../model';
+
+/**
+ * A platform codec converts between SyncHub's generic messages and one device format.
+ * Adding a platform is one module implementing this plus one line in `platforms/index.ts`;
+ * the adapter function, the inbound function and the infrastructure all read the registry.
+ */
+export interface PlatformCodec {
+  readonly name: string;
+  /** Media types a push body may have on this platform (the first is the default). */
+  readonly pushContentTypes: readonly string[];
+  /**
+   * The payload of a `change` inbox message. Throws when the change cannot be expressed on
+   * this platform; the adapter then tells the device to resync instead of losing it.
+   */
+  encodeChange(change: ObjectChange): JsonValue;
+  /** The payload of a `result` inbox message for a push this device made. */
+  encodeResult(result: PushResult): JsonValue;
+  /** One object of a snapshot page, as an add would carry it. */
+  encodeSnapshotItem(replica: Replica): JsonValue;
+  /**
+   * Parses and validates a raw push body into generic writes. Throws `ValidationError`
+   * (precise, names the offending change) on anything malformed; never partially succeeds.
+   */
+  decodePush(body: string, contentType: string): InboundWrite[];
+}

@@ -1,0 +1,19 @@
+import type { PlatformCodec } from './codec';
+import { jsonCodec } from './json';
+import { jsonPatchCodec } from './jsonpatch';
+
+/** The platform registry: one line per platform. Functions and infrastructure read it. */
+export const CODECS: Readonly<Record<string, PlatformCodec>> = {
+  [jsonCodec.name]: jsonCodec,
+  [jsonPatchCodec.name]: jsonPatchCodec,
+};
+
+export const PLATFORM_NAMES: readonly string[] = Object.keys(CODECS);
+
+export const codecFor = (platform: string): PlatformCodec => {
+  const codec = Object.hasOwn(CODECS, platform) ? CODECS[platform] : undefined;
+  if (!codec) throw new Error(`no codec registered for platform "${platform}"`);
+  return codec;
+};
+
+export type { PlatformCodec } from './codec';

@@ -1,0 +1,33 @@
+import * as z from 'zod';
+import { CollectionSchema } from './ids';
+import type { DeviceSettings } from './model';
+
+export const DirectionSchema = z.enum(['two-way', 'to-device', 'from-device']);
+
+/** Device settings as a client sends them; absent fields take the defaults. */
+export const DeviceSettingsInputSchema = z
+  .strictObject({
+    collections: z
+      .array(CollectionSchema)
+      .min(1, 'collections must name at least one collection (omit it to sync all)')
+      .max(100, 'collections may name at most 100 collections')
+      .refine((names) => new Set(names).size === names.length, 'collections must not repeat a name')
+      .optional(),
+    direction: DirectionSchema.optional(),
+  })
+  .describe('DeviceSettings');
+
+export type DeviceSettingsInput = z.infer<typeof DeviceSettingsInputSchema>;
+
+export const DEFAULT_SETTINGS: DeviceSettings = { direction: 'two-way' };
+
+export const resolveSettings = (input: DeviceSettingsInput | undefined): DeviceSettings => ({
+  ...(input?.collections ? { collections: [...input.collections] } : {}),
+  direction: input?.direction ?? DEFAULT_SETTINGS.direction,
+});
+
+export const receivesFromServer = (settings: DeviceSettings) => settings.direction !== 'from-device';
+export const sendsToServer = (settings: DeviceSettings) => settings.direction !== 'to-device';
+
+export const coversCollection = (settings: DeviceSettings, collection: string) =>
+  settings.collections === undefined || settings.collections.includes(collection);

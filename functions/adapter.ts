@@ -1,0 +1,75 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { makeDocumentClient, makeSqsClient } from '../aws/clients';
+import { DeviceRegistry } from '../aws/device-registry';
+import { Inbox, isMissingQueue } from '../aws/inbox';
+import { SyncStore } from '../aws/sync-store';
+import { bundleMessages, planDelivery } from '../core/delivery';
+import { MAX_BUNDLE_BYTES } from '../core/limits';
+import type { LogEntry } from '../core/model';
+import { codecFor } from '../core/platforms';
+import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
+import { EnvelopeSchema } from './lib/envelope';
+import { withObservability } from './lib/middleware';
+import { logger, MetricName, metrics } from './lib/observability';
+
+const config = tuning();
+const db = makeDocumentClient();
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const inbox = new Inbox(makeSqsClient(), {
+  prefix: requireEnv('INBOX_QUEUE_PREFIX'),
+  visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
+  retentionSeconds: INBOX_RETENTION_SECONDS,
+});
+const processor = new SqsFifoPartialProcessorAsync();
+
+/** Write-to-inbox latency of each delivered change (EMF keeps up to 100 values per metric). */
+const recordLatency = (entries: readonly LogEntry[], now: number) => {
+  for (const entry of entries.slice(0, 100)) {
+    if (entry.kind === 'change') {
+      metrics.addMetric(MetricName.DeliveryLatency, MetricUnit.Milliseconds, now - Date.parse(entry.change.updatedAt));
+    }
+  }
+};
+
+/**
+ * Catches one device up to the envelope's log position: reads the log from the device's cursor,
+ * converts what the device receives with its platform codec, sends it to the device's inbox as
+ * numbered bundles, then moves the cursor. A retry after a crash rebuilds the same bundles with
+ * the same numbers and deduplication ids, so nothing is lost or repeated.
+ */
+const deliver = async (record: SQSRecord): Promise<void> => {
+  const envelope = EnvelopeSchema.parse(JSON.parse(record.body));
+  const device = await registry.get(envelope.userId, envelope.deviceId);
+  if (!device) return; // removed since it was routed
+  if (envelope.upTo <= device.logCursor) return; // already delivered (a late or repeated envelope)
+  logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
+
+  const entries = await syncStore.readLog(device.userId, device.logCursor, envelope.upTo);
+  const codec = codecFor(device.platform);
+  const logGap = entries.length < envelope.upTo - device.logCursor;
+  const plan = planDelivery(device, entries, codec, device.nextSeq, logGap);
+  try {
+    await inbox.send(device.queueUrl, bundleMessages(plan.messages, MAX_BUNDLE_BYTES));
+  } catch (error) {
+    if (isMissingQueue(error)) {
+      logger.warn('inbox queue is gone; the device is being removed');
+      return;
+    }
+    throw error;
+  }
+  const advanced = await registry.advanceDelivery(device, envelope.upTo, device.nextSeq + plan.messages.length);
+  if (!advanced) logger.warn('delivery cursor moved concurrently; the inbox deduplicates the overlap');
+  metrics.addMetric(MetricName.MessagesDelivered, MetricUnit.Count, plan.messages.length);
+  if (plan.failures.length > 0) {
+    metrics.addMetric(MetricName.AdapterErrors, MetricUnit.Count, plan.failures.length);
+    logger.error('changes the platform cannot express; the device was told to resync them', { failures: plan.failures });
+  }
+  recordLatency(entries, Date.now());
+};
+
+export const handler = withObservability(async (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, deliver, processor, { context, skipGroupOnError: true }),
+);

@@ -1,0 +1,89 @@
+import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
+import { Inbox } from '../../aws/inbox';
+import { SyncStore } from '../../aws/sync-store';
+import { ConflictError, NotFoundError } from '../../core/errors';
+import { MAX_DEVICES_PER_USER } from '../../core/limits';
+import { resolveSettings } from '../../core/settings';
+import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
+import { httpApi, json, noContent, readJsonBody, userIdOf, validate } from '../lib/http';
+import { logger } from '../lib/observability';
+import { hashToken, newDeviceId, newDeviceToken } from '../lib/tokens';
+import { DevicePathSchema, RegisterDeviceBodySchema } from '../schemas';
+
+const config = tuning();
+const db = makeDocumentClient();
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const inbox = new Inbox(makeSqsClient(), {
+  prefix: requireEnv('INBOX_QUEUE_PREFIX'),
+  visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
+  retentionSeconds: INBOX_RETENTION_SECONDS,
+});
+
+const view = (device: DeviceRecord) => ({
+  deviceId: device.deviceId,
+  platform: device.platform,
+  ...(device.name ? { name: device.name } : {}),
+  settings: device.settings,
+  createdAt: device.createdAt,
+  cursor: device.ackedSeq,
+  lastSeq: device.nextSeq - 1,
+});
+
+export const handler = httpApi({
+  'POST /v1/devices': async (event) => {
+    const userId = userIdOf(event);
+    const body = readJsonBody(event, RegisterDeviceBodySchema, 16_384);
+    const existing = await registry.list(userId);
+    if (existing.length >= MAX_DEVICES_PER_USER) {
+      throw new ConflictError(`a user may register at most ${MAX_DEVICES_PER_USER} devices; remove one first`);
+    }
+    const deviceId = newDeviceId();
+    const deviceToken = newDeviceToken();
+    const queueUrl = await inbox.create(deviceId);
+    // The device starts at the present: what exists already, it reads through the snapshot.
+    const lastSeq = await syncStore.lastSeq(userId);
+    const record: DeviceRecord = {
+      userId,
+      deviceId,
+      platform: body.platform,
+      ...(body.name ? { name: body.name } : {}),
+      settings: resolveSettings(body.settings),
+      createdAt: new Date().toISOString(),
+      queueUrl,
+      tokenHash: hashToken(deviceToken),
+      logCursor: lastSeq,
+      nextSeq: 1,
+      ackedSeq: 0,
+      inflight: [],
+      settingsVersion: 1,
+    };
+    try {
+      await registry.create(record);
+    } catch (error) {
+      await inbox.remove(queueUrl);
+      throw error;
+    }
+    logger.info('device registered', { userId, deviceId, platform: record.platform });
+    return json(201, { ...view(record), deviceToken });
+  },
+
+  'GET /v1/devices': async (event) => {
+    const userId = userIdOf(event);
+    const devices = await registry.list(userId);
+    return json(200, { devices: devices.map(view) });
+  },
+
+  'DELETE /v1/devices/{deviceId}': async (event) => {
+    const userId = userIdOf(event);
+    const { deviceId } = validate(DevicePathSchema, event.pathParameters ?? {}, 'invalid path');
+    // Looked up under the caller's own user: another user's device is simply not found.
+    const device = await registry.get(userId, deviceId);
+    if (!device) throw new NotFoundError(`no device ${deviceId}`);
+    await registry.remove(device);
+    await inbox.remove(device.queueUrl);
+    logger.info('device removed', { userId, deviceId });
+    return noContent();
+  },
+});

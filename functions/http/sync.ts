@@ -1,0 +1,214 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { type DeviceRecord, DeviceRegistry, type InflightBundle } from '../../aws/device-registry';
+import { Inbox } from '../../aws/inbox';
+import { SyncStore } from '../../aws/sync-store';
+import { ConflictError, ForbiddenError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
+import { CollectionSchema, ObjectIdSchema, jsonByteLength } from '../../core/ids';
+import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
+import type { InboxMessage } from '../../core/model';
+import { codecFor } from '../../core/platforms';
+import { isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import {
+  coversCollection,
+  DeviceSettingsInputSchema,
+  receivesFromServer,
+  resolveSettings,
+  sendsToServer,
+} from '../../core/settings';
+import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
+import {
+  contentTypeOf,
+  deviceOf,
+  type HttpEvent,
+  httpApi,
+  json,
+  queryOf,
+  rawBody,
+  readJsonBody,
+  validate,
+} from '../lib/http';
+import { logger, MetricName, metrics } from '../lib/observability';
+import { pushIdOf } from '../lib/tokens';
+import { AckBodySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod';
+
+const config = tuning();
+const db = makeDocumentClient();
+const sqs = makeSqsClient();
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
+const selection = { excludedCollections: parseExcludedCollections(config.excludedCollections) };
+const inbox = new Inbox(sqs, {
+  // Only queue URLs stored at registration are used here; the prefix is not needed to consume.
+  prefix: '',
+  visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
+  retentionSeconds: INBOX_RETENTION_SECONDS,
+});
+
+/** The calling device's record; a device removed since its token was checked is refused. */
+const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
+  const { userId, deviceId } = deviceOf(event);
+  const device = await registry.get(userId, deviceId);
+  if (!device) throw new UnauthorizedError('this device has been removed');
+  return device;
+};
+
+const MAX_RECEIVES_PER_POLL = 10;
+
+const SnapshotCursorSchema = z.strictObject({ c: CollectionSchema, o: ObjectIdSchema });
+const encodeCursor = (at: { collection: string; objectId: string }) =>
+  Buffer.from(JSON.stringify({ c: at.collection, o: at.objectId })).toString('base64url');
+const decodeCursor = (cursor: string) => {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError('cursor is not one this API returned');
+  }
+  const parsed = SnapshotCursorSchema.safeParse(value);
+  if (!parsed.success) throw new ValidationError('cursor is not one this API returned');
+  return { collection: parsed.data.c, objectId: parsed.data.o };
+};
+
+const assertCollectionAllowed = (device: DeviceRecord, collection: string) => {
+  if (!isCollectionSynced(selection, collection)) throw new ForbiddenError(`collection "${collection}" is not synced`);
+  if (!coversCollection(device.settings, collection)) {
+    throw new ForbiddenError(`collection "${collection}" is not in this device's settings`);
+  }
+};
+
+export const handler = httpApi({
+  'GET /v1/sync/messages': async (event) => {
+    const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
+    const device = await callingDevice(event);
+    const byseq = new Map<number, InboxMessage>();
+    const inflight: InflightBundle[] = [];
+    const stale: string[] = [];
+    for (let receive = 0; receive < MAX_RECEIVES_PER_POLL && byseq.size < max; receive++) {
+      const bundles = await inbox.receive(device.queueUrl, receive === 0 ? wait : 0, 10);
+      if (bundles.length === 0) break;
+      for (const bundle of bundles) {
+        const fresh = bundle.messages.filter((message) => message.seq > device.ackedSeq);
+        // Already acknowledged (a redelivery, or a bundle released after a partial ack).
+        if (fresh.length === 0) {
+          stale.push(bundle.handle);
+          continue;
+        }
+        for (const message of fresh) byseq.set(message.seq, message);
+        inflight.push({ handle: bundle.handle, first: bundle.messages[0]!.seq, last: bundle.messages.at(-1)!.seq });
+      }
+    }
+    if (stale.length > 0) await inbox.delete(device.queueUrl, stale);
+    const messages: InboxMessage[] = [];
+    let bytes = 0;
+    for (const message of [...byseq.values()].sort((a, b) => a.seq - b.seq)) {
+      bytes += jsonByteLength(message);
+      if (messages.length >= max || (messages.length > 0 && bytes > MAX_POLL_RESPONSE_BYTES)) break;
+      messages.push(message);
+    }
+    if (inflight.length > 0) {
+      // Earlier handles stay too: a bundle whose visibility ran out comes back with a new one.
+      const kept = device.inflight.filter((old) => !inflight.some((now) => now.first === old.first));
+      await registry.setInflight(device, [...kept, ...inflight].slice(-100));
+    }
+    return json(200, { messages });
+  },
+
+  'POST /v1/sync/ack': async (event) => {
+    const { upTo } = readJsonBody(event, AckBodySchema, 4096);
+    const device = await callingDevice(event);
+    const lastSent = device.nextSeq - 1;
+    if (upTo > lastSent) {
+      throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, { lastSeq: lastSent });
+    }
+    const cursor = Math.max(device.ackedSeq, upTo);
+    const done: string[] = [];
+    const partly: string[] = [];
+    const remaining: InflightBundle[] = [];
+    for (const bundle of device.inflight) {
+      if (bundle.last <= cursor) done.push(bundle.handle);
+      else if (bundle.first <= cursor) partly.push(bundle.handle);
+      else remaining.push(bundle);
+    }
+    await inbox.delete(device.queueUrl, done);
+    // The unacknowledged rest of a bundle comes back on the next poll, not after the timeout.
+    await inbox.release(device.queueUrl, partly);
+    const acknowledged = await registry.acknowledge(device, cursor, remaining);
+    if (acknowledged > device.ackedSeq) {
+      metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - device.ackedSeq);
+    }
+    return json(200, { cursor: acknowledged });
+  },
+
+  'POST /v1/sync/changes': async (event) => {
+    const device = await callingDevice(event);
+    if (!sendsToServer(device.settings)) {
+      throw new ForbiddenError(`this device's direction is "${device.settings.direction}"; it may not push changes`);
+    }
+    const codec = codecFor(device.platform);
+    const contentType = contentTypeOf(event);
+    if (!codec.pushContentTypes.includes(contentType)) {
+      throw new UnsupportedMediaTypeError(
+        `a ${codec.name} device pushes ${codec.pushContentTypes.join(' or ')}, not "${contentType || '(none)'}"`,
+      );
+    }
+    const body = rawBody(event, MAX_PUSH_BODY_BYTES);
+    const writes = codec.decodePush(body, contentType);
+    for (const write of writes) assertCollectionAllowed(device, write.collection);
+    const pushId = pushIdOf(device.deviceId, writes.map((write) => write.changeId));
+    // The raw body travels as is (metadata in attributes), so it never grows by re-escaping.
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: inboundQueueUrl,
+        MessageBody: body,
+        MessageGroupId: device.deviceId,
+        MessageDeduplicationId: pushId,
+        MessageAttributes: {
+          userId: { DataType: 'String', StringValue: device.userId },
+          deviceId: { DataType: 'String', StringValue: device.deviceId },
+          pushId: { DataType: 'String', StringValue: pushId },
+          contentType: { DataType: 'String', StringValue: contentType },
+          pushedAt: { DataType: 'String', StringValue: new Date().toISOString() },
+        },
+      }),
+    );
+    logger.info('push accepted', { userId: device.userId, deviceId: device.deviceId, pushId, changes: writes.length });
+    return json(202, { accepted: writes.length, pushId });
+  },
+
+  'GET /v1/sync/snapshot': async (event) => {
+    const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
+    const device = await callingDevice(event);
+    if (!receivesFromServer(device.settings)) {
+      throw new ForbiddenError(`this device's direction is "${device.settings.direction}"; nothing is sent to it`);
+    }
+    if (query.collection) assertCollectionAllowed(device, query.collection);
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    if (after && query.collection && after.collection !== query.collection) {
+      throw new ValidationError('cursor belongs to another collection');
+    }
+    const page = await syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after);
+    const codec = codecFor(device.platform);
+    const items = page.replicas
+      .filter((replica) => isCollectionSynced(selection, replica.collection) && coversCollection(device.settings, replica.collection))
+      .map((replica) => codec.encodeSnapshotItem(replica));
+    return json(200, { items, ...(page.last ? { next: encodeCursor(page.last) } : {}), lastSeq: device.nextSeq - 1 });
+  },
+
+  'GET /v1/sync/settings': async (event) => {
+    const device = await callingDevice(event);
+    return json(200, { settings: device.settings, version: device.settingsVersion });
+  },
+
+  'PUT /v1/sync/settings': async (event) => {
+    const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
+    const device = await callingDevice(event);
+    const settings = resolveSettings(input);
+    const version = await registry.updateSettings(device, settings);
+    logger.info('device settings changed', { userId: device.userId, deviceId: device.deviceId, version });
+    return json(200, { settings, version });
+  },
+});

@@ -1,0 +1,100 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { makeDocumentClient } from '../aws/clients';
+import { DeviceRegistry } from '../aws/device-registry';
+import { cancellationCodes } from '../aws/errors';
+import { ObjectsStore, type TransactItem } from '../aws/objects-store';
+import { SyncStore } from '../aws/sync-store';
+import { SyncHubError } from '../core/errors';
+import { appliedResult, planPush } from '../core/inbound';
+import type { InboundWrite, PushResult } from '../core/model';
+import { codecFor } from '../core/platforms';
+import { requireEnv, tuning } from './lib/config';
+import { backoff, RetryableError } from './lib/failures';
+import { withObservability } from './lib/middleware';
+import { logger, MetricName, metrics } from './lib/observability';
+
+const config = tuning();
+const db = makeDocumentClient();
+const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const processor = new SqsFifoPartialProcessorAsync();
+
+const attribute = (record: SQSRecord, name: string): string => {
+  const value = record.messageAttributes?.[name]?.stringValue;
+  if (!value) throw new Error(`inbound message ${record.messageId} lacks attribute ${name}`);
+  return value;
+};
+
+const MAX_ATTEMPTS = 6;
+
+/**
+ * Applies one device push as one transaction: every object write (version-checked), the result
+ * message for the device (a change log entry) and the push marker that makes a redelivered push
+ * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
+ */
+const applyPush = async (record: SQSRecord): Promise<void> => {
+  const userId = attribute(record, 'userId');
+  const deviceId = attribute(record, 'deviceId');
+  const pushId = attribute(record, 'pushId');
+  logger.appendKeys({ userId, deviceId, pushId });
+  const device = await registry.get(userId, deviceId);
+  if (!device) {
+    logger.info('push from a removed device dropped');
+    return;
+  }
+  if (await syncStore.pushHandled(userId, deviceId, pushId)) return;
+
+  let writes: InboundWrite[] | undefined;
+  let rejection: PushResult | undefined;
+  try {
+    writes = codecFor(device.platform).decodePush(record.body, attribute(record, 'contentType'));
+  } catch (error) {
+    if (!(error instanceof SyncHubError)) throw error;
+    rejection = { pushId, status: 'rejected', reason: error.message };
+  }
+
+  const origin = { kind: 'device', deviceId } as const;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const [current, lastSeq] = await Promise.all([
+      writes ? objects.getMany(userId, writes) : Promise.resolve(new Map()),
+      syncStore.lastSeq(userId),
+    ]);
+    const plan = writes ? planPush(pushId, writes, current) : undefined;
+    const now = new Date().toISOString();
+    const items: TransactItem[] = [];
+    let result: PushResult;
+    if (!plan) result = rejection!;
+    else if (plan.kind === 'apply') {
+      for (const write of plan.writes) if (!write.noop) items.push(objects.transactWrite(userId, write, origin, now));
+      result = appliedResult(pushId, plan.writes);
+    } else result = plan.result;
+    const objectWrites = items.length;
+    items.push(
+      ...syncStore.logAppendItems(userId, lastSeq, { kind: 'result', userId, logSeq: lastSeq + 1, targetDeviceId: deviceId, result, at: now }),
+      syncStore.pushMarkerItem(userId, deviceId, pushId, result.status),
+    );
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (codes.at(-1) === 'ConditionalCheckFailed') return; // the marker: handled concurrently
+      // An object changed or another writer took the sequence number since we read: re-plan.
+      await backoff(attempt);
+      continue;
+    }
+    if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
+    if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
+    logger.info('push handled', { status: result.status, writes: objectWrites });
+    return;
+  }
+  throw new RetryableError(`push ${pushId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+};
+
+export const handler = withObservability(async (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, applyPush, processor, { context, skipGroupOnError: true }),
+);

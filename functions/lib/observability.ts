@@ -1,0 +1,25 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+/**
+ * One Logger, Metrics (EMF) and Tracer per function, configured from the POWERTOOLS_* env the
+ * stack sets. Metric names are the ones the dashboard and alarms use (lib/monitoring).
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub' });
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SyncHub',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub',
+});
+export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub' });
+
+export const MetricName = {
+  ChangesCaptured: 'ChangesCaptured',
+  MessagesRouted: 'MessagesRouted',
+  MessagesDelivered: 'MessagesDelivered',
+  MessagesAcknowledged: 'MessagesAcknowledged',
+  PushConflicts: 'PushConflicts',
+  PushesRejected: 'PushesRejected',
+  AdapterErrors: 'AdapterErrors',
+  DeliveryLatency: 'DeliveryLatency',
+} as const;

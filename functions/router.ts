@@ -1,0 +1,90 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { makeDocumentClient, makeSqsClient } from '../aws/clients';
+import { DeviceRegistry } from '../aws/device-registry';
+import { LOG_PREFIX } from '../aws/keys';
+import type { LogEntry } from '../core/model';
+import { deviceReceives } from '../core/selection';
+import { requireEnv } from './lib/config';
+import type { Envelope } from './lib/envelope';
+import { isTransient, StreamDeadLetters } from './lib/failures';
+import { withObservability } from './lib/middleware';
+import { logger, MetricName, metrics } from './lib/observability';
+
+const sqs = makeSqsClient();
+const registry = new DeviceRegistry(makeDocumentClient(), requireEnv('DEVICES_TABLE'));
+const deadLetters = new StreamDeadLetters(sqs, requireEnv('STREAM_DLQ_URL'), 'router');
+const adapterQueues = z
+  .record(z.string(), z.string().url())
+  .parse(JSON.parse(requireEnv('ADAPTER_QUEUE_URLS')), { error: () => 'ADAPTER_QUEUE_URLS must map platforms to queue URLs' });
+
+const logEntryOf = (record: DynamoDBRecord): LogEntry | undefined => {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || !image?.sk?.S?.startsWith(LOG_PREFIX)) return undefined;
+  return JSON.parse(image.entry?.S ?? '') as LogEntry;
+};
+
+const sendEnvelopes = async (queueUrl: string, envelopes: Envelope[]) => {
+  for (let i = 0; i < envelopes.length; i += 10) {
+    const entries = envelopes.slice(i, i + 10).map((envelope, n) => ({
+      Id: `e${n}`,
+      MessageBody: JSON.stringify(envelope),
+      MessageGroupId: envelope.deviceId,
+      MessageDeduplicationId: `${envelope.deviceId}-${envelope.upTo}`,
+    }));
+    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    if (Failed && Failed.length > 0) throw new Error(`router could not enqueue ${Failed.length} envelope(s): ${Failed[0]?.Message}`);
+  }
+};
+
+/**
+ * One envelope per receiving device per batch, carrying the highest log entry it must get:
+ * the adapter catches the device up to it in log order, so fewer envelopes lose nothing.
+ */
+const route = async (entries: readonly LogEntry[]) => {
+  const byUser = new Map<string, LogEntry[]>();
+  for (const entry of entries) byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry]);
+  const byQueue = new Map<string, Envelope[]>();
+  let routed = 0;
+  for (const [userId, userEntries] of byUser) {
+    const devices = await registry.list(userId);
+    for (const device of devices) {
+      const receiving = userEntries.filter((entry) => deviceReceives(device, entry));
+      if (receiving.length === 0) continue;
+      const queueUrl = adapterQueues[device.platform];
+      if (!queueUrl) {
+        logger.error('no adapter queue for platform', { platform: device.platform, deviceId: device.deviceId });
+        continue;
+      }
+      routed += receiving.length;
+      const upTo = Math.max(...receiving.map((entry) => entry.logSeq));
+      byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), { userId, deviceId: device.deviceId, upTo }]);
+    }
+  }
+  for (const [queueUrl, envelopes] of byQueue) await sendEnvelopes(queueUrl, envelopes);
+  if (routed > 0) metrics.addMetric(MetricName.MessagesRouted, MetricUnit.Count, routed);
+};
+
+export const handler = withObservability(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  const entries: LogEntry[] = [];
+  for (const record of event.Records) {
+    try {
+      const entry = logEntryOf(record);
+      if (entry) entries.push(entry);
+    } catch (error) {
+      logger.error('unreadable change log record; kept in the stream DLQ', { error: error as Error });
+      await deadLetters.keep(record, error);
+    }
+  }
+  try {
+    await route(entries);
+    return { batchItemFailures: [] };
+  } catch (error) {
+    // Routing is idempotent (dedup ids, adapter cursors), so the whole batch is simply retried.
+    const first = event.Records[0]?.dynamodb?.SequenceNumber ?? '';
+    if (!isTransient(error)) logger.error('routing failed', { error: error as Error });
+    return { batchItemFailures: [{ itemIdentifier: first }] };
+  }
+});

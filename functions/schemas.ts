@@ -1,0 +1,62 @@
+import * as z from 'zod';
+import { CollectionSchema, ObjectIdSchema } from '../core/ids';
+import type { JsonObject } from '../core/model';
+import { PLATFORM_NAMES } from '../core/platforms';
+import { DeviceSettingsInputSchema } from '../core/settings';
+
+/** Request schemas of the HTTP API, validated at the edge. Strict: unknown fields are errors. */
+
+const isJsonObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export const JsonObjectSchema = z.custom<JsonObject>(isJsonObject, 'must be a JSON object');
+
+/** A query-string integer: digits only (so '', '1e3', ' 5' and '0x10' are refused), then ranged. */
+export const queryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+export const VersionSchema = z.number().int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER);
+
+export const ObjectPathSchema = z.object({ collection: CollectionSchema, objectId: ObjectIdSchema });
+export const CollectionPathSchema = z.object({ collection: CollectionSchema });
+
+export const PutObjectBodySchema = z.strictObject({
+  data: JsonObjectSchema,
+  expectedVersion: VersionSchema.optional(),
+});
+
+export const ListObjectsQuerySchema = z.strictObject({
+  limit: queryInt(1, 1000).optional(),
+  cursor: ObjectIdSchema.optional(),
+});
+
+export const DeleteObjectQuerySchema = z.strictObject({ expectedVersion: queryInt(0, 2 ** 30).optional() });
+
+export const RegisterDeviceBodySchema = z.strictObject({
+  platform: z.enum(PLATFORM_NAMES as [string, ...string[]], {
+    error: `platform must be one of: ${PLATFORM_NAMES.join(', ')}`,
+  }),
+  name: z.string().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters').optional(),
+  settings: DeviceSettingsInputSchema.optional(),
+});
+
+export const DevicePathSchema = z.object({
+  deviceId: z.string().regex(/^d_[a-z0-9]{20}$/, 'deviceId is not a SyncHub device id'),
+});
+
+export const PollQuerySchema = z.strictObject({
+  wait: queryInt(0, 20).optional(),
+  max: queryInt(1, 100).optional(),
+});
+
+export const AckBodySchema = z.strictObject({ upTo: VersionSchema });
+
+export const SnapshotQuerySchema = z.strictObject({
+  collection: CollectionSchema.optional(),
+  cursor: z.string().max(1000, 'cursor is too long').optional(),
+  limit: queryInt(1, 500).optional(),
+});

