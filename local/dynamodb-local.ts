@@ -80,9 +80,15 @@ const isGone = (child: ChildProcess): boolean =>
 
 const stopChild = async (child: ChildProcess, exited: Promise<void>): Promise<void> => {
   if (isGone(child)) return;
+  // While stopping, the child holds the event loop: otherwise a process with nothing else to
+  // do would end before 'exit' arrives, and the caller's await would never resolve.
+  child.ref();
   child.kill('SIGTERM');
-  const graceExpired = sleep(STOP_GRACE_MS, 'timeout' as const, { ref: false });
-  if ((await Promise.race([exited.then(() => 'exited' as const), graceExpired])) === 'timeout') {
+  const grace = new AbortController();
+  const graceExpired = sleep(STOP_GRACE_MS, 'timeout' as const, { signal: grace.signal }).catch(() => 'cancelled' as const);
+  const first = await Promise.race([exited.then(() => 'exited' as const), graceExpired]);
+  grace.abort();
+  if (first === 'timeout') {
     child.kill('SIGKILL');
     await exited;
   }

@@ -146,13 +146,23 @@ export interface DeviceIdentity {
   deviceId: string;
 }
 
+/** What the device authorizer passes on (functions/authorizers/device.ts). */
+export interface DeviceAuthorizerContext {
+  [key: string]: string | boolean;
+  authenticated: boolean;
+  userId: string;
+  deviceId: string;
+  platform: string;
+}
+
 /** The device is known from its token only (set by the device authorizer), never from the request. */
 export const deviceOf = (event: HttpEvent): DeviceIdentity => {
   const context = event.requestContext.authorizer?.lambda;
-  if (typeof context?.userId !== 'string' || typeof context.deviceId !== 'string') {
+  const { authenticated, userId, deviceId } = context ?? {};
+  if (authenticated !== true || typeof userId !== 'string' || typeof deviceId !== 'string' || !userId || !deviceId) {
     throw new UnauthorizedError('a valid device token is required');
   }
-  return { userId: context.userId, deviceId: context.deviceId };
+  return { userId, deviceId };
 };
 
 export const queryOf = (event: HttpEvent): Record<string, string> => {

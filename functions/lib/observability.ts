@@ -7,9 +7,17 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  * stack sets. Metric names are the ones the dashboard and alarms use (lib/monitoring).
  */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub' });
+const logAt =
+  (level: 'debug' | 'error') =>
+  (...args: unknown[]): void =>
+    logger[level](String(args[0]), ...args.slice(1).map((extra) => ({ extra })));
+
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SyncHub',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub',
+  // Metrics' own remarks (chiefly "no application metrics to publish" from the functions that
+  // emit none on an invocation) are debug detail, not warnings worth a log line each.
+  logger: { debug: logAt('debug'), info: logAt('debug'), warn: logAt('debug'), error: logAt('error') },
 });
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub' });
 
