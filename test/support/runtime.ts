@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { localUserToken, SyncHubUser } from '../../client/user';
+import { type Runtime, startRuntime } from '../../local/runtime';
+
+/**
+ * SyncHub on the shared emulators, under a prefix of this test file's own. Handlers read their
+ * environment once, so a file starts one runtime (in `beforeAll`) and stops it in `afterAll`.
+ */
+export const startTestRuntime = async (env: Record<string, string> = {}): Promise<Runtime> =>
+  startRuntime({
+    endpoints: inject('emulators'),
+    prefix: `t${randomBytes(4).toString('hex')}-`,
+    port: 0,
+    env,
+  });
+
+/** A fresh user (random id, so tests never see each other's data) with a local JWT. */
+export const newUser = async (runtime: Runtime, name = 'user'): Promise<SyncHubUser> => {
+  const userId = `${name}-${randomBytes(6).toString('hex')}`;
+  return new SyncHubUser(runtime.baseUrl, await localUserToken(runtime.baseUrl, userId));
+};
+
+/** Waits until `check` returns a value other than undefined, polling; fails with `what`. */
+export const eventually = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
