@@ -8,6 +8,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PLATFORM_NAMES } from '../core/platforms';
 import { type Access, adapterQueueKey, DEPLOYMENT, type EnvKey, type FunctionDefinition } from './definition';
+import { wildcardResourceFinding } from './nag';
 import type { Queues } from './queues';
 import type { Tables } from './tables';
 
@@ -24,24 +25,15 @@ export const RUNTIME = Runtime.NODEJS_24_X;
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
-/** IAM actions per inbox access mode (per-device queues share the `${prefix}inbox-` prefix). */
+/**
+ * IAM actions per inbox access mode (per-device queues share the `${prefix}inbox-` prefix): what
+ * aws/inbox.ts calls, nothing more. Queue URLs are stored in the device record, so no function
+ * needs GetQueueUrl; the batch APIs are authorized by their single-message actions.
+ */
 export const INBOX_ACTIONS: Readonly<Record<NonNullable<Access['inbox']>[number], readonly string[]>> = {
-  manage: [
-    'sqs:CreateQueue',
-    'sqs:DeleteQueue',
-    'sqs:GetQueueUrl',
-    'sqs:GetQueueAttributes',
-    'sqs:SetQueueAttributes',
-    'sqs:TagQueue',
-  ],
-  send: ['sqs:SendMessage', 'sqs:GetQueueUrl'],
-  consume: [
-    'sqs:ReceiveMessage',
-    'sqs:DeleteMessage',
-    'sqs:ChangeMessageVisibility',
-    'sqs:GetQueueUrl',
-    'sqs:GetQueueAttributes',
-  ],
+  manage: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
+  send: ['sqs:SendMessage'],
+  consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
 };
 
 /** Everything a function's environment and grants may refer to. */
@@ -71,11 +63,15 @@ export interface SyncHubFunctionProps {
 
 /** ARN pattern of the stack's per-device inbox queues: the narrowest scope IAM can express. */
 export const inboxQueueArn = (scope: Construct, inboxPrefix: string) =>
-  Stack.of(scope).formatArn({ service: 'sqs', resource: `${inboxPrefix}*`, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+  Stack.of(scope).formatArn({
+    service: 'sqs',
+    resource: `${inboxPrefix}*`,
+    arnFormat: ArnFormat.NO_RESOURCE_NAME,
+  });
 
-/** The cdk-nag finding id for a wildcard resource, in the form nag prints it. */
-export const inboxWildcardFinding = (inboxPrefix: string) =>
-  `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${inboxPrefix}*]`;
+/** The cdk-nag finding id for the inbox wildcard resource (depends on the stack's environment). */
+export const inboxWildcardFinding = (scope: Construct, inboxPrefix: string) =>
+  wildcardResourceFinding(scope, inboxQueueArn(scope, inboxPrefix));
 
 /**
  * One Lambda function of the definition: bundled locally by esbuild into a minified ESM file
@@ -165,7 +161,9 @@ export class SyncHubFunction extends Construct {
       INBOUND_QUEUE_URL: () => queues.queue('inbound').queueUrl,
       ADAPTER_QUEUE_URLS: () =>
         Stack.of(this).toJsonString(
-          Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queues.queue(adapterQueueKey(platform)).queueUrl])),
+          Object.fromEntries(
+            PLATFORM_NAMES.map((platform) => [platform, queues.queue(adapterQueueKey(platform)).queueUrl]),
+          ),
         ),
       INBOX_QUEUE_PREFIX: () => resources.inboxPrefix,
       STREAM_DLQ_URL: () => queues.queue('stream-dlq').queueUrl,
@@ -180,6 +178,8 @@ export class SyncHubFunction extends Construct {
       ...definition.constants,
       POWERTOOLS_SERVICE_NAME: DEPLOYMENT.metrics.service,
       POWERTOOLS_METRICS_NAMESPACE: DEPLOYMENT.metrics.namespace,
+      // Stack traces in the logs point at the TypeScript sources (the bundles ship a .map file).
+      NODE_OPTIONS: '--enable-source-maps',
     };
   }
 
@@ -195,10 +195,12 @@ export class SyncHubFunction extends Construct {
     if (inbox.length > 0) {
       const resource = inboxQueueArn(this, resources.inboxPrefix);
       for (const mode of inbox) {
-        role.addToPrincipalPolicy(new PolicyStatement({ actions: [...INBOX_ACTIONS[mode]], resources: [resource] }));
+        role.addToPrincipalPolicy(
+          new PolicyStatement({ actions: [...INBOX_ACTIONS[mode]], resources: [resource] }),
+        );
       }
       Validations.of(this).acknowledge({
-        id: inboxWildcardFinding(resources.inboxPrefix),
+        id: inboxWildcardFinding(this, resources.inboxPrefix),
         reason:
           'Per-device inbox queues are created at registration, so their names are unknown at ' +
           'deploy time; the stack-specific name prefix is the narrowest scope IAM can express.',

@@ -41,7 +41,8 @@ export const deleteQueuesByPrefix = async (
   prefix: string,
   hasTime: () => boolean,
 ): Promise<CleanupResult> => {
-  if (!INBOX_PREFIX_PATTERN.test(prefix)) throw new Error(`refusing to delete queues under prefix "${prefix}"`);
+  if (!INBOX_PREFIX_PATTERN.test(prefix))
+    throw new Error(`refusing to delete queues under prefix "${prefix}"`);
   const urls: string[] = [];
   let nextToken: string | undefined;
   do {

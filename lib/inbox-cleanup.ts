@@ -1,7 +1,14 @@
 import { ArnFormat, CustomResource, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { type FunctionSpec, inboxQueueArn, inboxWildcardFinding, SyncHubFunction, type SyncHubFunctionProps } from './function';
+import {
+  type FunctionSpec,
+  inboxQueueArn,
+  inboxWildcardFinding,
+  SyncHubFunction,
+  type SyncHubFunctionProps,
+} from './function';
+import { wildcardResourceFinding } from './nag';
 
 export interface InboxQueueCleanupProps extends Omit<SyncHubFunctionProps, 'definition'> {
   /**
@@ -39,29 +46,34 @@ export class InboxQueueCleanup extends Construct {
     super(scope, id);
     const { deleteOnRemoval, ...functionProps } = props;
     const inboxPrefix = props.resources.inboxPrefix;
-    this.handler = new SyncHubFunction(this, 'Handler', { ...functionProps, definition: INBOX_CLEANUP_FUNCTION });
+    this.handler = new SyncHubFunction(this, 'Handler', {
+      ...functionProps,
+      definition: INBOX_CLEANUP_FUNCTION,
+    });
     const role = this.handler.function.role!;
+    const accountQueues = Stack.of(this).formatArn({
+      service: 'sqs',
+      resource: '*',
+      arnFormat: ArnFormat.NO_RESOURCE_NAME,
+    });
     role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['sqs:ListQueues'],
-        resources: [
-          Stack.of(this).formatArn({ service: 'sqs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
-        ],
-      }),
+      new PolicyStatement({ actions: ['sqs:ListQueues'], resources: [accountQueues] }),
     );
     role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['sqs:DeleteQueue', 'sqs:GetQueueUrl'],
+        actions: ['sqs:DeleteQueue'],
         resources: [inboxQueueArn(this, inboxPrefix)],
       }),
     );
     Validations.of(this.handler).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*]',
-      reason: 'sqs:ListQueues is authorized on the account (arn:...:sqs:region:account:*) only; it is filtered by name prefix in the call.',
+      id: wildcardResourceFinding(this, accountQueues),
+      reason:
+        'sqs:ListQueues is authorized on the account (arn:...:sqs:region:account:*) only; it is filtered by name prefix in the call.',
     });
     Validations.of(this.handler).acknowledge({
-      id: inboxWildcardFinding(inboxPrefix),
-      reason: 'Deletes only the queues under the stack-specific inbox name prefix; their names are unknown at deploy time.',
+      id: inboxWildcardFinding(this, inboxPrefix),
+      reason:
+        'Deletes only the queues under the stack-specific inbox name prefix; their names are unknown at deploy time.',
     });
     // CloudFormation invokes custom resource handlers asynchronously; a DLQ adds nothing, since
     // CloudFormation waits for the response and times out (with the stack event) if none comes.

@@ -1,4 +1,4 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
@@ -29,3 +29,36 @@ export const nagFindings = (scope: IConstruct): NagFinding[] =>
       })),
     ),
   );
+
+/**
+ * A CloudFormation value flattened the way cdk-nag prints it in finding ids (its internal
+ * `flattenCfnReference`): `Fn::Join` joined, `Ref` as `<Name>`, `Fn::GetAtt` as `<Res.Attr>`.
+ */
+const flatten = (node: unknown): string => {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (typeof node === 'object' && node !== null) {
+    const value = node as Record<string, unknown>;
+    if (Array.isArray(value['Fn::Join'])) {
+      const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+      return items.map(flatten).join(delimiter);
+    }
+    if (value['Fn::Sub'] !== undefined) return flatten(value['Fn::Sub']);
+    if (Array.isArray(value['Fn::GetAtt'])) {
+      const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flatten(resource)}.${flatten(attribute)}>`;
+    }
+    if (value['Fn::ImportValue'] !== undefined) return flatten(value['Fn::ImportValue']);
+    if (value.Ref !== undefined) return `<${flatten(value.Ref)}>`;
+  }
+  return JSON.stringify(node);
+};
+
+/**
+ * The AwsSolutions-IAM5 finding id for a wildcard resource, exactly as cdk-nag computes it. The
+ * id depends on the stack's environment (`arn:aws:sqs:eu-west-1:...` when the region is known,
+ * `arn:<AWS::Partition>:sqs:<AWS::Region>:...` when it is not), so it is derived from the
+ * resolved ARN rather than written out by hand.
+ */
+export const wildcardResourceFinding = (scope: IConstruct, resource: string): string =>
+  `AwsSolutions-IAM5[Resource::${flatten(Stack.of(scope).resolve(resource))}]`;
