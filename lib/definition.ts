@@ -187,8 +187,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'capture',
     entry: 'functions/capture.ts',
     trigger: { ...STREAM_DEFAULTS, table: 'objects' },
-    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'STREAM_DLQ_URL'],
-    access: { tables: { objects: 'read', sync: 'readwrite' }, sendTo: ['stream-dlq'] },
+    // The objects come from the stream images; the table itself is never read.
+    env: ['SYNC_TABLE', 'STREAM_DLQ_URL'],
+    access: { tables: { sync: 'readwrite' }, sendTo: ['stream-dlq'] },
     timeoutSeconds: 30,
     memoryMb: 512,
     description: 'Change capture: objects stream → replica compare → user change log.',
@@ -197,9 +198,10 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'router',
     entry: 'functions/router.ts',
     trigger: { ...STREAM_DEFAULTS, table: 'sync', sortKeyPrefix: 'L#' },
-    env: ['SYNC_TABLE', 'DEVICES_TABLE', 'ADAPTER_QUEUE_URLS', 'STREAM_DLQ_URL'],
+    // Log entries come from the stream images; the sync table itself is never read.
+    env: ['DEVICES_TABLE', 'ADAPTER_QUEUE_URLS', 'STREAM_DLQ_URL'],
     access: {
-      tables: { sync: 'read', devices: 'read' },
+      tables: { devices: 'read' },
       sendTo: [...PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
     },
     timeoutSeconds: 30,

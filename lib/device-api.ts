@@ -77,7 +77,8 @@ export class DeviceApi extends Construct {
 
     const functions = new Map<string, SyncHubFunction>();
     for (const definition of definitions) {
-      if (definition.trigger.kind !== 'http') throw new Error(`function ${definition.key} is not an HTTP function`);
+      if (definition.trigger.kind !== 'http')
+        throw new Error(`function ${definition.key} is not an HTTP function`);
       const fn = new SyncHubFunction(this, definition.key, { ...functionProps, definition });
       Validations.of(fn).acknowledge({
         id: 'Serverless-LambdaDLQ',
@@ -108,6 +109,9 @@ export class DeviceApi extends Construct {
         // token from the CLI (docs/operations.md). No plain USER_PASSWORD_AUTH from the internet.
         authFlows: { userSrp: true, adminUserPassword: true },
         generateSecret: false,
+        // No hosted UI or OAuth redirects (CDK would otherwise enable the implicit and code
+        // grants with an example.com callback): tokens come from the auth flows above only.
+        disableOAuth: true,
         preventUserExistenceErrors: true,
         enableTokenRevocation: true,
         accessTokenValidity: Duration.hours(1),
@@ -146,7 +150,12 @@ export class DeviceApi extends Construct {
         origins.length > 0
           ? {
               allowOrigins: [...origins],
-              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.PUT, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
+              allowMethods: [
+                CorsHttpMethod.GET,
+                CorsHttpMethod.PUT,
+                CorsHttpMethod.POST,
+                CorsHttpMethod.DELETE,
+              ],
               allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
               maxAge: Duration.days(1),
             }

@@ -35,15 +35,25 @@ export class Queues extends Construct {
     super(scope, id);
     this.props = props;
     for (const definition of QUEUES) this.ensure(definition);
-    const dlqKeys = new Set(deadLetterQueueKeys());
-    for (const key of dlqKeys) {
+    const redriveTargets = new Set(
+      QUEUES.flatMap((queue) => (queue.deadLetterQueue ? [queue.deadLetterQueue] : [])),
+    );
+    for (const key of deadLetterQueueKeys()) {
       const dlq = this.queue(key);
       // A DLQ is the end of the line: redriving it elsewhere would only move the problem. Its
       // depth is alarmed on (Monitoring) and the runbook says how to redrive it by hand.
-      for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(dlq).acknowledge({
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This queue is itself a dead-letter queue; every message in it raises an alarm.',
+      });
+      // AwsSolutions-SQS3 recognises a DLQ only as the target of another queue's redrive policy;
+      // the stream DLQ is one by role (event source on-failure destination and full-record store).
+      if (!redriveTargets.has(key)) {
         Validations.of(dlq).acknowledge({
-          id,
-          reason: 'This queue is itself a dead-letter queue; every message in it raises an alarm.',
+          id: 'AwsSolutions-SQS3',
+          reason:
+            'This queue is the dead-letter queue of the stream consumers (their event source ' +
+            'on-failure destination and where they keep failed records whole); it has no DLQ of its own.',
         });
       }
     }
