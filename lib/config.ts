@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { parseDeltaAssignments } from '../core/delta';
 
 /**
  * Deployment configuration, read once from CDK context (`-c key=value` or cdk.json). Everything
@@ -43,14 +44,37 @@ export interface SyncHubConfig {
   };
 }
 
-/** Context key → function environment variable, passed through only when the key is set. */
-export const FUNCTION_ENV_CONTEXT: Readonly<Record<string, string>> = {
-  syncExcludedCollections: 'SYNC_EXCLUDED_COLLECTIONS',
-  deltaGenerators: 'DELTA_GENERATORS',
-  inboxVisibilityTimeoutSeconds: 'INBOX_VISIBILITY_TIMEOUT_SECONDS',
-  changeLogRetentionDays: 'LOG_RETENTION_DAYS',
-  tombstoneRetentionDays: 'TOMBSTONE_RETENTION_DAYS',
-  logLevel: 'LOG_LEVEL',
+/** Powertools Logger levels. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+
+function intRange(min: number, max: number) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new Error(`must be an integer from ${min} to ${max}`);
+    }
+  };
+}
+
+/**
+ * Context key → function environment variable, passed through only when the key is set, and
+ * checked here with the rules the functions apply at cold start (functions/lib/config.ts), so a
+ * bad value fails `cdk synth` instead of every function's first invocation.
+ */
+export const FUNCTION_ENV_CONTEXT: Readonly<
+  Record<string, { readonly env: string; readonly check: (value: string) => void }>
+> = {
+  syncExcludedCollections: { env: 'SYNC_EXCLUDED_COLLECTIONS', check: () => {} },
+  deltaGenerators: { env: 'DELTA_GENERATORS', check: (value) => void parseDeltaAssignments(value) },
+  inboxVisibilityTimeoutSeconds: { env: 'INBOX_VISIBILITY_TIMEOUT_SECONDS', check: intRange(1, 43_200) },
+  changeLogRetentionDays: { env: 'LOG_RETENTION_DAYS', check: intRange(1, 365) },
+  tombstoneRetentionDays: { env: 'TOMBSTONE_RETENTION_DAYS', check: intRange(1, 3650) },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    check: (value) => {
+      if (!LOG_LEVELS.includes(value.toUpperCase()))
+        throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+    },
+  },
 };
 
 const STAGE_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
@@ -118,9 +142,15 @@ export const readConfig = (node: Node): SyncHubConfig => {
   }
 
   const functionEnvironment: Record<string, string> = {};
-  for (const [key, envName] of Object.entries(FUNCTION_ENV_CONTEXT)) {
+  for (const [key, { env, check }] of Object.entries(FUNCTION_ENV_CONTEXT)) {
     const value = read(node, key);
-    if (value !== undefined) functionEnvironment[envName] = value;
+    if (value === undefined) continue;
+    try {
+      check(value);
+    } catch (error) {
+      throw new Error(`context ${key}: ${(error as Error).message} (got "${value}")`);
+    }
+    functionEnvironment[env] = value;
   }
 
   return {
