@@ -94,7 +94,9 @@ export class Monitoring extends Construct {
         resources: [this.topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
         },
       }),
     );
@@ -102,13 +104,17 @@ export class Monitoring extends Construct {
       const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       Validations.of(subscription).acknowledge({
         id: 'Serverless-SNSRedrivePolicy',
-        reason: 'E-mail to a person on call: SNS retries delivery, and a DLQ of undelivered pages would page no one.',
+        reason:
+          'E-mail to a person on call: SNS retries delivery, and a DLQ of undelivered pages would page no one.',
       });
     }
     const action = new SnsAction(this.topic);
 
     const alarm = (id: string, alarmProps: ConstructorParameters<typeof Alarm>[2]) => {
-      const created = new Alarm(this, id, { treatMissingData: TreatMissingData.NOT_BREACHING, ...alarmProps });
+      const created = new Alarm(this, id, {
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...alarmProps,
+      });
       created.addAlarmAction(action);
       created.addOkAction(action);
       this.alarms.push(created);
@@ -183,7 +189,8 @@ export class Monitoring extends Construct {
         statistic,
         period: MINUTE,
       });
-    const perFunction = (fns: readonly SyncHubFunction[], make: (fn: SyncHubFunction) => IMetric) => fns.map(make);
+    const perFunction = (fns: readonly SyncHubFunction[], make: (fn: SyncHubFunction) => IMetric) =>
+      fns.map(make);
     const workQueues = props.queues.workQueueKeys.map((key) => props.queues.queue(key));
     const deadLetterQueues = props.queues.deadLetterQueueKeys.map((key) => props.queues.queue(key));
     const third = { width: 8, height: 6 };
@@ -226,7 +233,11 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Stream iterator age (ms, max)',
         left: perFunction(props.streamConsumers, (fn) =>
-          fn.function.metric('IteratorAge', { statistic: 'Maximum', period: MINUTE, label: fn.definition.key }),
+          fn.function.metric('IteratorAge', {
+            statistic: 'Maximum',
+            period: MINUTE,
+            label: fn.definition.key,
+          }),
         ),
         leftAnnotations: [{ value: props.thresholds.iteratorAgeMs, label: 'alarm' }],
         ...third,

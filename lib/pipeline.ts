@@ -41,7 +41,9 @@ export class Pipeline extends Construct {
           startingPosition: StartingPosition.TRIM_HORIZON,
           batchSize: trigger.batchSize,
           maxBatchingWindow:
-            trigger.maxBatchingWindowSeconds > 0 ? Duration.seconds(trigger.maxBatchingWindowSeconds) : undefined,
+            trigger.maxBatchingWindowSeconds > 0
+              ? Duration.seconds(trigger.maxBatchingWindowSeconds)
+              : undefined,
           // One batch per shard at a time keeps each user's changes in order end to end.
           parallelizationFactor: 1,
           reportBatchItemFailures: true,

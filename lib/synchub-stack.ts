@@ -2,7 +2,14 @@ import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { PLATFORM_NAMES } from '../core/platforms';
 import type { SyncHubConfig } from './config';
-import { adapterQueueKey, FUNCTIONS, type FunctionDefinition, physicalNames, ROUTES, type Trigger } from './definition';
+import {
+  adapterQueueKey,
+  FUNCTIONS,
+  type FunctionDefinition,
+  physicalNames,
+  ROUTES,
+  type Trigger,
+} from './definition';
 import { DeviceApi } from './device-api';
 import type { SyncHubFunction } from './function';
 import { InboxQueueCleanup } from './inbox-cleanup';
@@ -51,7 +58,11 @@ export class SyncHubStack extends Stack {
 
     const functionProps = {
       prefix: config.prefix,
-      resources: { tables: this.tables, queues: this.queues, inboxPrefix: physicalNames(config.prefix).inboxPrefix },
+      resources: {
+        tables: this.tables,
+        queues: this.queues,
+        inboxPrefix: physicalNames(config.prefix).inboxPrefix,
+      },
       logRetention: config.logRetention,
       logRemovalPolicy: config.removalPolicy,
       environment: config.functionEnvironment,
@@ -92,7 +103,8 @@ export class SyncHubStack extends Stack {
       ...this.deviceApi.functions.values(),
     ];
     const missing = deployed.filter((definition) => !functions.some((fn) => fn.definition === definition));
-    if (missing.length > 0) throw new Error(`functions without a home: ${missing.map((d) => d.key).join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(`functions without a home: ${missing.map((d) => d.key).join(', ')}`);
 
     this.inboxCleanup = new InboxQueueCleanup(this, 'InboxCleanup', {
       ...functionProps,
@@ -114,7 +126,10 @@ export class SyncHubStack extends Stack {
       thresholds: config.alarms,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.deviceApi.stage.url, description: 'Device and user API base URL.' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.deviceApi.stage.url,
+      description: 'Device and user API base URL.',
+    });
     if (this.deviceApi.userPool && this.deviceApi.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.deviceApi.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.deviceApi.userPoolClient.userPoolClientId });
