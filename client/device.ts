@@ -138,8 +138,12 @@ export class SyncHubDevice {
       const local = this.objects.get(key);
       if (change.op === 'delete') this.objects.set(key, { version: local?.version ?? 0, deleted: true });
       else {
-        const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
-        this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
+        try {
+          const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
+          this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
+        } catch {
+          // The server will refuse the same patch and say why in the push's result.
+        }
       }
     }
     return response;

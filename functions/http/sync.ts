@@ -82,8 +82,8 @@ const assertCollectionAllowed = (device: DeviceRecord, collection: string) => {
 
 export const handler = httpApi({
   'GET /v1/sync/messages': async (event) => {
-    const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
     const device = await callingDevice(event);
+    const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
     const byseq = new Map<number, InboxMessage>();
     const inflight: InflightBundle[] = [];
     const stale: string[] = [];
@@ -118,8 +118,8 @@ export const handler = httpApi({
   },
 
   'POST /v1/sync/ack': async (event) => {
-    const { upTo } = readJsonBody(event, AckBodySchema, 4096);
     const device = await callingDevice(event);
+    const { upTo } = readJsonBody(event, AckBodySchema, 4096);
     const lastSent = device.nextSeq - 1;
     if (upTo > lastSent) {
       throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, { lastSeq: lastSent });
@@ -180,8 +180,8 @@ export const handler = httpApi({
   },
 
   'GET /v1/sync/snapshot': async (event) => {
-    const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
     const device = await callingDevice(event);
+    const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
     if (!receivesFromServer(device.settings)) {
       throw new ForbiddenError(`this device's direction is "${device.settings.direction}"; nothing is sent to it`);
     }
@@ -204,8 +204,8 @@ export const handler = httpApi({
   },
 
   'PUT /v1/sync/settings': async (event) => {
-    const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
     const device = await callingDevice(event);
+    const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
     const settings = resolveSettings(input);
     const version = await registry.updateSettings(device, settings);
     logger.info('device settings changed', { userId: device.userId, deviceId: device.deviceId, version });
