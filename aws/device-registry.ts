@@ -69,7 +69,12 @@ export class DeviceRegistry {
           {
             Put: {
               TableName: this.table,
-              Item: { ...tokenKey(tokenHash), userId: record.userId, deviceId: record.deviceId, platform: record.platform },
+              Item: {
+                ...tokenKey(tokenHash),
+                userId: record.userId,
+                deviceId: record.deviceId,
+                platform: record.platform,
+              },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
@@ -80,7 +85,11 @@ export class DeviceRegistry {
 
   async get(userId: string, deviceId: string): Promise<DeviceRecord | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: deviceSk(deviceId) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: deviceSk(deviceId) },
+        ConsistentRead: true,
+      }),
     );
     return Item ? recordFromItem(Item) : undefined;
   }
@@ -109,16 +118,27 @@ export class DeviceRegistry {
     await this.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Delete: { TableName: this.table, Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) } } },
+          {
+            Delete: {
+              TableName: this.table,
+              Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+            },
+          },
           { Delete: { TableName: this.table, Key: tokenKey(record.tokenHash) } },
         ],
       }),
     );
   }
 
-  async byTokenHash(tokenHash: string): Promise<{ userId: string; deviceId: string; platform: string } | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: tokenKey(tokenHash), ConsistentRead: true }));
-    return Item ? { userId: String(Item.userId), deviceId: String(Item.deviceId), platform: String(Item.platform) } : undefined;
+  async byTokenHash(
+    tokenHash: string,
+  ): Promise<{ userId: string; deviceId: string; platform: string } | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: tokenKey(tokenHash), ConsistentRead: true }),
+    );
+    return Item
+      ? { userId: String(Item.userId), deviceId: String(Item.deviceId), platform: String(Item.platform) }
+      : undefined;
   }
 
   /**
@@ -168,7 +188,8 @@ export class DeviceRegistry {
           TableName: this.table,
           Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
           UpdateExpression: 'SET ackedSeq = :acked, inflight = :inflight',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(ackedSeq) OR ackedSeq <= :acked)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(ackedSeq) OR ackedSeq <= :acked)',
           ExpressionAttributeValues: { ':acked': ackedSeq, ':inflight': inflight },
           ReturnValues: 'ALL_NEW',
         }),
@@ -186,7 +207,8 @@ export class DeviceRegistry {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
-        UpdateExpression: 'SET settings = :settings, settingsVersion = if_not_exists(settingsVersion, :one) + :one',
+        UpdateExpression:
+          'SET settings = :settings, settingsVersion = if_not_exists(settingsVersion, :one) + :one',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':settings': settings, ':one': 1 },
         ReturnValues: 'ALL_NEW',

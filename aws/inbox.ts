@@ -72,13 +72,18 @@ export class Inbox {
 
   /** Sends bundles in order; the deduplication id makes a retried delivery a no-op. */
   async send(queueUrl: string, bundles: readonly InboxMessage[][]): Promise<void> {
-    let batch: { Id: string; MessageBody: string; MessageGroupId: string; MessageDeduplicationId: string }[] = [];
+    let batch: { Id: string; MessageBody: string; MessageGroupId: string; MessageDeduplicationId: string }[] =
+      [];
     let batchBytes = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      const { Failed } = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
+      const { Failed } = await this.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }),
+      );
       if (Failed && Failed.length > 0) {
-        throw new Error(`inbox send failed for ${Failed.length} bundle(s): ${Failed[0]?.Code} ${Failed[0]?.Message}`);
+        throw new Error(
+          `inbox send failed for ${Failed.length} bundle(s): ${Failed[0]?.Code} ${Failed[0]?.Message}`,
+        );
       }
       batch = [];
       batchBytes = 0;
@@ -86,7 +91,8 @@ export class Inbox {
     for (const bundle of bundles) {
       const body = JSON.stringify({ messages: bundle });
       const bytes = Buffer.byteLength(body);
-      if (batch.length === MAX_BATCH_ENTRIES || (batch.length > 0 && batchBytes + bytes > MAX_BATCH_BYTES)) await flush();
+      if (batch.length === MAX_BATCH_ENTRIES || (batch.length > 0 && batchBytes + bytes > MAX_BATCH_BYTES))
+        await flush();
       const first = bundle[0]!.seq;
       const last = bundle.at(-1)!.seq;
       batch.push({
@@ -133,7 +139,9 @@ export class Inbox {
       await this.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: queueUrl,
-          Entries: handles.slice(i, i + 10).map((handle, n) => ({ Id: `v${n}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
+          Entries: handles
+            .slice(i, i + 10)
+            .map((handle, n) => ({ Id: `v${n}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
         }),
       );
     }

@@ -1,4 +1,10 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../core/errors';
 import type { CurrentObject, PlannedWrite } from '../core/inbound';
@@ -8,7 +14,9 @@ import { epochSeconds, objectKey } from './keys';
 
 export const encodeOrigin = (origin: Origin) => (origin.kind === 'app' ? 'app' : `device:${origin.deviceId}`);
 export const decodeOrigin = (value: unknown): Origin =>
-  typeof value === 'string' && value.startsWith('device:') ? { kind: 'device', deviceId: value.slice(7) } : { kind: 'app' };
+  typeof value === 'string' && value.startsWith('device:')
+    ? { kind: 'device', deviceId: value.slice(7) }
+    : { kind: 'app' };
 
 export const storedObjectFromItem = (item: Record<string, unknown>): StoredObject => ({
   userId: String(item.userId),
@@ -24,7 +32,9 @@ export const storedObjectFromItem = (item: Record<string, unknown>): StoredObjec
 });
 
 /** A transaction item of the shape lib-dynamodb's TransactWriteCommand takes. */
-export type TransactItem = NonNullable<ConstructorParameters<typeof import('@aws-sdk/lib-dynamodb').TransactWriteCommand>[0]['TransactItems']>[number];
+export type TransactItem = NonNullable<
+  ConstructorParameters<typeof import('@aws-sdk/lib-dynamodb').TransactWriteCommand>[0]['TransactItems']
+>[number];
 
 export interface ListPage {
   items: StoredObject[];
@@ -60,7 +70,12 @@ export class ObjectsStore {
           UpdateExpression:
             'SET #data = :data, #version = if_not_exists(#version, :zero) + :one, updatedAt = :now, origin = :origin, deleted = :false, userId = :user, #collection = :collection, objectId = :objectId REMOVE expiresAt',
           ...(condition.expression ? { ConditionExpression: condition.expression } : {}),
-          ExpressionAttributeNames: { '#data': 'data', '#version': 'version', '#collection': 'collection', ...condition.names },
+          ExpressionAttributeNames: {
+            '#data': 'data',
+            '#version': 'version',
+            '#collection': 'collection',
+            ...condition.names,
+          },
           ExpressionAttributeValues: {
             ':data': JSON.stringify(data),
             ':zero': 0,
@@ -86,7 +101,11 @@ export class ObjectsStore {
 
   async get(userId: string, collection: string, objectId: string): Promise<StoredObject | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: objectKey(userId, collection, objectId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: objectKey(userId, collection, objectId),
+        ConsistentRead: true,
+      }),
     );
     return Item ? storedObjectFromItem(Item) : undefined;
   }
@@ -107,7 +126,8 @@ export class ObjectsStore {
           UpdateExpression:
             'SET #version = #version + :one, deleted = :true, updatedAt = :now, origin = :origin, expiresAt = :expires REMOVE #data',
           ConditionExpression:
-            'attribute_exists(pk) AND deleted = :false' + (expectedVersion === undefined ? '' : ' AND #version = :expected'),
+            'attribute_exists(pk) AND deleted = :false' +
+            (expectedVersion === undefined ? '' : ' AND #version = :expected'),
           ExpressionAttributeNames: { '#data': 'data', '#version': 'version' },
           ExpressionAttributeValues: {
             ':one': 1,
@@ -155,7 +175,10 @@ export class ObjectsStore {
   }
 
   /** Strongly consistent reads of the objects a push touches. */
-  async getMany(userId: string, keys: readonly { collection: string; objectId: string }[]): Promise<Map<string, CurrentObject>> {
+  async getMany(
+    userId: string,
+    keys: readonly { collection: string; objectId: string }[],
+  ): Promise<Map<string, CurrentObject>> {
     const found = new Map<string, CurrentObject>();
     let pending = keys.map(({ collection, objectId }) => objectKey(userId, collection, objectId));
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -173,15 +196,15 @@ export class ObjectsStore {
         });
       }
       pending = [...((UnprocessedKeys?.[this.table]?.Keys as typeof pending) ?? []), ...pending.slice(100)];
-      if (UnprocessedKeys?.[this.table]?.Keys?.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      if (UnprocessedKeys?.[this.table]?.Keys?.length)
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
     }
     return found;
   }
 
   /** The write of one device change inside the push's transaction, guarded by its version. */
   transactWrite(userId: string, write: PlannedWrite, origin: Origin, now: string): TransactItem {
-    const condition =
-      write.expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#version = :expected';
+    const condition = write.expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#version = :expected';
     const item = {
       ...objectKey(userId, write.collection, write.objectId),
       userId,
@@ -201,7 +224,10 @@ export class ObjectsStore {
         ConditionExpression: condition,
         ...(write.expectedVersion === 0
           ? {}
-          : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':expected': write.expectedVersion } }),
+          : {
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': write.expectedVersion },
+            }),
       },
     };
   }

@@ -52,7 +52,11 @@ export class SyncStore {
     private readonly options: SyncStoreOptions,
   ) {}
 
-  async readCaptureState(userId: string, collection: string, objectId: string): Promise<{ replica?: Replica; lastSeq: number }> {
+  async readCaptureState(
+    userId: string,
+    collection: string,
+    objectId: string,
+  ): Promise<{ replica?: Replica; lastSeq: number }> {
     const keys = [
       { pk: userPk(userId), sk: replicaSk(collection, objectId) },
       { pk: userPk(userId), sk: META_SK },
@@ -60,7 +64,8 @@ export class SyncStore {
     const { Responses, UnprocessedKeys } = await this.db.send(
       new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
     );
-    if (UnprocessedKeys?.[this.table]?.Keys?.length) throw new Error('sync store read throttled; retrying the record');
+    if (UnprocessedKeys?.[this.table]?.Keys?.length)
+      throw new Error('sync store read throttled; retrying the record');
     let replica: Replica | undefined;
     let lastSeq = 0;
     for (const item of Responses?.[this.table] ?? []) {
@@ -72,7 +77,11 @@ export class SyncStore {
 
   async lastSeq(userId: string): Promise<number> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: META_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: META_SK },
+        ConsistentRead: true,
+      }),
     );
     return Number(Item?.lastSeq ?? 0);
   }
@@ -93,7 +102,8 @@ export class SyncStore {
       const codes = cancellationCodes(error);
       if (!codes) throw error;
       if (replica && codes[0] === 'ConditionalCheckFailed') return 'duplicate';
-      if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) return 'raced';
+      if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
+        return 'raced';
       throw error;
     }
   }
@@ -118,7 +128,8 @@ export class SyncStore {
           TableName: this.table,
           Key: { pk: userPk(userId), sk: META_SK },
           UpdateExpression: 'SET lastSeq = :next',
-          ConditionExpression: lastSeq === 0 ? 'attribute_not_exists(lastSeq) OR lastSeq = :prev' : 'lastSeq = :prev',
+          ConditionExpression:
+            lastSeq === 0 ? 'attribute_not_exists(lastSeq) OR lastSeq = :prev' : 'lastSeq = :prev',
           ExpressionAttributeValues: { ':next': lastSeq + 1, ':prev': lastSeq },
         },
       },
@@ -139,7 +150,12 @@ export class SyncStore {
   }
 
   /** Marks a push as handled, in the same transaction as its effects, so a redelivery is a no-op. */
-  pushMarkerItem(userId: string, deviceId: string, pushId: string, result: PushResult['status']): TransactItem {
+  pushMarkerItem(
+    userId: string,
+    deviceId: string,
+    pushId: string,
+    result: PushResult['status'],
+  ): TransactItem {
     return {
       Put: {
         TableName: this.table,
@@ -156,7 +172,11 @@ export class SyncStore {
 
   async pushHandled(userId: string, deviceId: string, pushId: string): Promise<boolean> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: userPk(userId), sk: pushMarkerSk(deviceId, pushId) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: pushMarkerSk(deviceId, pushId) },
+        ConsistentRead: true,
+      }),
     );
     return Item !== undefined;
   }
@@ -170,7 +190,11 @@ export class SyncStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':from': logSk(afterSeq + 1), ':to': logSk(upToSeq) },
+          ExpressionAttributeValues: {
+            ':pk': userPk(userId),
+            ':from': logSk(afterSeq + 1),
+            ':to': logSk(upToSeq),
+          },
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
@@ -212,7 +236,10 @@ export class SyncStore {
       exhausted = startKey === undefined;
     }
     const last = replicas.at(-1);
-    return { replicas, ...(!exhausted && last ? { last: { collection: last.collection, objectId: last.objectId } } : {}) };
+    return {
+      replicas,
+      ...(!exhausted && last ? { last: { collection: last.collection, objectId: last.objectId } } : {}),
+    };
   }
 
   private replicaPut(userId: string, replica: Replica): TransactItem {

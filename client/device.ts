@@ -60,20 +60,29 @@ export class SyncHubDevice {
   view(collection?: string): Record<string, JsonObject> {
     const out: Record<string, JsonObject> = {};
     for (const [key, object] of [...this.objects].sort(([a], [b]) => a.localeCompare(b))) {
-      if (!object.deleted && object.data && (!collection || key.startsWith(`${collection}/`))) out[key] = object.data;
+      if (!object.deleted && object.data && (!collection || key.startsWith(`${collection}/`)))
+        out[key] = object.data;
     }
     return out;
   }
 
   async poll(options: { wait?: number; max?: number } = {}): Promise<InboxMessage[]> {
-    const { messages } = await request<{ messages: InboxMessage[] }>(this.baseUrl, this.token, '/v1/sync/messages', {
-      query: { wait: options.wait ?? 0, max: options.max ?? 100 },
-    });
+    const { messages } = await request<{ messages: InboxMessage[] }>(
+      this.baseUrl,
+      this.token,
+      '/v1/sync/messages',
+      {
+        query: { wait: options.wait ?? 0, max: options.max ?? 100 },
+      },
+    );
     return messages;
   }
 
   async ack(upTo = this.lastSeq): Promise<number> {
-    const { cursor } = await request<{ cursor: number }>(this.baseUrl, this.token, '/v1/sync/ack', { method: 'POST', body: { upTo } });
+    const { cursor } = await request<{ cursor: number }>(this.baseUrl, this.token, '/v1/sync/ack', {
+      method: 'POST',
+      body: { upTo },
+    });
     return cursor;
   }
 
@@ -82,7 +91,8 @@ export class SyncHubDevice {
     const fresh: InboxMessage[] = [];
     for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
       if (message.seq <= this.lastSeq) continue;
-      if (message.seq !== this.lastSeq + 1) throw new Error(`gap in inbox: expected seq ${this.lastSeq + 1}, got ${message.seq}`);
+      if (message.seq !== this.lastSeq + 1)
+        throw new Error(`gap in inbox: expected seq ${this.lastSeq + 1}, got ${message.seq}`);
       if (message.type === 'change') this.applyChange(message.payload as JsonObject);
       else if (message.type === 'result') this.applyResult(message.payload as PushResult);
       else this.needsResync = true;
@@ -110,29 +120,52 @@ export class SyncHubDevice {
     const fresh = new Map<string, LocalObject>();
     let cursor: string | undefined;
     do {
-      const page = await request<{ items: JsonObject[]; next?: string }>(this.baseUrl, this.token, '/v1/sync/snapshot', {
-        query: { cursor },
-      });
+      const page = await request<{ items: JsonObject[]; next?: string }>(
+        this.baseUrl,
+        this.token,
+        '/v1/sync/snapshot',
+        {
+          query: { cursor },
+        },
+      );
       for (const item of page.items) {
-        const data = this.platform === 'json' ? (item.data as JsonObject) : this.patched({}, item.patch as JsonPatchOperation[]);
-        fresh.set(keyOf(String(item.collection), String(item.objectId)), { version: Number(item.version), data, deleted: false });
+        const data =
+          this.platform === 'json'
+            ? (item.data as JsonObject)
+            : this.patched({}, item.patch as JsonPatchOperation[]);
+        fresh.set(keyOf(String(item.collection), String(item.objectId)), {
+          version: Number(item.version),
+          data,
+          deleted: false,
+        });
       }
       cursor = page.next;
     } while (cursor);
     // Keep tombstones so a late message cannot resurrect what the snapshot no longer has.
-    for (const [key, object] of this.objects) if (!fresh.has(key)) fresh.set(key, { version: object.version, deleted: true });
+    for (const [key, object] of this.objects)
+      if (!fresh.has(key)) fresh.set(key, { version: object.version, deleted: true });
     this.objects.clear();
     for (const [key, object] of fresh) this.objects.set(key, object);
     this.needsResync = false;
   }
 
   /** Pushes changes (device format) and applies them locally at once (optimistically). */
-  async push(changes: readonly Omit<PushChange, 'changeId'>[]): Promise<{ accepted: number; pushId: string }> {
-    const stamped = changes.map((change) => ({ changeId: `${this.deviceId}-${Date.now()}-${this.changeCounter++}`, ...change }));
-    const response = await request<{ accepted: number; pushId: string }>(this.baseUrl, this.token, '/v1/sync/changes', {
-      method: 'POST',
-      body: { changes: stamped },
-    });
+  async push(
+    changes: readonly Omit<PushChange, 'changeId'>[],
+  ): Promise<{ accepted: number; pushId: string }> {
+    const stamped = changes.map((change) => ({
+      changeId: `${this.deviceId}-${Date.now()}-${this.changeCounter++}`,
+      ...change,
+    }));
+    const response = await request<{ accepted: number; pushId: string }>(
+      this.baseUrl,
+      this.token,
+      '/v1/sync/changes',
+      {
+        method: 'POST',
+        body: { changes: stamped },
+      },
+    );
     for (const change of stamped) {
       const key = keyOf(change.collection, change.objectId);
       const local = this.objects.get(key);
@@ -165,7 +198,11 @@ export class SyncHubDevice {
       this.objects.set(key, { version, data: payload.data as JsonObject, deleted: false });
     } else {
       const base = local && !local.deleted ? (local.data ?? {}) : {};
-      this.objects.set(key, { version, data: this.patched(base, payload.patch as JsonPatchOperation[]), deleted: false });
+      this.objects.set(key, {
+        version,
+        data: this.patched(base, payload.patch as JsonPatchOperation[]),
+        deleted: false,
+      });
     }
   }
 
@@ -179,7 +216,13 @@ export class SyncHubDevice {
       }
     } else if (result.status === 'conflict') {
       // Nothing of the push was applied: adopt the server's copy of what conflicted.
-      for (const conflict of result.conflicts as { collection: string; objectId: string; serverVersion: number; serverData?: JsonObject; serverDeleted: boolean }[]) {
+      for (const conflict of result.conflicts as {
+        collection: string;
+        objectId: string;
+        serverVersion: number;
+        serverData?: JsonObject;
+        serverDeleted: boolean;
+      }[]) {
         this.objects.set(keyOf(conflict.collection, conflict.objectId), {
           version: conflict.serverVersion,
           ...(conflict.serverData ? { data: conflict.serverData } : {}),

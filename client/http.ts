@@ -18,9 +18,15 @@ export interface RequestOptions {
 }
 
 /** A small fetch wrapper: bearer token, JSON in and out, problem+json turned into errors. */
-export const request = async <T>(baseUrl: string, token: string | undefined, path: string, options: RequestOptions = {}): Promise<T> => {
+export const request = async <T>(
+  baseUrl: string,
+  token: string | undefined,
+  path: string,
+  options: RequestOptions = {},
+): Promise<T> => {
   const url = new URL(path, baseUrl);
-  for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+  for (const [key, value] of Object.entries(options.query ?? {}))
+    if (value !== undefined) url.searchParams.set(key, String(value));
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const response = await fetch(url, {
     method: options.method ?? 'GET',
@@ -32,6 +38,7 @@ export const request = async <T>(baseUrl: string, token: string | undefined, pat
   });
   const text = await response.text();
   const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!response.ok) throw new SyncHubHttpError(response.status, (parsed as SyncHubHttpError['problem']) ?? {});
+  if (!response.ok)
+    throw new SyncHubHttpError(response.status, (parsed as SyncHubHttpError['problem']) ?? {});
   return parsed as T;
 };

@@ -16,37 +16,55 @@ export class SyncHubUser {
   ) {}
 
   put(collection: string, objectId: string, data: JsonObject, expectedVersion?: number) {
-    return request<{ version: number }>(this.baseUrl, this.token, `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`, {
-      method: 'PUT',
-      body: { data, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
-    });
+    return request<{ version: number }>(
+      this.baseUrl,
+      this.token,
+      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
+      {
+        method: 'PUT',
+        body: { data, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+      },
+    );
   }
 
   get(collection: string, objectId: string) {
-    return request<{ version: number; data: JsonObject }>(this.baseUrl, this.token, `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`);
+    return request<{ version: number; data: JsonObject }>(
+      this.baseUrl,
+      this.token,
+      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
+    );
   }
 
   delete(collection: string, objectId: string) {
-    return request<void>(this.baseUrl, this.token, `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`, { method: 'DELETE' });
+    return request<void>(
+      this.baseUrl,
+      this.token,
+      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
+      { method: 'DELETE' },
+    );
   }
 
   async list(collection: string): Promise<{ objectId: string; version: number; data: JsonObject }[]> {
     const all: { objectId: string; version: number; data: JsonObject }[] = [];
     let cursor: string | undefined;
     do {
-      const page = await request<{ items: { objectId: string; version: number; data: JsonObject }[]; next?: string }>(
-        this.baseUrl,
-        this.token,
-        `/v1/objects/${encodeURIComponent(collection)}`,
-        { query: { cursor, limit: 1000 } },
-      );
+      const page = await request<{
+        items: { objectId: string; version: number; data: JsonObject }[];
+        next?: string;
+      }>(this.baseUrl, this.token, `/v1/objects/${encodeURIComponent(collection)}`, {
+        query: { cursor, limit: 1000 },
+      });
       all.push(...page.items);
       cursor = page.next;
     } while (cursor);
     return all;
   }
 
-  registerDevice(platform: 'json' | 'jsonpatch', name?: string, settings?: RegisteredDevice['settings'] | Record<string, unknown>) {
+  registerDevice(
+    platform: 'json' | 'jsonpatch',
+    name?: string,
+    settings?: RegisteredDevice['settings'] | Record<string, unknown>,
+  ) {
     return request<RegisteredDevice>(this.baseUrl, this.token, '/v1/devices', {
       method: 'POST',
       body: { platform, ...(name ? { name } : {}), ...(settings ? { settings } : {}) },
@@ -54,10 +72,17 @@ export class SyncHubUser {
   }
 
   removeDevice(deviceId: string) {
-    return request<void>(this.baseUrl, this.token, `/v1/devices/${encodeURIComponent(deviceId)}`, { method: 'DELETE' });
+    return request<void>(this.baseUrl, this.token, `/v1/devices/${encodeURIComponent(deviceId)}`, {
+      method: 'DELETE',
+    });
   }
 }
 
 /** Local runtime only: a user JWT from the local issuer. */
 export const localUserToken = async (baseUrl: string, userId: string): Promise<string> =>
-  (await request<{ token: string }>(baseUrl, undefined, '/v1/local/token', { method: 'POST', body: { userId } })).token;
+  (
+    await request<{ token: string }>(baseUrl, undefined, '/v1/local/token', {
+      method: 'POST',
+      body: { userId },
+    })
+  ).token;

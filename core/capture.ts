@@ -42,10 +42,18 @@ export const planCapture = (
 
   if (object.deleted || !object.data) {
     if (!visibleBefore) return { kind: 'silent', replica: next };
-    return { kind: 'change', replica: next, change: { ...base, op: 'delete', previousVersion: replica.version } };
+    return {
+      kind: 'change',
+      replica: next,
+      change: { ...base, op: 'delete', previousVersion: replica.version },
+    };
   }
   if (!visibleBefore) {
-    return { kind: 'change', replica: next, change: { ...base, op: 'add', previousVersion: 0, data: object.data } };
+    return {
+      kind: 'change',
+      replica: next,
+      change: { ...base, op: 'add', previousVersion: 0, data: object.data },
+    };
   }
   const delta = generator.diff(replica.data ?? {}, object.data);
   if (delta === null) return { kind: 'silent', replica: next };

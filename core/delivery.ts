@@ -1,7 +1,7 @@
-import { deviceReceives } from './selection';
 import { jsonByteLength } from './ids';
 import type { Device, InboxMessage, LogEntry } from './model';
 import type { PlatformCodec } from './platforms/codec';
+import { deviceReceives } from './selection';
 
 export interface DeliveryPlan {
   messages: InboxMessage[];
@@ -26,7 +26,11 @@ export const planDelivery = (
   const failures: DeliveryPlan['failures'] = [];
   let seq = firstSeq;
   if (logGap) {
-    messages.push({ seq: seq++, type: 'resync', payload: { reason: 'change log entries expired before delivery' } });
+    messages.push({
+      seq: seq++,
+      type: 'resync',
+      payload: { reason: 'change log entries expired before delivery' },
+    });
   }
   for (const entry of entries) {
     if (!deviceReceives(device, entry)) continue;

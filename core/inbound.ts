@@ -69,12 +69,20 @@ export const planPush = (
     }
     const target = { changeId: write.changeId, collection: write.collection, objectId: write.objectId };
     if (write.op === 'delete') {
-      planned.push({ ...target, expectedVersion: serverVersion, version: exists ? serverVersion + 1 : serverVersion, noop: !exists });
+      planned.push({
+        ...target,
+        expectedVersion: serverVersion,
+        version: exists ? serverVersion + 1 : serverVersion,
+        noop: !exists,
+      });
       continue;
     }
     // An add of an object the device did not know exists, or a modify of one that is gone,
     // would silently overwrite or resurrect: the device must see the server's copy first.
-    if ((write.op === 'add' && exists && write.baseVersion === undefined) || (write.op === 'modify' && !exists)) {
+    if (
+      (write.op === 'add' && exists && write.baseVersion === undefined) ||
+      (write.op === 'modify' && !exists)
+    ) {
       conflict();
       continue;
     }
@@ -83,7 +91,10 @@ export const planPush = (
       try {
         data = applyJsonPatch(cur?.data ?? {}, write.patch);
       } catch (error) {
-        return reject(`the patch cannot be applied to version ${serverVersion}: ${(error as Error).message}`, write.changeId);
+        return reject(
+          `the patch cannot be applied to version ${serverVersion}: ${(error as Error).message}`,
+          write.changeId,
+        );
       }
     } else if (write.data) {
       data = write.data;
@@ -93,7 +104,13 @@ export const planPush = (
     if (jsonByteLength(data) > MAX_OBJECT_DATA_BYTES) {
       return reject(`the object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`, write.changeId);
     }
-    planned.push({ ...target, expectedVersion: serverVersion, version: serverVersion + 1, data, noop: false });
+    planned.push({
+      ...target,
+      expectedVersion: serverVersion,
+      version: serverVersion + 1,
+      data,
+      noop: false,
+    });
   }
 
   if (conflicts.length > 0) return { kind: 'conflict', result: { pushId, status: 'conflict', conflicts } };
@@ -103,5 +120,10 @@ export const planPush = (
 export const appliedResult = (pushId: string, writes: readonly PlannedWrite[]): PushResult => ({
   pushId,
   status: 'applied',
-  changes: writes.map(({ changeId, collection, objectId, version }) => ({ changeId, collection, objectId, version })),
+  changes: writes.map(({ changeId, collection, objectId, version }) => ({
+    changeId,
+    collection,
+    objectId,
+    version,
+  })),
 });

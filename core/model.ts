@@ -81,7 +81,11 @@ export interface ObjectChange {
 
 /** The outcome of one device push, delivered to the pushing device only. */
 export type PushResult =
-  | { pushId: string; status: 'applied'; changes: { changeId: string; collection: string; objectId: string; version: number }[] }
+  | {
+      pushId: string;
+      status: 'applied';
+      changes: { changeId: string; collection: string; objectId: string; version: number }[];
+    }
   | {
       pushId: string;
       status: 'conflict';
@@ -100,7 +104,14 @@ export type PushResult =
 /** One entry of a user's change log, numbered contiguously per user from 1. */
 export type LogEntry =
   | { userId: string; logSeq: number; kind: 'change'; change: ObjectChange; at: string }
-  | { userId: string; logSeq: number; kind: 'result'; targetDeviceId: string; result: PushResult; at: string };
+  | {
+      userId: string;
+      logSeq: number;
+      kind: 'result';
+      targetDeviceId: string;
+      result: PushResult;
+      at: string;
+    };
 
 export type Direction = 'two-way' | 'to-device' | 'from-device';
 

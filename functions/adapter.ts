@@ -29,7 +29,11 @@ const processor = new SqsFifoPartialProcessorAsync();
 const recordLatency = (entries: readonly LogEntry[], now: number) => {
   for (const entry of entries.slice(0, 100)) {
     if (entry.kind === 'change') {
-      metrics.addMetric(MetricName.DeliveryLatency, MetricUnit.Milliseconds, now - Date.parse(entry.change.updatedAt));
+      metrics.addMetric(
+        MetricName.DeliveryLatency,
+        MetricUnit.Milliseconds,
+        now - Date.parse(entry.change.updatedAt),
+      );
     }
   }
 };
@@ -60,12 +64,18 @@ const deliver = async (record: SQSRecord): Promise<void> => {
     }
     throw error;
   }
-  const advanced = await registry.advanceDelivery(device, envelope.upTo, device.nextSeq + plan.messages.length);
+  const advanced = await registry.advanceDelivery(
+    device,
+    envelope.upTo,
+    device.nextSeq + plan.messages.length,
+  );
   if (!advanced) logger.warn('delivery cursor moved concurrently; the inbox deduplicates the overlap');
   metrics.addMetric(MetricName.MessagesDelivered, MetricUnit.Count, plan.messages.length);
   if (plan.failures.length > 0) {
     metrics.addMetric(MetricName.AdapterErrors, MetricUnit.Count, plan.failures.length);
-    logger.error('changes the platform cannot express; the device was told to resync them', { failures: plan.failures });
+    logger.error('changes the platform cannot express; the device was told to resync them', {
+      failures: plan.failures,
+    });
   }
   recordLatency(entries, Date.now());
 };

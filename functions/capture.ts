@@ -1,5 +1,5 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
@@ -28,7 +28,14 @@ const objectOf = (record: DynamoDBRecord): StoredObject | undefined => {
     const old = storedObjectFromItem(image(record.dynamodb?.OldImage));
     // A tombstone expiring is housekeeping; a live item removed outside the API is a delete.
     if (old.deleted) return undefined;
-    return { ...old, deleted: true, data: undefined, version: old.version + 1, origin: { kind: 'app' }, updatedAt: new Date().toISOString() };
+    return {
+      ...old,
+      deleted: true,
+      data: undefined,
+      version: old.version + 1,
+      origin: { kind: 'app' },
+      updatedAt: new Date().toISOString(),
+    };
   }
   return storedObjectFromItem(image(record.dynamodb?.NewImage));
 };
@@ -40,7 +47,11 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
   if (!object || !isCollectionSynced(selection, object.collection)) return;
   const generator = generatorForCollection(object.collection, deltaAssignments);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const { replica, lastSeq } = await syncStore.readCaptureState(object.userId, object.collection, object.objectId);
+    const { replica, lastSeq } = await syncStore.readCaptureState(
+      object.userId,
+      object.collection,
+      object.objectId,
+    );
     const plan = planCapture(replica, object, generator);
     if (plan.kind === 'duplicate') return;
     if (plan.kind === 'silent') {
@@ -50,7 +61,13 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
     const outcome = await syncStore.append(
       object.userId,
       lastSeq,
-      { kind: 'change', userId: object.userId, logSeq: lastSeq + 1, change: plan.change, at: new Date().toISOString() },
+      {
+        kind: 'change',
+        userId: object.userId,
+        logSeq: lastSeq + 1,
+        change: plan.change,
+        at: new Date().toISOString(),
+      },
       plan.replica,
     );
     if (outcome === 'committed') {
@@ -62,7 +79,9 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
     // Another change of the same user took the sequence number: read again and retry.
     await backoff(attempt);
   }
-  throw new RetryableError(`change log of user ${object.userId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+  throw new RetryableError(
+    `change log of user ${object.userId} stayed contended after ${MAX_ATTEMPTS} attempts`,
+  );
 };
 
 export const handler = withObservability(async (event: DynamoDBStreamEvent) =>

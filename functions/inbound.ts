@@ -69,12 +69,20 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     let result: PushResult;
     if (!plan) result = rejection!;
     else if (plan.kind === 'apply') {
-      for (const write of plan.writes) if (!write.noop) items.push(objects.transactWrite(userId, write, origin, now));
+      for (const write of plan.writes)
+        if (!write.noop) items.push(objects.transactWrite(userId, write, origin, now));
       result = appliedResult(pushId, plan.writes);
     } else result = plan.result;
     const objectWrites = items.length;
     items.push(
-      ...syncStore.logAppendItems(userId, lastSeq, { kind: 'result', userId, logSeq: lastSeq + 1, targetDeviceId: deviceId, result, at: now }),
+      ...syncStore.logAppendItems(userId, lastSeq, {
+        kind: 'result',
+        userId,
+        logSeq: lastSeq + 1,
+        targetDeviceId: deviceId,
+        result,
+        at: now,
+      }),
       syncStore.pushMarkerItem(userId, deviceId, pushId, result.status),
     );
     try {

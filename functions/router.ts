@@ -18,7 +18,9 @@ const registry = new DeviceRegistry(makeDocumentClient(), requireEnv('DEVICES_TA
 const deadLetters = new StreamDeadLetters(sqs, requireEnv('STREAM_DLQ_URL'), 'router');
 const adapterQueues = z
   .record(z.string(), z.string().url())
-  .parse(JSON.parse(requireEnv('ADAPTER_QUEUE_URLS')), { error: () => 'ADAPTER_QUEUE_URLS must map platforms to queue URLs' });
+  .parse(JSON.parse(requireEnv('ADAPTER_QUEUE_URLS')), {
+    error: () => 'ADAPTER_QUEUE_URLS must map platforms to queue URLs',
+  });
 
 const logEntryOf = (record: DynamoDBRecord): LogEntry | undefined => {
   const image = record.dynamodb?.NewImage;
@@ -35,7 +37,8 @@ const sendEnvelopes = async (queueUrl: string, envelopes: Envelope[]) => {
       MessageDeduplicationId: `${envelope.deviceId}-${envelope.upTo}`,
     }));
     const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    if (Failed && Failed.length > 0) throw new Error(`router could not enqueue ${Failed.length} envelope(s): ${Failed[0]?.Message}`);
+    if (Failed && Failed.length > 0)
+      throw new Error(`router could not enqueue ${Failed.length} envelope(s): ${Failed[0]?.Message}`);
   }
 };
 
@@ -55,7 +58,10 @@ const route = async (entries: readonly LogEntry[]) => {
       if (receiving.length === 0) continue;
       const queueUrl = adapterQueues[device.platform];
       if (!queueUrl) {
-        logger.error('no adapter queue for platform', { platform: device.platform, deviceId: device.deviceId });
+        logger.error('no adapter queue for platform', {
+          platform: device.platform,
+          deviceId: device.deviceId,
+        });
         continue;
       }
       routed += receiving.length;
@@ -67,24 +73,26 @@ const route = async (entries: readonly LogEntry[]) => {
   if (routed > 0) metrics.addMetric(MetricName.MessagesRouted, MetricUnit.Count, routed);
 };
 
-export const handler = withObservability(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const entries: LogEntry[] = [];
-  for (const record of event.Records) {
-    try {
-      const entry = logEntryOf(record);
-      if (entry) entries.push(entry);
-    } catch (error) {
-      logger.error('unreadable change log record; kept in the stream DLQ', { error: error as Error });
-      await deadLetters.keep(record, error);
+export const handler = withObservability(
+  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const entries: LogEntry[] = [];
+    for (const record of event.Records) {
+      try {
+        const entry = logEntryOf(record);
+        if (entry) entries.push(entry);
+      } catch (error) {
+        logger.error('unreadable change log record; kept in the stream DLQ', { error: error as Error });
+        await deadLetters.keep(record, error);
+      }
     }
-  }
-  try {
-    await route(entries);
-    return { batchItemFailures: [] };
-  } catch (error) {
-    // Routing is idempotent (dedup ids, adapter cursors), so the whole batch is simply retried.
-    const first = event.Records[0]?.dynamodb?.SequenceNumber ?? '';
-    if (!isTransient(error)) logger.error('routing failed', { error: error as Error });
-    return { batchItemFailures: [{ itemIdentifier: first }] };
-  }
-});
+    try {
+      await route(entries);
+      return { batchItemFailures: [] };
+    } catch (error) {
+      // Routing is idempotent (dedup ids, adapter cursors), so the whole batch is simply retried.
+      const first = event.Records[0]?.dynamodb?.SequenceNumber ?? '';
+      if (!isTransient(error)) logger.error('routing failed', { error: error as Error });
+      return { batchItemFailures: [{ itemIdentifier: first }] };
+    }
+  },
+);

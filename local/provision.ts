@@ -44,9 +44,15 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]*$/;
  * Creates every table and queue of the shared definition under `prefix`, as the CDK stack
  * deploys them. Idempotent: what already exists with the same settings is reused.
  */
-export const provision = async ({ prefix, dynamodbEndpoint, sqsEndpoint }: ProvisionOptions): Promise<Provisioned> => {
+export const provision = async ({
+  prefix,
+  dynamodbEndpoint,
+  sqsEndpoint,
+}: ProvisionOptions): Promise<Provisioned> => {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new Error(`prefix "${prefix}" may contain only letters, digits, "-" and "_" (it names tables and queues)`);
+    throw new Error(
+      `prefix "${prefix}" may contain only letters, digits, "-" and "_" (it names tables and queues)`,
+    );
   }
   const dynamodb = makeDynamoClient({ dynamodbEndpoint, region: LOCAL_REGION });
   const sqs = makeSqsClient({ sqsEndpoint, region: LOCAL_REGION });
@@ -167,7 +173,10 @@ const queueDefinition = (key: string): QueueDefinition => {
 };
 
 /** Attribute values are strings and always spelled the same, so re-creating is a no-op. */
-const queueAttributes = (definition: QueueDefinition, deadLetterArn: string | undefined): Record<string, string> => ({
+const queueAttributes = (
+  definition: QueueDefinition,
+  deadLetterArn: string | undefined,
+): Record<string, string> => ({
   ...(definition.fifo ? { FifoQueue: 'true' } : {}),
   VisibilityTimeout: String(definition.visibilityTimeoutSeconds),
   MessageRetentionPeriod: String(definition.retentionSeconds),

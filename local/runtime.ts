@@ -2,10 +2,19 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
-import { type EventSourcePoller, type StreamHandler, startStreamPoller } from './event-sources/dynamodb-stream';
+import {
+  type EventSourcePoller,
+  type StreamHandler,
+  startStreamPoller,
+} from './event-sources/dynamodb-stream';
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
-import { type DeviceAuthorizer, type GatewayFunction, type HttpHandler, startGateway } from './gateway/server';
+import {
+  type DeviceAuthorizer,
+  type GatewayFunction,
+  type HttpHandler,
+  startGateway,
+} from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
 import { verifyUserToken } from './local-issuer';
 import { environmentFor, type LocalEnvironment, type Provisioned, provision } from './provision';
@@ -51,7 +60,9 @@ let started: string | undefined;
  */
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   if (started !== undefined && started !== options.prefix) {
-    throw new Error(`this process already runs SyncHub under prefix "${started}"; start another process for "${options.prefix}"`);
+    throw new Error(
+      `this process already runs SyncHub under prefix "${started}"; start another process for "${options.prefix}"`,
+    );
   }
   started = options.prefix;
   ensureLocalAwsEnv();
@@ -75,7 +86,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       memoryMb: definition.memoryMb,
     });
   const loaded = new Map<string, { definition: FunctionDefinition; handler: AnyHandler }>();
-  for (const definition of FUNCTIONS) loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
+  for (const definition of FUNCTIONS)
+    loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
 
   const pollers: EventSourcePoller[] = [];
   const stopPollers = () => Promise.all(pollers.map((poller) => poller.stop()));
@@ -118,7 +130,10 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     const httpFunctions = new Map<string, GatewayFunction>();
     for (const { definition, handler } of loaded.values()) {
       if (definition.trigger.kind === 'http') {
-        httpFunctions.set(definition.key, { handler: handler as HttpHandler, createContext: contextFor(definition) });
+        httpFunctions.set(definition.key, {
+          handler: handler as HttpHandler,
+          createContext: contextFor(definition),
+        });
       }
     }
     const authorizer = httpFunctions.get('device-authorizer');
@@ -126,7 +141,10 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     const gateway = await startGateway({
       routes: ROUTES,
       functions: httpFunctions,
-      deviceAuthorizer: { handler: authorizer.handler as unknown as DeviceAuthorizer, createContext: authorizer.createContext },
+      deviceAuthorizer: {
+        handler: authorizer.handler as unknown as DeviceAuthorizer,
+        createContext: authorizer.createContext,
+      },
       verifyUserToken: async (token) => ({ ...(await verifyUserToken(token)) }),
       port: options.port,
       region: LOCAL_REGION,

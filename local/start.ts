@@ -16,7 +16,8 @@ import { startRuntime } from './runtime';
 const portOf = (raw: string | undefined): number => {
   if (raw === undefined || raw === '') return 4000;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${raw}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, got "${raw}"`);
   return port;
 };
 
@@ -25,7 +26,9 @@ const main = async (): Promise<void> => {
   console.log('Starting DynamoDB Local and the SQS emulator…');
   const emulators = await startEmulators();
   registerExitHook({ stop: () => emulators.stop() });
-  console.log(`  DynamoDB Local  ${emulators.dynamodbEndpoint}  (binds every interface: see README, Security)`);
+  console.log(
+    `  DynamoDB Local  ${emulators.dynamodbEndpoint}  (binds every interface: see README, Security)`,
+  );
   console.log(`  SQS (fauxqs)    ${emulators.sqsEndpoint}`);
 
   let runtime: Awaited<ReturnType<typeof startRuntime>>;

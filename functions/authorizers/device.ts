@@ -1,4 +1,7 @@
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from 'aws-lambda';
 import { makeDocumentClient } from '../../aws/clients';
 import { DeviceRegistry } from '../../aws/device-registry';
 import { requireEnv } from '../lib/config';
@@ -24,14 +27,16 @@ const UNAUTHENTICATED: Result = {
   context: { authenticated: false, userId: '', deviceId: '', platform: '' },
 };
 
-export const handler = withObservability(async (event: APIGatewayRequestAuthorizerEventV2): Promise<Result> => {
-  const header = event.headers?.authorization ?? event.identitySource?.[0] ?? '';
-  const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
-  if (!token || !DEVICE_TOKEN_PATTERN.test(token)) return UNAUTHENTICATED;
-  const device = await registry.byTokenHash(hashToken(token));
-  if (!device) {
-    logger.info('device token refused');
-    return UNAUTHENTICATED;
-  }
-  return { isAuthorized: true, context: { authenticated: true, ...device } };
-});
+export const handler = withObservability(
+  async (event: APIGatewayRequestAuthorizerEventV2): Promise<Result> => {
+    const header = event.headers?.authorization ?? event.identitySource?.[0] ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
+    if (!token || !DEVICE_TOKEN_PATTERN.test(token)) return UNAUTHENTICATED;
+    const device = await registry.byTokenHash(hashToken(token));
+    if (!device) {
+      logger.info('device token refused');
+      return UNAUTHENTICATED;
+    }
+    return { isAuthorized: true, context: { authenticated: true, ...device } };
+  },
+);

@@ -37,7 +37,9 @@ export const handler = httpApi({
     const body = readJsonBody(event, RegisterDeviceBodySchema, 16_384);
     const existing = await registry.list(userId);
     if (existing.length >= MAX_DEVICES_PER_USER) {
-      throw new ConflictError(`a user may register at most ${MAX_DEVICES_PER_USER} devices; remove one first`);
+      throw new ConflictError(
+        `a user may register at most ${MAX_DEVICES_PER_USER} devices; remove one first`,
+      );
     }
     const deviceId = newDeviceId();
     const deviceToken = newDeviceToken();

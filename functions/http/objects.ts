@@ -5,7 +5,16 @@ import { jsonByteLength } from '../../core/ids';
 import { MAX_JSON_BODY_BYTES, MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import type { StoredObject } from '../../core/model';
 import { requireEnv, tuning } from '../lib/config';
-import { type HttpEvent, httpApi, json, noContent, queryOf, readJsonBody, userIdOf, validate } from '../lib/http';
+import {
+  type HttpEvent,
+  httpApi,
+  json,
+  noContent,
+  queryOf,
+  readJsonBody,
+  userIdOf,
+  validate,
+} from '../lib/http';
 import {
   CollectionPathSchema,
   DeleteObjectQuerySchema,
@@ -14,7 +23,11 @@ import {
   PutObjectBodySchema,
 } from '../schemas';
 
-const store = new ObjectsStore(makeDocumentClient(), requireEnv('OBJECTS_TABLE'), tuning().tombstoneTtlSeconds);
+const store = new ObjectsStore(
+  makeDocumentClient(),
+  requireEnv('OBJECTS_TABLE'),
+  tuning().tombstoneTtlSeconds,
+);
 const APP = { kind: 'app' } as const;
 
 const view = (object: StoredObject) => ({
@@ -25,7 +38,8 @@ const view = (object: StoredObject) => ({
   updatedAt: object.updatedAt,
 });
 
-const objectPath = (event: HttpEvent) => validate(ObjectPathSchema, event.pathParameters ?? {}, 'invalid path');
+const objectPath = (event: HttpEvent) =>
+  validate(ObjectPathSchema, event.pathParameters ?? {}, 'invalid path');
 
 export const handler = httpApi({
   'PUT /v1/objects/{collection}/{objectId}': async (event) => {
@@ -34,9 +48,18 @@ export const handler = httpApi({
     const body = readJsonBody(event, PutObjectBodySchema, MAX_JSON_BODY_BYTES);
     const size = jsonByteLength(body.data);
     if (size > MAX_OBJECT_DATA_BYTES) {
-      throw new PayloadTooLargeError(`data is ${size} bytes of JSON; objects may hold at most ${MAX_OBJECT_DATA_BYTES}`);
+      throw new PayloadTooLargeError(
+        `data is ${size} bytes of JSON; objects may hold at most ${MAX_OBJECT_DATA_BYTES}`,
+      );
     }
-    const { version, created } = await store.put(userId, collection, objectId, body.data, body.expectedVersion, APP);
+    const { version, created } = await store.put(
+      userId,
+      collection,
+      objectId,
+      body.data,
+      body.expectedVersion,
+      APP,
+    );
     return json(created ? 201 : 200, { version });
   },
 

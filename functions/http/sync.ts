@@ -1,10 +1,18 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry, type InflightBundle } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
-import { ConflictError, ForbiddenError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
-import { CollectionSchema, ObjectIdSchema, jsonByteLength } from '../../core/ids';
+import {
+  ConflictError,
+  ForbiddenError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../core/errors';
+import { CollectionSchema, jsonByteLength, ObjectIdSchema } from '../../core/ids';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import type { InboxMessage } from '../../core/model';
 import { codecFor } from '../../core/platforms';
@@ -31,8 +39,6 @@ import {
 import { logger, MetricName, metrics } from '../lib/observability';
 import { pushIdOf } from '../lib/tokens';
 import { AckBodySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 
 const config = tuning();
 const db = makeDocumentClient();
@@ -74,7 +80,8 @@ const decodeCursor = (cursor: string) => {
 };
 
 const assertCollectionAllowed = (device: DeviceRecord, collection: string) => {
-  if (!isCollectionSynced(selection, collection)) throw new ForbiddenError(`collection "${collection}" is not synced`);
+  if (!isCollectionSynced(selection, collection))
+    throw new ForbiddenError(`collection "${collection}" is not synced`);
   if (!coversCollection(device.settings, collection)) {
     throw new ForbiddenError(`collection "${collection}" is not in this device's settings`);
   }
@@ -98,7 +105,11 @@ export const handler = httpApi({
           continue;
         }
         for (const message of fresh) byseq.set(message.seq, message);
-        inflight.push({ handle: bundle.handle, first: bundle.messages[0]!.seq, last: bundle.messages.at(-1)!.seq });
+        inflight.push({
+          handle: bundle.handle,
+          first: bundle.messages[0]!.seq,
+          last: bundle.messages.at(-1)!.seq,
+        });
       }
     }
     if (stale.length > 0) await inbox.delete(device.queueUrl, stale);
@@ -122,7 +133,9 @@ export const handler = httpApi({
     const { upTo } = readJsonBody(event, AckBodySchema, 4096);
     const lastSent = device.nextSeq - 1;
     if (upTo > lastSent) {
-      throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, { lastSeq: lastSent });
+      throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, {
+        lastSeq: lastSent,
+      });
     }
     const cursor = Math.max(device.ackedSeq, upTo);
     const done: string[] = [];
@@ -146,7 +159,9 @@ export const handler = httpApi({
   'POST /v1/sync/changes': async (event) => {
     const device = await callingDevice(event);
     if (!sendsToServer(device.settings)) {
-      throw new ForbiddenError(`this device's direction is "${device.settings.direction}"; it may not push changes`);
+      throw new ForbiddenError(
+        `this device's direction is "${device.settings.direction}"; it may not push changes`,
+      );
     }
     const codec = codecFor(device.platform);
     const contentType = contentTypeOf(event);
@@ -158,7 +173,10 @@ export const handler = httpApi({
     const body = rawBody(event, MAX_PUSH_BODY_BYTES);
     const writes = codec.decodePush(body, contentType);
     for (const write of writes) assertCollectionAllowed(device, write.collection);
-    const pushId = pushIdOf(device.deviceId, writes.map((write) => write.changeId));
+    const pushId = pushIdOf(
+      device.deviceId,
+      writes.map((write) => write.changeId),
+    );
     // The raw body travels as is (metadata in attributes), so it never grows by re-escaping.
     await sqs.send(
       new SendMessageCommand({
@@ -175,7 +193,12 @@ export const handler = httpApi({
         },
       }),
     );
-    logger.info('push accepted', { userId: device.userId, deviceId: device.deviceId, pushId, changes: writes.length });
+    logger.info('push accepted', {
+      userId: device.userId,
+      deviceId: device.deviceId,
+      pushId,
+      changes: writes.length,
+    });
     return json(202, { accepted: writes.length, pushId });
   },
 
@@ -183,7 +206,9 @@ export const handler = httpApi({
     const device = await callingDevice(event);
     const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
     if (!receivesFromServer(device.settings)) {
-      throw new ForbiddenError(`this device's direction is "${device.settings.direction}"; nothing is sent to it`);
+      throw new ForbiddenError(
+        `this device's direction is "${device.settings.direction}"; nothing is sent to it`,
+      );
     }
     if (query.collection) assertCollectionAllowed(device, query.collection);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
@@ -193,9 +218,17 @@ export const handler = httpApi({
     const page = await syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after);
     const codec = codecFor(device.platform);
     const items = page.replicas
-      .filter((replica) => isCollectionSynced(selection, replica.collection) && coversCollection(device.settings, replica.collection))
+      .filter(
+        (replica) =>
+          isCollectionSynced(selection, replica.collection) &&
+          coversCollection(device.settings, replica.collection),
+      )
       .map((replica) => codec.encodeSnapshotItem(replica));
-    return json(200, { items, ...(page.last ? { next: encodeCursor(page.last) } : {}), lastSeq: device.nextSeq - 1 });
+    return json(200, {
+      items,
+      ...(page.last ? { next: encodeCursor(page.last) } : {}),
+      lastSeq: device.nextSeq - 1,
+    });
   },
 
   'GET /v1/sync/settings': async (event) => {

@@ -21,7 +21,12 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 export const isTransient = (error: unknown): boolean => {
-  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const e = error as {
+    name?: string;
+    code?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
   if (!e || typeof e !== 'object') return false;
   if (TRANSIENT_NAMES.has(e.name ?? '') || e.$retryable) return true;
   if ((e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
@@ -47,7 +52,11 @@ export class StreamDeadLetters {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify({ source: this.source, error: String((error as Error)?.message ?? error), record }),
+        MessageBody: JSON.stringify({
+          source: this.source,
+          error: String((error as Error)?.message ?? error),
+          record,
+        }),
       }),
     );
   }
@@ -72,7 +81,10 @@ export const processStreamInOrder = async (
         logger.warn('stream record failed; will be retried', { sequenceNumber, error: error as Error });
         return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
       }
-      logger.error('stream record cannot be processed; kept in the stream DLQ', { sequenceNumber, error: error as Error });
+      logger.error('stream record cannot be processed; kept in the stream DLQ', {
+        sequenceNumber,
+        error: error as Error,
+      });
       await deadLetters.keep(record, error);
     }
   }

@@ -19,7 +19,11 @@ export type HttpEvent = APIGatewayProxyEventV2 & {
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
@@ -43,7 +47,9 @@ const awsErrorStatus = (error: unknown): SyncHubError | undefined => {
 export const problemResponse = (error: unknown, instance?: string): HttpResult => {
   const known = error instanceof SyncHubError ? error : awsErrorStatus(error);
   if (!known) logger.error('unhandled error', { error: error as Error });
-  const problem = known ?? new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+  const problem =
+    known ??
+    new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
   return {
     statusCode: problem.status,
     headers: {
@@ -75,7 +81,10 @@ export const httpApi = (routes: Record<string, RouteHandler>) =>
   });
 
 export const zodIssues = (error: z.ZodError) =>
-  error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
+  error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
 
 /** Parses a value with a zod schema, turning every failure into a precise 400. */
 export const validate = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> => {
@@ -83,7 +92,8 @@ export const validate = <S extends z.ZodType>(schema: S, value: unknown, what: s
   if (parsed.success) return parsed.data;
   const errors = zodIssues(parsed.error);
   const first = errors[0]!;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
+  const more =
+    errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
   throw new ValidationError(`${what}: ${first.path}: ${first.message}${more}`, { errors });
 };
 
@@ -110,7 +120,8 @@ export const rawBody = (event: HttpEvent, maxBytes: number): string => {
     throw new ValidationError('a request body is required');
   }
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (bytes.length > maxBytes) throw new PayloadTooLargeError(`the body is ${bytes.length} bytes; at most ${maxBytes} are accepted`);
+  if (bytes.length > maxBytes)
+    throw new PayloadTooLargeError(`the body is ${bytes.length} bytes; at most ${maxBytes} are accepted`);
   const text = bytes.toString('utf8');
   if (event.isBase64Encoded && !Buffer.from(text, 'utf8').equals(bytes)) {
     throw new ValidationError('the body is not valid UTF-8');
@@ -119,7 +130,11 @@ export const rawBody = (event: HttpEvent, maxBytes: number): string => {
 };
 
 /** A JSON body: right media type, bounded size, valid JSON, bounded depth, schema-checked. */
-export const readJsonBody = <S extends z.ZodType>(event: HttpEvent, schema: S, maxBytes: number): z.infer<S> => {
+export const readJsonBody = <S extends z.ZodType>(
+  event: HttpEvent,
+  schema: S,
+  maxBytes: number,
+): z.infer<S> => {
   const type = contentTypeOf(event);
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new UnsupportedMediaTypeError(`Content-Type must be application/json, got "${type || '(none)'}"`);
@@ -131,13 +146,15 @@ export const readJsonBody = <S extends z.ZodType>(event: HttpEvent, schema: S, m
   } catch (error) {
     throw new ValidationError(`the body is not valid JSON: ${(error as Error).message}`);
   }
-  if (depthExceeds(value, MAX_JSON_DEPTH)) throw new ValidationError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (depthExceeds(value, MAX_JSON_DEPTH))
+    throw new ValidationError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
   return validate(schema, value, 'invalid body');
 };
 
 export const userIdOf = (event: HttpEvent): string => {
   const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0) throw new UnauthorizedError('the token carries no subject');
+  if (typeof sub !== 'string' || sub.length === 0)
+    throw new UnauthorizedError('the token carries no subject');
   return sub;
 };
 
@@ -159,7 +176,13 @@ export interface DeviceAuthorizerContext {
 export const deviceOf = (event: HttpEvent): DeviceIdentity => {
   const context = event.requestContext.authorizer?.lambda;
   const { authenticated, userId, deviceId } = context ?? {};
-  if (authenticated !== true || typeof userId !== 'string' || typeof deviceId !== 'string' || !userId || !deviceId) {
+  if (
+    authenticated !== true ||
+    typeof userId !== 'string' ||
+    typeof deviceId !== 'string' ||
+    !userId ||
+    !deviceId
+  ) {
     throw new UnauthorizedError('a valid device token is required');
   }
   return { userId, deviceId };
@@ -167,5 +190,7 @@ export const deviceOf = (event: HttpEvent): DeviceIdentity => {
 
 export const queryOf = (event: HttpEvent): Record<string, string> => {
   const params = event.queryStringParameters ?? {};
-  return Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 };

@@ -10,8 +10,7 @@ export const DEVICE_TOKEN_PATTERN = /^sdt_[A-Za-z0-9_-]{43}$/;
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 /** `d_` + 20 base32 characters (100 random bits); safe in queue names and URLs. */
-export const newDeviceId = () =>
-  `d_${Array.from(randomBytes(20), (byte) => ALPHABET[byte & 31]).join('')}`;
+export const newDeviceId = () => `d_${Array.from(randomBytes(20), (byte) => ALPHABET[byte & 31]).join('')}`;
 
 /** A push is identified by its device and the set of its change ids, so a retried push dedups. */
 export const pushIdOf = (deviceId: string, changeIds: readonly string[]) =>

@@ -5,9 +5,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   ResourceNotFoundException,
-  TrimmedDataAccessException,
   type _Record as SdkStreamRecord,
   type Shard,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -160,7 +160,10 @@ class StreamPoller {
     let exclusiveStartShardId: string | undefined;
     do {
       const page = await this.streams.send(
-        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+        new DescribeStreamCommand({
+          StreamArn: this.options.streamArn,
+          ExclusiveStartShardId: exclusiveStartShardId,
+        }),
         { abortSignal: this.abort.signal },
       );
       shards.push(...(page.StreamDescription?.Shards ?? []));
@@ -211,7 +214,7 @@ class StreamPoller {
     const prefix = this.options.trigger.sortKeyPrefix;
     if (prefix === undefined) return true;
     const sortKey = record.dynamodb?.NewImage?.sk?.S;
-    return sortKey !== undefined && sortKey.startsWith(prefix);
+    return sortKey?.startsWith(prefix) === true;
   }
 
   /** Invokes the function with one batch; returns the batches to retry, in order. */
@@ -221,7 +224,12 @@ class StreamPoller {
     if (records.length === 0) return [];
 
     const lambdaRecords = records.map((record) => this.toLambda(record));
-    const outcome = await invoke(this.options.handler, { Records: lambdaRecords }, this.options.createContext, this.log);
+    const outcome = await invoke(
+      this.options.handler,
+      { Records: lambdaRecords },
+      this.options.createContext,
+      this.log,
+    );
     const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
     const failed = outcome.ok ? failedIdentifiers(outcome.result, new Set(sequenceNumbers)) : 'all';
     if (failed === undefined) return [];
@@ -254,14 +262,25 @@ class StreamPoller {
     const { retryAttempts } = this.options.trigger;
     // -1 means retry until the records expire, as in Lambda.
     if (retryAttempts < 0 || batch.attempts <= retryAttempts) {
-      this.log(`${this.functionName}: ${reason}; retry ${batch.attempts} of ${retryAttempts < 0 ? '∞' : retryAttempts}`);
+      this.log(
+        `${this.functionName}: ${reason}; retry ${batch.attempts} of ${retryAttempts < 0 ? '∞' : retryAttempts}`,
+      );
       return [batch];
     }
-    await this.sendToDeadLetterQueue(shardId, batch.records, 'RetryAttemptsExhausted', batch.attempts, reason);
+    await this.sendToDeadLetterQueue(
+      shardId,
+      batch.records,
+      'RetryAttemptsExhausted',
+      batch.attempts,
+      reason,
+    );
     return [];
   }
 
-  private async discardExpired(shardId: string, records: readonly SdkStreamRecord[]): Promise<SdkStreamRecord[]> {
+  private async discardExpired(
+    shardId: string,
+    records: readonly SdkStreamRecord[],
+  ): Promise<SdkStreamRecord[]> {
     const maxAge = this.options.trigger.maxRecordAgeSeconds;
     if (maxAge < 0) return [...records];
     const oldestAllowed = this.now() - maxAge * 1000;
@@ -290,7 +309,9 @@ class StreamPoller {
     attempts: number,
     reason: string,
   ): Promise<void> {
-    this.log(`${this.functionName}: ${records.length} record(s) sent to the dead-letter queue (${condition}: ${reason})`);
+    this.log(
+      `${this.functionName}: ${records.length} record(s) sent to the dead-letter queue (${condition}: ${reason})`,
+    );
     const attributes: Record<string, MessageAttributeValue> = {
       FunctionName: { DataType: 'String', StringValue: this.functionName },
       Condition: { DataType: 'String', StringValue: condition },
@@ -335,9 +356,12 @@ class ShardReader {
   async read(): Promise<SdkStreamRecord[]> {
     if (!this.opened) await this.open();
     try {
-      const page = await this.client.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: READ_LIMIT }), {
-        abortSignal: this.signal,
-      });
+      const page = await this.client.send(
+        new GetRecordsCommand({ ShardIterator: this.iterator, Limit: READ_LIMIT }),
+        {
+          abortSignal: this.signal,
+        },
+      );
       const records = page.Records ?? [];
       const last = records.at(-1)?.dynamodb?.SequenceNumber;
       if (last !== undefined) this.lastSequenceNumber = last;

@@ -12,7 +12,9 @@ export const stderrLog: Log = (message) => {
   process.stderr.write(`${message}\n`);
 };
 
-export type Invocation<R> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly error: unknown };
+export type Invocation<R> =
+  | { readonly ok: true; readonly result: R }
+  | { readonly ok: false; readonly error: unknown };
 
 /**
  * Calls a handler as Lambda would: a fresh context, the error captured as a failed invocation.
@@ -35,7 +37,9 @@ export const invoke = async <E, R>(
   } finally {
     const elapsed = Date.now() - started;
     if (elapsed > budgetMs) {
-      log(`${context.functionName} ran ${elapsed} ms, past its ${budgetMs} ms timeout: on AWS it would have been killed`);
+      log(
+        `${context.functionName} ran ${elapsed} ms, past its ${budgetMs} ms timeout: on AWS it would have been killed`,
+      );
     }
   }
 };
@@ -57,7 +61,10 @@ export const pause = async (ms: number, signal: AbortSignal): Promise<void> => {
  * no list, an empty list), `'all'` = complete failure (a malformed list or entry, or an
  * identifier not in the batch), otherwise the identifiers that failed.
  */
-export const failedIdentifiers = (result: unknown, batchIds: ReadonlySet<string>): 'all' | string[] | undefined => {
+export const failedIdentifiers = (
+  result: unknown,
+  batchIds: ReadonlySet<string>,
+): 'all' | string[] | undefined => {
   if (result === null || typeof result !== 'object') return undefined;
   const failures: unknown = (result as { batchItemFailures?: unknown }).batchItemFailures;
   if (failures === null || failures === undefined) return undefined;

@@ -106,7 +106,9 @@ class QueuePoller {
         messages = await this.receive();
       } catch (error) {
         if (this.stopped) break;
-        this.log(`${this.functionName}: receiving from ${this.options.queueUrl} failed: ${describeError(error)}`);
+        this.log(
+          `${this.functionName}: receiving from ${this.options.queueUrl} failed: ${describeError(error)}`,
+        );
         await pause(ERROR_BACKOFF_MS, this.abort.signal);
         continue;
       }
@@ -137,7 +139,11 @@ class QueuePoller {
     const taken: Message[] = [];
     for (const message of messages) {
       const group = message.Attributes?.MessageGroupId;
-      if (group !== undefined && this.busyGroups.has(group) && !mine.some((m) => m.Attributes?.MessageGroupId === group)) {
+      if (
+        group !== undefined &&
+        this.busyGroups.has(group) &&
+        !mine.some((m) => m.Attributes?.MessageGroupId === group)
+      ) {
         taken.push(message);
         continue;
       }
@@ -167,7 +173,12 @@ class QueuePoller {
 
   private async process(messages: Message[]): Promise<void> {
     const records = messages.map((message) => toLambdaSqsRecord(message, this.options.queueArn, this.region));
-    const outcome = await invoke(this.options.handler, { Records: records }, this.options.createContext, this.log);
+    const outcome = await invoke(
+      this.options.handler,
+      { Records: records },
+      this.options.createContext,
+      this.log,
+    );
     const ids = new Set(records.map((record) => record.messageId));
     const failed = outcome.ok ? failedIdentifiers(outcome.result, ids) : 'all';
     const failedIds = new Set(failed === 'all' ? ids : (failed ?? []));
@@ -181,7 +192,10 @@ class QueuePoller {
     }
     const succeeded = messages.filter((message) => !failedIds.has(message.MessageId!));
     const retried = messages.filter((message) => failedIds.has(message.MessageId!));
-    await Promise.all([this.delete(succeeded), this.release(retried, this.options.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS)]);
+    await Promise.all([
+      this.delete(succeeded),
+      this.release(retried, this.options.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS),
+    ]);
   }
 
   private async delete(messages: Message[]): Promise<void> {
@@ -191,14 +205,21 @@ class QueuePoller {
         const { Failed } = await this.sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: this.options.queueUrl,
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+            Entries: chunk.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle!,
+            })),
           }),
         );
         for (const failure of Failed ?? []) {
-          this.log(`${this.functionName}: could not delete a processed message: ${failure.Code} ${failure.Message ?? ''}`);
+          this.log(
+            `${this.functionName}: could not delete a processed message: ${failure.Code} ${failure.Message ?? ''}`,
+          );
         }
       } catch (error) {
-        this.log(`${this.functionName}: could not delete processed messages (they will be redelivered): ${describeError(error)}`);
+        this.log(
+          `${this.functionName}: could not delete processed messages (they will be redelivered): ${describeError(error)}`,
+        );
       }
     }
   }
@@ -220,7 +241,9 @@ class QueuePoller {
         );
       } catch (error) {
         // The message then returns after the queue's full visibility timeout instead.
-        this.log(`${this.functionName}: could not shorten the visibility of failed messages: ${describeError(error)}`);
+        this.log(
+          `${this.functionName}: could not shorten the visibility of failed messages: ${describeError(error)}`,
+        );
       }
     }
   }

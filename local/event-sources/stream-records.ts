@@ -34,7 +34,11 @@ const toLambdaImage = (image: SdkImage): LambdaImage =>
  * One stream record as Lambda delivers it: the event source ARN added, the creation time in
  * epoch seconds (the SDK parses it into a Date), binary values in base64, absent fields left out.
  */
-export const toLambdaStreamRecord = (record: SdkStreamRecord, streamArn: string, region: string): DynamoDBRecord => {
+export const toLambdaStreamRecord = (
+  record: SdkStreamRecord,
+  streamArn: string,
+  region: string,
+): DynamoDBRecord => {
   const source = record.dynamodb ?? {};
   const dynamodb: StreamRecord = {};
   if (source.ApproximateCreationDateTime !== undefined) {

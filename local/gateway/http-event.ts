@@ -35,7 +35,10 @@ const headersOf = (request: IncomingMessage): { headers: Record<string, string>;
   for (const [name, values] of Object.entries(request.headersDistinct)) {
     if (values === undefined) continue;
     if (name === 'cookie') {
-      cookies = values.flatMap((value) => value.split(';')).map((cookie) => cookie.trim()).filter(Boolean);
+      cookies = values
+        .flatMap((value) => value.split(';'))
+        .map((cookie) => cookie.trim())
+        .filter(Boolean);
       continue;
     }
     headers[name] = values.join(',');
@@ -89,7 +92,13 @@ export const parseRequest = (request: IncomingMessage, routeKey: string): Parsed
   };
 };
 
-const TEXT_TYPES = [/^text\//, /^application\/json$/, /^application\/[^/]+\+json$/, /^application\/xml$/, /^application\/[^/]+\+xml$/];
+const TEXT_TYPES = [
+  /^text\//,
+  /^application\/json$/,
+  /^application\/[^/]+\+json$/,
+  /^application\/xml$/,
+  /^application\/[^/]+\+xml$/,
+];
 
 /**
  * API Gateway passes JSON, XML and text bodies as strings and base64-encodes everything else,

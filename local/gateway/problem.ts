@@ -6,7 +6,12 @@ export interface Problem {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-export const problem = (status: number, title: string, detail: string, headers?: Record<string, string>): Problem => ({
+export const problem = (
+  status: number,
+  title: string,
+  detail: string,
+  headers?: Record<string, string>,
+): Problem => ({
   status,
   title,
   detail,

@@ -9,7 +9,11 @@ interface CompiledRoute {
 }
 
 export type RouteMatch =
-  | { readonly kind: 'route'; readonly route: RouteDefinition; readonly pathParameters: Record<string, string> }
+  | {
+      readonly kind: 'route';
+      readonly route: RouteDefinition;
+      readonly pathParameters: Record<string, string>;
+    }
   /** The path exists, but not with this method. */
   | { readonly kind: 'method-not-allowed'; readonly allowed: readonly string[] }
   | { readonly kind: 'not-found' }
@@ -25,7 +29,9 @@ const compile = (route: RouteDefinition): CompiledRoute => ({
     .map((part) => {
       const parameter = PARAMETER.exec(part)?.[1];
       if (part.includes('{') && parameter === undefined) {
-        throw new Error(`route ${route.method} ${route.path}: only whole-segment {name} parameters are supported`);
+        throw new Error(
+          `route ${route.method} ${route.path}: only whole-segment {name} parameters are supported`,
+        );
       }
       return parameter === undefined ? { literal: part } : { parameter };
     }),
@@ -41,7 +47,10 @@ const bySpecificity = (a: CompiledRoute, b: CompiledRoute): number => {
   return 0;
 };
 
-const matchSegments = (segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined => {
+const matchSegments = (
+  segments: readonly Segment[],
+  parts: readonly string[],
+): Record<string, string> | undefined => {
   if (segments.length !== parts.length) return undefined;
   const parameters: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
@@ -77,7 +86,10 @@ export const routeTable = (routes: readonly RouteDefinition[]) => {
       try {
         pathParameters[name] = decodeURIComponent(raw);
       } catch {
-        return { kind: 'bad-path', detail: `path parameter "${name}" is not valid percent-encoding: "${raw}"` };
+        return {
+          kind: 'bad-path',
+          detail: `path parameter "${name}" is not valid percent-encoding: "${raw}"`,
+        };
       }
     }
     return { kind: 'route', route: chosen.entry.route, pathParameters };

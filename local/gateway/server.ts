@@ -85,11 +85,20 @@ const sendProblem = (response: ServerResponse, instance: string, p: Problem): vo
  * else is a 200 JSON body, as API Gateway infers it.
  */
 const sendResult = (response: ServerResponse, result: APIGatewayProxyResultV2): void => {
-  if (typeof result === 'object' && result !== null && 'statusCode' in result && typeof result.statusCode === 'number') {
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    'statusCode' in result &&
+    typeof result.statusCode === 'number'
+  ) {
     const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = String(value);
+    for (const [name, value] of Object.entries(result.headers ?? {}))
+      headers[name.toLowerCase()] = String(value);
     if (result.cookies?.length) headers['set-cookie'] = result.cookies;
-    const body = result.body === undefined ? undefined : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+    const body =
+      result.body === undefined
+        ? undefined
+        : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
     response.writeHead(result.statusCode, headers);
     response.end(body);
     return;
@@ -135,7 +144,8 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
       log(`device authorizer failed: ${describeError(outcome.error)}`);
       return refuse(problem(500, 'Internal Server Error', 'the authorizer failed; it has been logged'));
     }
-    if (!outcome.result.isAuthorized) return refuse(problem(403, 'Forbidden', 'the authorizer refused this request'));
+    if (!outcome.result.isAuthorized)
+      return refuse(problem(403, 'Forbidden', 'the authorizer refused this request'));
     return { ok: true, authorizer: { lambda: outcome.result.context ?? {} } };
   };
 
@@ -145,14 +155,21 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     const found = match(method, rawPath);
     if (found.kind !== 'route') {
       request.resume();
-      if (found.kind === 'not-found') return sendProblem(response, rawPath, problem(404, 'Not Found', `no route ${method} ${rawPath}`));
-      if (found.kind === 'bad-path') return sendProblem(response, rawPath, problem(400, 'Bad Request', found.detail));
+      if (found.kind === 'not-found')
+        return sendProblem(response, rawPath, problem(404, 'Not Found', `no route ${method} ${rawPath}`));
+      if (found.kind === 'bad-path')
+        return sendProblem(response, rawPath, problem(400, 'Bad Request', found.detail));
       return sendProblem(
         response,
         rawPath,
-        problem(405, 'Method Not Allowed', `${method} is not allowed on ${rawPath}; use ${found.allowed.join(', ')}`, {
-          allow: found.allowed.join(', '),
-        }),
+        problem(
+          405,
+          'Method Not Allowed',
+          `${method} is not allowed on ${rawPath}; use ${found.allowed.join(', ')}`,
+          {
+            allow: found.allowed.join(', '),
+          },
+        ),
       );
     }
     const { route, pathParameters } = found;
@@ -162,7 +179,11 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     } catch (error) {
       if (error instanceof RequestTooLarge) {
         response.setHeader('connection', 'close');
-        return sendProblem(response, rawPath, problem(413, 'Content Too Large', `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`));
+        return sendProblem(
+          response,
+          rawPath,
+          problem(413, 'Content Too Large', `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`),
+        );
       }
       throw error;
     }
@@ -170,12 +191,17 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     const auth = await authorize(route, parsed, pathParameters);
     if (!auth.ok) return sendProblem(response, rawPath, auth.problem);
     const target = options.functions.get(route.function);
-    if (!target) throw new Error(`route ${routeKeyOf(route)} names function "${route.function}", which is not loaded`);
+    if (!target)
+      throw new Error(`route ${routeKeyOf(route)} names function "${route.function}", which is not loaded`);
     const event = buildHttpEvent(parsed, route, pathParameters, body, auth.authorizer);
     const outcome = await invoke(target.handler, event, target.createContext, log);
     if (!outcome.ok) {
       log(`${route.function} failed on ${routeKeyOf(route)}: ${describeError(outcome.error)}`);
-      return sendProblem(response, rawPath, problem(500, 'Internal Server Error', 'the function failed; it has been logged'));
+      return sendProblem(
+        response,
+        rawPath,
+        problem(500, 'Internal Server Error', 'the function failed; it has been logged'),
+      );
     }
     sendResult(response, outcome.result);
   };
@@ -183,7 +209,12 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const server: Server = createServer((request, response) => {
     serve(request, response).catch((error) => {
       log(`gateway error: ${describeError(error)}`);
-      if (!response.headersSent) sendProblem(response, request.url ?? '/', problem(500, 'Internal Server Error', 'the gateway failed'));
+      if (!response.headersSent)
+        sendProblem(
+          response,
+          request.url ?? '/',
+          problem(500, 'Internal Server Error', 'the gateway failed'),
+        );
       else response.destroy();
     });
   });

@@ -51,7 +51,9 @@ describe('device pushes', () => {
     ]);
     const result = await nextResult(pusher, 1);
     expect(result).toMatchObject({ status: 'applied' });
-    expect((result.changes as { objectId: string; version: number }[]).map((c) => [c.objectId, c.version])).toEqual([
+    expect(
+      (result.changes as { objectId: string; version: number }[]).map((c) => [c.objectId, c.version]),
+    ).toEqual([
       ['a', 2],
       ['b', 1],
     ]);
@@ -81,7 +83,14 @@ describe('device pushes', () => {
     const result = await nextResult(device, 1);
     expect(result.status).toBe('conflict');
     expect(result.conflicts).toEqual([
-      { changeId: expect.any(String), collection: 'notes', objectId: 'n', serverVersion: 2, serverData: { text: 'v2' }, serverDeleted: false },
+      {
+        changeId: expect.any(String),
+        collection: 'notes',
+        objectId: 'n',
+        serverVersion: 2,
+        serverData: { text: 'v2' },
+        serverDeleted: false,
+      },
     ]);
     expect((await user.get('notes', 'n')).data).toEqual({ text: 'v2' });
     await expect(user.get('notes', 'fresh')).rejects.toMatchObject({ status: 404 });
@@ -92,7 +101,13 @@ describe('device pushes', () => {
     const device = await deviceFor(user, 'jsonpatch', 'patcher');
     await user.put('notes', 'p', { list: [1] });
     await device.push([
-      { op: 'modify', collection: 'notes', objectId: 'p', baseVersion: 1, patch: [{ op: 'remove', path: '/missing' }] },
+      {
+        op: 'modify',
+        collection: 'notes',
+        objectId: 'p',
+        baseVersion: 1,
+        patch: [{ op: 'remove', path: '/missing' }],
+      },
     ]);
     const result = await nextResult(device, 1);
     expect(result.status).toBe('rejected');
@@ -104,7 +119,13 @@ describe('device pushes', () => {
     const user = await newUser(runtime);
     const app = await deviceFor(user, 'json', 'json-side');
     const patcher = await deviceFor(user, 'jsonpatch', 'patch-side');
-    const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }));
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.integer(), { maxLength: 3 }),
+    );
     const objectArb = fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), value, { maxKeys: 5 });
     let round = 0;
     await fc.assert(
@@ -114,12 +135,16 @@ describe('device pushes', () => {
         const server = await user.get('docs', objectId);
         const held = await eventually(`patch side to reach v${server.version}`, async () => {
           await patcher.sync({ wait: 1 });
-          return patcher.versionOf('docs', objectId) === server.version ? patcher.get('docs', objectId) : undefined;
+          return patcher.versionOf('docs', objectId) === server.version
+            ? patcher.get('docs', objectId)
+            : undefined;
         });
         expect(held).toEqual(server.data);
         // And back: the jsonpatch device edits with a patch; the json device sees the result.
         const patch: JsonPatchOperation[] = [{ op: 'add', path: '/edited', value: round }];
-        await patcher.push([{ op: 'modify', collection: 'docs', objectId, baseVersion: server.version, patch }]);
+        await patcher.push([
+          { op: 'modify', collection: 'docs', objectId, baseVersion: server.version, patch },
+        ]);
         const expected = applyJsonPatch(server.data as never, patch);
         await eventually('json side to see the patched object', async () => {
           await app.sync({ wait: 1 });
@@ -134,7 +159,9 @@ describe('device pushes', () => {
   it('removes a device: its token gets 401 and its inbox queue is gone', async () => {
     const user = await newUser(runtime);
     const device = await deviceFor(user, 'json', 'doomed');
-    expect((await raw(runtime.baseUrl, 'GET', '/v1/sync/messages', { token: device.token })).status).toBe(200);
+    expect((await raw(runtime.baseUrl, 'GET', '/v1/sync/messages', { token: device.token })).status).toBe(
+      200,
+    );
     const sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1' });
     const queueName = `${runtime.env.INBOX_QUEUE_PREFIX}${device.registeredId}.fifo`;
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).resolves.toBeDefined();
@@ -156,7 +183,10 @@ describe('device pushes', () => {
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).rejects.toMatchObject({
       name: expect.stringMatching(/NonExistentQueue|QueueDoesNotExist/),
     });
-    expect((await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.registeredId}`, { token: user.token })).status).toBe(404);
+    expect(
+      (await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.registeredId}`, { token: user.token }))
+        .status,
+    ).toBe(404);
     sqs.destroy();
   });
 });

@@ -1,4 +1,9 @@
-import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,9 +11,9 @@ import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { SyncStore } from '../../aws/sync-store';
 import { SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
+import { toLambdaStreamRecord } from '../../local/event-sources/stream-records';
 import { lambdaContextFactory } from '../../local/lambda-context';
 import type { Runtime } from '../../local/runtime';
-import { toLambdaStreamRecord } from '../../local/event-sources/stream-records';
 import { eventually, newUser, startTestRuntime } from '../support/runtime';
 
 /**
@@ -22,7 +27,10 @@ const context = lambdaContextFactory({ functionName: 'test-redelivery', timeoutS
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  streams = new DynamoDBStreamsClient({ endpoint: runtime.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' });
+  streams = new DynamoDBStreamsClient({
+    endpoint: runtime.env.AWS_ENDPOINT_URL_DYNAMODB,
+    region: 'us-east-1',
+  });
   sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1' });
 });
 afterAll(async () => {
@@ -38,12 +46,18 @@ const streamRecords = async (table: 'objects' | 'sync'): Promise<DynamoDBRecord[
   const records: DynamoDBRecord[] = [];
   for (const shard of StreamDescription?.Shards ?? []) {
     let { ShardIterator } = await streams.send(
-      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
     );
     for (let page = 0; ShardIterator && page < 50; page++) {
       const result = await streams.send(new GetRecordsCommand({ ShardIterator }));
       if ((result.Records ?? []).length === 0) break;
-      records.push(...(result.Records ?? []).map((record) => toLambdaStreamRecord(record, streamArn, 'us-east-1')));
+      records.push(
+        ...(result.Records ?? []).map((record) => toLambdaStreamRecord(record, streamArn, 'us-east-1')),
+      );
       ShardIterator = result.NextShardIterator;
     }
   }
@@ -56,7 +70,10 @@ const registerDevice = async (user: SyncHubUser, name: string) => {
 };
 
 const lastLogSeq = (userId: string) =>
-  new SyncStore(makeDocumentClient(), runtime.env.SYNC_TABLE, { logTtlSeconds: 3600, tombstoneTtlSeconds: 3600 }).lastSeq(userId);
+  new SyncStore(makeDocumentClient(), runtime.env.SYNC_TABLE, {
+    logTtlSeconds: 3600,
+    tombstoneTtlSeconds: 3600,
+  }).lastSeq(userId);
 
 const userIdOf = (user: SyncHubUser): string =>
   JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString('utf8')).sub as string;
@@ -90,14 +107,18 @@ describe('duplicates change nothing visible', () => {
 
     // 1. Change capture gets the user's object records again, twice, as one batch.
     const { handler: capture } = await import('../../functions/capture');
-    const objectRecords = (await streamRecords('objects')).filter((record) => record.dynamodb?.Keys?.pk?.S === userId);
+    const objectRecords = (await streamRecords('objects')).filter(
+      (record) => record.dynamodb?.Keys?.pk?.S === userId,
+    );
     expect(objectRecords.length).toBeGreaterThanOrEqual(5);
     const captureEvent: DynamoDBStreamEvent = { Records: [...objectRecords, ...objectRecords] };
     expect(await capture(captureEvent, context())).toEqual({ batchItemFailures: [] });
 
     // 2. The router gets the change log records again.
     const { handler: router } = await import('../../functions/router');
-    const logRecords = (await streamRecords('sync')).filter((record) => record.dynamodb?.Keys?.pk?.S === `U#${userId}`);
+    const logRecords = (await streamRecords('sync')).filter(
+      (record) => record.dynamodb?.Keys?.pk?.S === `U#${userId}`,
+    );
     expect(await router({ Records: logRecords }, context())).toEqual({ batchItemFailures: [] });
 
     // 3. Each adapter queue gets an old envelope again, past FIFO deduplication.
@@ -116,11 +137,22 @@ describe('duplicates change nothing visible', () => {
     // 4. The inbound queue gets the push again, past FIFO deduplication...
     const { handler: inbound } = await import('../../functions/inbound');
     const pushBody = JSON.stringify({
-      changes: [{ changeId: 'replayed', op: 'modify', collection: 'notes', objectId: 'a', baseVersion: 2, data: { v: 3 } }],
+      changes: [
+        {
+          changeId: 'replayed',
+          op: 'modify',
+          collection: 'notes',
+          objectId: 'a',
+          baseVersion: 2,
+          data: { v: 3 },
+        },
+      ],
     });
     // ...and the same push is posted twice over HTTP.
     await pusher.push([{ op: 'add', collection: 'notes', objectId: 'c', data: { v: 1 } }]);
-    const repeat = { changes: [{ changeId: 'fixed-id', op: 'add', collection: 'notes', objectId: 'd', data: { v: 1 } }] };
+    const repeat = {
+      changes: [{ changeId: 'fixed-id', op: 'add', collection: 'notes', objectId: 'd', data: { v: 1 } }],
+    };
     for (let i = 0; i < 2; i++) {
       const response = await fetch(new URL('/v1/sync/changes', runtime.baseUrl), {
         method: 'POST',
@@ -141,9 +173,15 @@ describe('duplicates change nothing visible', () => {
           body: pushBody,
           attributes: { MessageGroupId: pusher.id } as never,
           messageAttributes: Object.fromEntries(
-            Object.entries({ userId, deviceId: pusher.id, pushId: String(pusher.results[0]!.pushId), contentType: 'application/json' }).map(
-              ([name, value]) => [name, { stringValue: value, dataType: 'String', stringListValues: [], binaryListValues: [] }],
-            ),
+            Object.entries({
+              userId,
+              deviceId: pusher.id,
+              pushId: String(pusher.results[0]!.pushId),
+              contentType: 'application/json',
+            }).map(([name, value]) => [
+              name,
+              { stringValue: value, dataType: 'String', stringListValues: [], binaryListValues: [] },
+            ]),
           ),
           md5OfBody: '',
           eventSource: 'aws:sqs',
@@ -157,7 +195,10 @@ describe('duplicates change nothing visible', () => {
     // Nothing visible changed: one log entry per new push result and change, no repeats.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const seen = { watcher: [] as number[], pusher: [] as number[] };
-    for (const [name, device] of [['watcher', watcher], ['pusher', pusher]] as const) {
+    for (const [name, device] of [
+      ['watcher', watcher],
+      ['pusher', pusher],
+    ] as const) {
       for (let i = 0; i < 3; i++) seen[name].push(...(await device.sync({ wait: 1 })).map((m) => m.seq));
     }
     expect(pusher.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);

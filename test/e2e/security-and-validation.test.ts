@@ -43,9 +43,13 @@ const expectProblem = (response: RawResponse, status: number, detail?: RegExp) =
 
 /** A concrete path for a route template. */
 const pathOf = (template: string) =>
-  template.replace('{collection}', 'notes').replace('{objectId}', 'x1').replace('{deviceId}', 'd_aaaaaaaaaaaaaaaaaaaa');
+  template
+    .replace('{collection}', 'notes')
+    .replace('{objectId}', 'x1')
+    .replace('{deviceId}', 'd_aaaaaaaaaaaaaaaaaaaa');
 
-const tokenFor = (auth: string) => (auth === 'user' ? user.token : auth === 'device' ? deviceA.token : undefined);
+const tokenFor = (auth: string) =>
+  auth === 'user' ? user.token : auth === 'device' ? deviceA.token : undefined;
 
 describe('identity from the credential', () => {
   it('refuses missing, malformed and wrong-kind tokens with 401', async () => {
@@ -59,28 +63,41 @@ describe('identity from the credential', () => {
     }
   });
 
-  it("never lets device A read, acknowledge or push as device B", async () => {
+  it('never lets device A read, acknowledge or push as device B', async () => {
     await user.put('notes', 'shared', { v: 1 });
     await eventually('B to hold the note', async () => {
       await deviceB.sync({ wait: 1 });
       return deviceB.get('notes', 'shared');
     });
     // B's identity cannot be smuggled in: unknown query parameters and body members are refused.
-    expectProblem(await raw(runtime.baseUrl, 'GET', `/v1/sync/messages?deviceId=${deviceB.id}`, { token: deviceA.token }), 400, /deviceId/);
     expectProblem(
-      await raw(runtime.baseUrl, 'POST', '/v1/sync/ack', { token: deviceA.token, ...json({ upTo: 1, deviceId: deviceB.id }) }),
+      await raw(runtime.baseUrl, 'GET', `/v1/sync/messages?deviceId=${deviceB.id}`, { token: deviceA.token }),
+      400,
+      /deviceId/,
+    );
+    expectProblem(
+      await raw(runtime.baseUrl, 'POST', '/v1/sync/ack', {
+        token: deviceA.token,
+        ...json({ upTo: 1, deviceId: deviceB.id }),
+      }),
       400,
     );
     expectProblem(
       await raw(runtime.baseUrl, 'POST', '/v1/sync/changes', {
         token: deviceA.token,
-        ...json({ deviceId: deviceB.id, changes: [{ changeId: 'c1', op: 'add', collection: 'notes', objectId: 'z', data: {} }] }),
+        ...json({
+          deviceId: deviceB.id,
+          changes: [{ changeId: 'c1', op: 'add', collection: 'notes', objectId: 'z', data: {} }],
+        }),
       }),
       400,
     );
     // A acknowledging beyond what A was sent is refused, and B's cursor does not move.
     const lastA = deviceA.lastSeq;
-    expectProblem(await raw(runtime.baseUrl, 'POST', '/v1/sync/ack', { token: deviceA.token, ...json({ upTo: 1000 }) }), 409);
+    expectProblem(
+      await raw(runtime.baseUrl, 'POST', '/v1/sync/ack', { token: deviceA.token, ...json({ upTo: 1000 }) }),
+      409,
+    );
     const listed = (await raw(runtime.baseUrl, 'GET', '/v1/devices', { token: user.token })).body as {
       devices: { deviceId: string; cursor: number }[];
     };
@@ -91,10 +108,21 @@ describe('identity from the credential', () => {
   it("keeps users apart: another user's objects and devices are not found", async () => {
     const mallory = await newUser(runtime, 'mallory');
     await user.put('notes', 'private', { secret: true });
-    expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/objects/notes/private', { token: mallory.token }), 404);
-    expectProblem(await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${deviceA.id}`, { token: mallory.token }), 404);
-    expect((await raw(runtime.baseUrl, 'GET', '/v1/objects/notes', { token: mallory.token })).body).toEqual({ items: [] });
-    expect(((await raw(runtime.baseUrl, 'GET', '/v1/devices', { token: mallory.token })).body as { devices: [] }).devices).toEqual([]);
+    expectProblem(
+      await raw(runtime.baseUrl, 'GET', '/v1/objects/notes/private', { token: mallory.token }),
+      404,
+    );
+    expectProblem(
+      await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${deviceA.id}`, { token: mallory.token }),
+      404,
+    );
+    expect((await raw(runtime.baseUrl, 'GET', '/v1/objects/notes', { token: mallory.token })).body).toEqual({
+      items: [],
+    });
+    expect(
+      ((await raw(runtime.baseUrl, 'GET', '/v1/devices', { token: mallory.token })).body as { devices: [] })
+        .devices,
+    ).toEqual([]);
   });
 });
 
@@ -125,31 +153,44 @@ describe('bad input gets a precise 4xx problem+json', () => {
     for (const route of BODY_ROUTES) expect(() => validBody(route)).not.toThrow();
   });
 
-  it.each(BODY_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))('%s', async (_, route) => {
-    const path = pathOf(route.path);
-    const token = tokenFor(route.auth);
-    const send = (body: string | Uint8Array, contentType = 'application/json') =>
-      raw(runtime.baseUrl, route.method, path, { ...(token ? { token } : {}), body, contentType });
+  it.each(BODY_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    '%s',
+    async (_, route) => {
+      const path = pathOf(route.path);
+      const token = tokenFor(route.auth);
+      const send = (body: string | Uint8Array, contentType = 'application/json') =>
+        raw(runtime.baseUrl, route.method, path, { ...(token ? { token } : {}), body, contentType });
 
-    expectProblem(await send('{"data": '), 400, /JSON/);
-    expectProblem(await send(''), 400);
-    expectProblem(await send('[]'), 400);
-    expectProblem(await send(JSON.stringify({ ...validBody(route), surprise: 1 })), 400, /surprise|unknown|[Uu]nrecognized/);
-    const wrongTypes = Object.fromEntries(Object.keys(validBody(route)).map((key) => [key, key === 'data' ? 'text' : { nested: true }]));
-    expectProblem(await send(JSON.stringify(wrongTypes)), 400);
-    expectProblem(await send(JSON.stringify(validBody(route)), 'text/plain'), 415);
-    const huge = JSON.stringify({ ...validBody(route), padding: 'x'.repeat(11 * 1024 * 1024) });
-    const tooLarge = await send(huge);
-    expectProblem(tooLarge, 413);
-    expectProblem(await send(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), 400);
-    expectProblem(await send(`${'['.repeat(1000)}${']'.repeat(1000)}`), 400);
-  });
+      expectProblem(await send('{"data": '), 400, /JSON/);
+      expectProblem(await send(''), 400);
+      expectProblem(await send('[]'), 400);
+      expectProblem(
+        await send(JSON.stringify({ ...validBody(route), surprise: 1 })),
+        400,
+        /surprise|unknown|[Uu]nrecognized/,
+      );
+      const wrongTypes = Object.fromEntries(
+        Object.keys(validBody(route)).map((key) => [key, key === 'data' ? 'text' : { nested: true }]),
+      );
+      expectProblem(await send(JSON.stringify(wrongTypes)), 400);
+      expectProblem(await send(JSON.stringify(validBody(route)), 'text/plain'), 415);
+      const huge = JSON.stringify({ ...validBody(route), padding: 'x'.repeat(11 * 1024 * 1024) });
+      const tooLarge = await send(huge);
+      expectProblem(tooLarge, 413);
+      expectProblem(await send(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), 400);
+      expectProblem(await send(`${'['.repeat(1000)}${']'.repeat(1000)}`), 400);
+    },
+  );
 
   it('answers random bodies on every body route with a 2xx or a 4xx problem, never a 5xx', async () => {
     const jsonish = fc.oneof(
       fc.json(),
       fc.string(),
-      fc.jsonValue().map((value) => JSON.stringify({ data: value, changes: value, upTo: value, platform: value, userId: value })),
+      fc
+        .jsonValue()
+        .map((value) =>
+          JSON.stringify({ data: value, changes: value, upTo: value, platform: value, userId: value }),
+        ),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...BODY_ROUTES), jsonish, async (route, body) => {
@@ -159,7 +200,10 @@ describe('bad input gets a precise 4xx problem+json', () => {
           body,
           contentType: 'application/json',
         });
-        expect(response.status, `${route.method} ${route.path} ${body.slice(0, 200)} → ${response.text}`).toBeLessThan(500);
+        expect(
+          response.status,
+          `${route.method} ${route.path} ${body.slice(0, 200)} → ${response.text}`,
+        ).toBeLessThan(500);
         if (response.status >= 400) expect(response.contentType).toContain('application/problem+json');
       }),
       { numRuns: 150 },
@@ -171,11 +215,25 @@ describe('bad input gets a precise 4xx problem+json', () => {
     for (const query of ['wait=21', 'wait=-1', 'wait=abc', 'max=0', 'max=101', 'max=1e3', 'unknown=1']) {
       expectProblem(await raw(runtime.baseUrl, 'GET', `/v1/sync/messages?${query}`, device), 400);
     }
-    expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/sync/snapshot?cursor=garbage', device), 400, /cursor/);
+    expectProblem(
+      await raw(runtime.baseUrl, 'GET', '/v1/sync/snapshot?cursor=garbage', device),
+      400,
+      /cursor/,
+    );
     expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/objects/notes?limit=0', { token: user.token }), 400);
-    expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/objects/%23bad/x', { token: user.token }), 400, /collection/);
-    expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/objects/notes/%E0%A4%A', { token: user.token }), 400);
-    expectProblem(await raw(runtime.baseUrl, 'DELETE', '/v1/devices/not-a-device', { token: user.token }), 400);
+    expectProblem(
+      await raw(runtime.baseUrl, 'GET', '/v1/objects/%23bad/x', { token: user.token }),
+      400,
+      /collection/,
+    );
+    expectProblem(
+      await raw(runtime.baseUrl, 'GET', '/v1/objects/notes/%E0%A4%A', { token: user.token }),
+      400,
+    );
+    expectProblem(
+      await raw(runtime.baseUrl, 'DELETE', '/v1/devices/not-a-device', { token: user.token }),
+      400,
+    );
     expectProblem(await raw(runtime.baseUrl, 'GET', '/v1/nowhere'), 404);
     expectProblem(await raw(runtime.baseUrl, 'PATCH', '/v1/health'), 405);
   });

@@ -18,13 +18,22 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (user: SyncHubUser, platform: 'json' | 'jsonpatch', name: string, settings?: Record<string, unknown>) => {
+const deviceFor = async (
+  user: SyncHubUser,
+  platform: 'json' | 'jsonpatch',
+  name: string,
+  settings?: Record<string, unknown>,
+) => {
   const registration = await user.registerDevice(platform, name, settings);
   return new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name);
 };
 
 /** Syncs until the device holds exactly what the server holds in `collections`. */
-const syncUntilInStep = async (device: SyncHubDevice, user: SyncHubUser, collections: string[]): Promise<InboxMessage[]> => {
+const syncUntilInStep = async (
+  device: SyncHubDevice,
+  user: SyncHubUser,
+  collections: string[],
+): Promise<InboxMessage[]> => {
   const expected: Record<string, JsonObject> = {};
   for (const collection of collections) {
     for (const item of await user.list(collection)) expected[`${collection}/${item.objectId}`] = item.data;
@@ -32,13 +41,16 @@ const syncUntilInStep = async (device: SyncHubDevice, user: SyncHubUser, collect
   const received: InboxMessage[] = [];
   await eventually(`${device.deviceId} to match the server`, async () => {
     received.push(...(await device.sync({ wait: 1 })));
-    const view = Object.fromEntries(Object.entries(device.view()).filter(([key]) => collections.some((c) => key.startsWith(`${c}/`))));
+    const view = Object.fromEntries(
+      Object.entries(device.view()).filter(([key]) => collections.some((c) => key.startsWith(`${c}/`))),
+    );
     return JSON.stringify(sortKeys(view)) === JSON.stringify(sortKeys(expected)) ? true : undefined;
   });
   return received;
 };
 
-const sortKeys = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+const sortKeys = (record: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 
 /** Every change a device received, as `collection/objectId@version`. */
 const changeIds = (messages: readonly InboxMessage[]) =>
@@ -66,7 +78,14 @@ describe('app writes to devices', () => {
     await alice.put('notes', 'n2', { text: 'two', nested: { deep: [1, 2, { three: 3 }] } });
     await alice.put('contacts', 'ada', { name: 'Ada', phone: '2', tags: ['x'] }); // same data: no message
 
-    const expectedOrder = ['contacts/ada@1', 'notes/n1@1', 'contacts/ada@2', 'contacts/grace@1', 'notes/n1@2', 'notes/n2@1'];
+    const expectedOrder = [
+      'contacts/ada@1',
+      'notes/n1@1',
+      'contacts/ada@2',
+      'contacts/grace@1',
+      'notes/n1@2',
+      'notes/n2@1',
+    ];
     for (const device of [phone, laptop, tablet]) {
       const received = await syncUntilInStep(device, alice, ['contacts', 'notes']);
       await eventually('the inbox to settle', async () => (device.lastSeq >= 6 ? true : undefined));
@@ -126,11 +145,17 @@ describe('app writes to devices', () => {
     expect(await sender.sync({ wait: 1 })).toEqual([]);
 
     // A to-device device may not push; a from-device one may.
-    await expect(receiver.push([{ op: 'add', collection: 'notes', objectId: 'r', data: { a: 1 } }])).rejects.toMatchObject({ status: 403 });
+    await expect(
+      receiver.push([{ op: 'add', collection: 'notes', objectId: 'r', data: { a: 1 } }]),
+    ).rejects.toMatchObject({ status: 403 });
     await sender.push([{ op: 'add', collection: 'notes', objectId: 's', data: { from: 'sender' } }]);
-    await eventually('the sender push to apply', async () => (await user.list('notes')).find((n) => n.objectId === 's'));
+    await eventually('the sender push to apply', async () =>
+      (await user.list('notes')).find((n) => n.objectId === 's'),
+    );
     // ...and a notes-only device may not push to contacts.
-    await expect(notesOnly.push([{ op: 'add', collection: 'contacts', objectId: 'x', data: { a: 1 } }])).rejects.toMatchObject({ status: 403 });
+    await expect(
+      notesOnly.push([{ op: 'add', collection: 'contacts', objectId: 'x', data: { a: 1 } }]),
+    ).rejects.toMatchObject({ status: 403 });
   });
 
   it('redelivers unacknowledged messages after the visibility timeout, and never acknowledged ones', async () => {

@@ -10,7 +10,12 @@ export const raw = async (
   baseUrl: string,
   method: string,
   path: string,
-  options: { token?: string; body?: string | Uint8Array; contentType?: string; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: string | Uint8Array;
+    contentType?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<RawResponse> => {
   const response = await fetch(new URL(path, baseUrl), {
     method,

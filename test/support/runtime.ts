@@ -22,7 +22,11 @@ export const newUser = async (runtime: Runtime, name = 'user'): Promise<SyncHubU
 };
 
 /** Waits until `check` returns a value other than undefined, polling; fails with `what`. */
-export const eventually = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => {
+export const eventually = async <T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
