@@ -20,12 +20,37 @@ const fromEnv = (): ClientOptions => ({
   region: process.env.AWS_REGION,
 });
 
+/**
+ * SDK middleware (plugins) that every client made below gets, for instrumentation such as the
+ * benchmark's request counter. Empty unless something registers one; register before the
+ * clients are made (handlers make theirs when their module is first imported).
+ */
+type AnyPluggable = Parameters<DynamoDBClient['middlewareStack']['use']>[0] &
+  Parameters<SQSClient['middlewareStack']['use']>[0];
+const clientMiddleware: AnyPluggable[] = [];
+
+/** Adds `plugin` to every client made from now on; the returned function removes it again. */
+export const addClientMiddleware = (plugin: AnyPluggable): (() => void) => {
+  clientMiddleware.push(plugin);
+  return () => {
+    const index = clientMiddleware.indexOf(plugin);
+    if (index >= 0) clientMiddleware.splice(index, 1);
+  };
+};
+
+const withMiddleware = <T extends { middlewareStack: { use(plugin: AnyPluggable): void } }>(client: T): T => {
+  for (const plugin of clientMiddleware) client.middlewareStack.use(plugin);
+  return client;
+};
+
 export const makeDynamoClient = (options: ClientOptions = fromEnv()): DynamoDBClient =>
-  new DynamoDBClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
-    maxAttempts: 5,
-  });
+  withMiddleware(
+    new DynamoDBClient({
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
+      maxAttempts: 5,
+    }),
+  );
 
 export const makeDocumentClient = (options: ClientOptions = fromEnv()): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(makeDynamoClient(options), {
@@ -34,8 +59,10 @@ export const makeDocumentClient = (options: ClientOptions = fromEnv()): DynamoDB
   });
 
 export const makeSqsClient = (options: ClientOptions = fromEnv()): SQSClient =>
-  new SQSClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false } : {}),
-    maxAttempts: 5,
-  });
+  withMiddleware(
+    new SQSClient({
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false } : {}),
+      maxAttempts: 5,
+    }),
+  );

@@ -4,6 +4,7 @@
  *
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
+ *                                 | X#txId (transaction record)
  * devices  pk = U#userId          sk = D#deviceId
  *          pk = T#sha256(token)   sk = T
  */
@@ -18,6 +19,7 @@ export const replicaSk = (collection: string, objectId: string) => `R#${collecti
 export const replicaPrefix = (collection?: string) => (collection ? `R#${collection}#` : 'R#');
 export const LOG_PREFIX = 'L#';
 export const logSk = (seq: number) => `${LOG_PREFIX}${String(seq).padStart(12, '0')}`;
+export const transactionSk = (txId: string) => `X#${txId}`;
 export const pushMarkerSk = (deviceId: string, pushId: string) => `P#${deviceId}#${pushId}`;
 
 export const deviceSk = (deviceId: string) => `D#${deviceId}`;

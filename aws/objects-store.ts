@@ -29,6 +29,7 @@ export const storedObjectFromItem = (item: Record<string, unknown>): StoredObjec
   deleted: item.deleted === true,
   updatedAt: String(item.updatedAt),
   origin: decodeOrigin(item.origin),
+  ...(typeof item.txId === 'string' ? { txId: item.txId } : {}),
 });
 
 /** A transaction item of the shape lib-dynamodb's TransactWriteCommand takes. */
@@ -68,7 +69,7 @@ export class ObjectsStore {
           TableName: this.table,
           Key: objectKey(userId, collection, objectId),
           UpdateExpression:
-            'SET #data = :data, #version = if_not_exists(#version, :zero) + :one, updatedAt = :now, origin = :origin, deleted = :false, userId = :user, #collection = :collection, objectId = :objectId REMOVE expiresAt',
+            'SET #data = :data, #version = if_not_exists(#version, :zero) + :one, updatedAt = :now, origin = :origin, deleted = :false, userId = :user, #collection = :collection, objectId = :objectId REMOVE expiresAt, txId',
           ...(condition.expression ? { ConditionExpression: condition.expression } : {}),
           ExpressionAttributeNames: {
             '#data': 'data',
@@ -124,7 +125,7 @@ export class ObjectsStore {
           TableName: this.table,
           Key: objectKey(userId, collection, objectId),
           UpdateExpression:
-            'SET #version = #version + :one, deleted = :true, updatedAt = :now, origin = :origin, expiresAt = :expires REMOVE #data',
+            'SET #version = #version + :one, deleted = :true, updatedAt = :now, origin = :origin, expiresAt = :expires REMOVE #data, txId',
           ConditionExpression:
             'attribute_exists(pk) AND deleted = :false' +
             (expectedVersion === undefined ? '' : ' AND #version = :expected'),
@@ -203,7 +204,13 @@ export class ObjectsStore {
   }
 
   /** The write of one device change inside the push's transaction, guarded by its version. */
-  transactWrite(userId: string, write: PlannedWrite, origin: Origin, now: string): TransactItem {
+  transactWrite(
+    userId: string,
+    write: PlannedWrite,
+    origin: Origin,
+    now: string,
+    txId?: string,
+  ): TransactItem {
     const condition = write.expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#version = :expected';
     const item = {
       ...objectKey(userId, write.collection, write.objectId),
@@ -213,6 +220,7 @@ export class ObjectsStore {
       version: write.version,
       updatedAt: now,
       origin: encodeOrigin(origin),
+      ...(txId ? { txId } : {}),
       ...(write.data
         ? { data: JSON.stringify(write.data), deleted: false }
         : { deleted: true, expiresAt: epochSeconds() + this.tombstoneTtlSeconds }),

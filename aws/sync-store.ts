@@ -6,7 +6,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { JsonObject, LogEntry, PushResult, Replica } from '../core/model';
+import type { JsonObject, LogEntry, PushResult, Replica, TransactionRecord } from '../core/model';
 import { cancellationCodes, isConditionFailure } from './errors';
 import {
   epochSeconds,
@@ -16,6 +16,7 @@ import {
   pushMarkerSk,
   replicaPrefix,
   replicaSk,
+  transactionSk,
   userPk,
 } from './keys';
 import type { TransactItem } from './objects-store';
@@ -179,6 +180,110 @@ export class SyncStore {
       }),
     );
     return Item !== undefined;
+  }
+
+  /** The transaction record, written with the objects in the same transaction (the outbox). */
+  transactionRecordItem(userId: string, record: TransactionRecord): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: userPk(userId),
+          sk: transactionSk(record.txId),
+          record: JSON.stringify(record),
+          createdAt: record.createdAt,
+          expiresAt: epochSeconds() + this.options.logTtlSeconds,
+        },
+        // A transaction id is used once: a retried request finds its record instead.
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  async getTransaction(userId: string, txId: string): Promise<TransactionRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: transactionSk(txId) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    const record = JSON.parse(String(Item.record)) as TransactionRecord;
+    return typeof Item.logSeq === 'number' ? { ...record, logSeq: Item.logSeq } : record;
+  }
+
+  /** Replicas of the given objects (absent ones left out) and the change log counter, consistently. */
+  async readTransactionState(
+    userId: string,
+    objects: readonly { collection: string; objectId: string }[],
+  ): Promise<{ replicas: Map<string, Replica>; lastSeq: number }> {
+    const keys = [
+      { pk: userPk(userId), sk: META_SK },
+      ...objects.map(({ collection, objectId }) => ({
+        pk: userPk(userId),
+        sk: replicaSk(collection, objectId),
+      })),
+    ];
+    const replicas = new Map<string, Replica>();
+    let lastSeq = 0;
+    let pending = keys;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: { [this.table]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
+        }),
+      );
+      for (const item of Responses?.[this.table] ?? []) {
+        if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
+        else {
+          const replica = replicaFromItem(item);
+          replicas.set(`${replica.collection}#${replica.objectId}`, replica);
+        }
+      }
+      pending = [...((UnprocessedKeys?.[this.table]?.Keys as typeof keys) ?? []), ...pending.slice(100)];
+    }
+    return { replicas, lastSeq };
+  }
+
+  /**
+   * Captures a whole transaction in one DynamoDB transaction: its replicas, its log entry (when
+   * devices have something to see) and the mark on its record that makes any later member
+   * record, or a redelivery, a no-op.
+   */
+  async captureTransaction(
+    userId: string,
+    txId: string,
+    lastSeq: number,
+    replicas: readonly Replica[],
+    entry: LogEntry | undefined,
+  ): Promise<CommitOutcome> {
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: userPk(userId), sk: transactionSk(txId) },
+          UpdateExpression: 'SET logSeq = :seq',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(logSeq)',
+          // 0: captured, nothing any device needed to see.
+          ExpressionAttributeValues: { ':seq': entry ? lastSeq + 1 : 0 },
+        },
+      },
+      ...replicas.map((replica) => this.replicaPut(userId, replica)),
+      ...(entry ? this.logAppendItems(userId, lastSeq, entry) : []),
+    ];
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'committed';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+      if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
+        return 'raced';
+      throw error;
+    }
   }
 
   /** Log entries with afterSeq < logSeq <= upToSeq, in order. */

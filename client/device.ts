@@ -39,6 +39,8 @@ const keyOf = (collection: string, objectId: string) => `${collection}/${objectI
 export class SyncHubDevice {
   readonly objects = new Map<string, LocalObject>();
   readonly results: PushResult[] = [];
+  /** Ids of the transactions received, in order. */
+  readonly transactions: string[] = [];
   /** Highest seq applied; what `ack` acknowledges. */
   lastSeq = 0;
   needsResync = false;
@@ -93,7 +95,7 @@ export class SyncHubDevice {
       if (message.seq <= this.lastSeq) continue;
       if (message.seq !== this.lastSeq + 1)
         throw new Error(`gap in inbox: expected seq ${this.lastSeq + 1}, got ${message.seq}`);
-      if (message.type === 'change') this.applyChange(message.payload as JsonObject);
+      if (message.type === 'change') this.applyChangeMessage(message.payload as JsonObject);
       else if (message.type === 'result') this.applyResult(message.payload as PushResult);
       else this.needsResync = true;
       this.lastSeq = message.seq;
@@ -185,6 +187,14 @@ export class SyncHubDevice {
   /** The version this device holds of an object (0 if none), for `baseVersion`. */
   versionOf(collection: string, objectId: string): number {
     return this.objects.get(keyOf(collection, objectId))?.version ?? 0;
+  }
+
+  /** A change, or a whole transaction (`{"txId","changes":[...]}`), applied all together. */
+  private applyChangeMessage(payload: JsonObject) {
+    if (Array.isArray(payload.changes)) {
+      this.transactions.push(String(payload.txId));
+      for (const change of payload.changes) this.applyChange(change as JsonObject);
+    } else this.applyChange(payload);
   }
 
   private applyChange(payload: JsonObject) {

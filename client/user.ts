@@ -60,6 +60,34 @@ export class SyncHubUser {
     return all;
   }
 
+  /** Writes several objects atomically: all or none (409 with the failing writes). */
+  transaction(
+    writes: {
+      op: 'put' | 'delete';
+      collection: string;
+      objectId: string;
+      data?: JsonObject;
+      expectedVersion?: number;
+    }[],
+    txId?: string,
+  ) {
+    return request<{
+      txId: string;
+      writes: { collection: string; objectId: string; version: number; deleted: boolean }[];
+    }>(this.baseUrl, this.token, '/v1/transactions', {
+      method: 'POST',
+      body: { ...(txId ? { txId } : {}), writes },
+    });
+  }
+
+  getTransaction(txId: string) {
+    return request<{ txId: string; captured: boolean; devices: { deviceId: string; status: string }[] }>(
+      this.baseUrl,
+      this.token,
+      `/v1/transactions/${encodeURIComponent(txId)}`,
+    );
+  }
+
   registerDevice(
     platform: 'json' | 'jsonpatch',
     name?: string,

@@ -1,7 +1,7 @@
 import { jsonByteLength } from './ids';
-import type { Device, InboxMessage, LogEntry } from './model';
+import type { Device, InboxMessage, JsonValue, LogEntry, ObjectChange } from './model';
 import type { PlatformCodec } from './platforms/codec';
-import { deviceReceives } from './selection';
+import { changesFor, deviceReceives } from './selection';
 
 export interface DeliveryPlan {
   messages: InboxMessage[];
@@ -38,21 +38,41 @@ export const planDelivery = (
       messages.push({ seq: seq++, type: 'result', payload: codec.encodeResult(entry.result) });
       continue;
     }
+    const changes = changesFor(device, entry);
     try {
-      messages.push({ seq: seq++, type: 'change', payload: codec.encodeChange(entry.change) });
+      const payload =
+        entry.kind === 'change'
+          ? codec.encodeChange(entry.change)
+          : encodeTransaction(codec, entry.txId, changes);
+      messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
       failures.push({ logSeq: entry.logSeq, reason });
-      // The device must not silently miss the object: it re-reads it through the snapshot.
+      // The device must not silently miss the objects: it re-reads exactly those through the
+      // snapshot. A transaction is never delivered in part: all of its objects are resynced.
+      const objects = changes.map(({ collection, objectId }) => ({ collection, objectId }));
       messages.push({
         seq: seq++,
         type: 'resync',
-        payload: { reason, collection: entry.change.collection, objectId: entry.change.objectId },
+        payload: entry.kind === 'change' ? { reason, ...objects[0]! } : { reason, txId: entry.txId, objects },
       });
     }
   }
   return { messages, failures };
 };
+
+/**
+ * A transaction as one message: the platform's own form when it has one, else its changes,
+ * each in the platform's change format, under the transaction id.
+ */
+export const encodeTransaction = (
+  codec: PlatformCodec,
+  txId: string,
+  changes: readonly ObjectChange[],
+): JsonValue =>
+  codec.encodeTransaction
+    ? codec.encodeTransaction(txId, changes)
+    : { txId, changes: changes.map((change) => codec.encodeChange(change)) };
 
 /** Splits consecutive messages into SQS-sized bundles, keeping order. */
 export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: number): InboxMessage[][] => {

@@ -117,9 +117,14 @@ export const planPush = (
   return { kind: 'apply', writes: planned };
 };
 
-export const appliedResult = (pushId: string, writes: readonly PlannedWrite[]): PushResult => ({
+export const appliedResult = (
+  pushId: string,
+  writes: readonly PlannedWrite[],
+  txId?: string,
+): PushResult => ({
   pushId,
   status: 'applied',
+  ...(txId ? { txId } : {}),
   changes: writes.map(({ changeId, collection, objectId, version }) => ({
     changeId,
     collection,

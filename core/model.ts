@@ -26,6 +26,8 @@ export interface StoredObject {
   /** ISO-8601 time of the write. */
   updatedAt: string;
   origin: Origin;
+  /** Set when the version was written by a transaction: capture takes the whole transaction. */
+  txId?: string;
 }
 
 /** The sync store's copy of an object as last captured; the base every delta is computed from. */
@@ -77,6 +79,8 @@ export interface ObjectChange {
   delta?: Delta;
   origin: Origin;
   updatedAt: string;
+  /** The transaction that wrote this version, when a transaction did. */
+  txId?: string;
 }
 
 /** The outcome of one device push, delivered to the pushing device only. */
@@ -84,6 +88,8 @@ export type PushResult =
   | {
       pushId: string;
       status: 'applied';
+      /** Present when the push applied several changes: the transaction other devices receive. */
+      txId?: string;
       changes: { changeId: string; collection: string; objectId: string; version: number }[];
     }
   | {
@@ -101,9 +107,14 @@ export type PushResult =
     }
   | { pushId: string; status: 'rejected'; reason: string; changeId?: string };
 
-/** One entry of a user's change log, numbered contiguously per user from 1. */
+/**
+ * One entry of a user's change log, numbered contiguously per user from 1. The changes of one
+ * transaction (an app transaction, or a device push of several changes) are one entry, so
+ * every hop after capture moves them as one unit.
+ */
 export type LogEntry =
   | { userId: string; logSeq: number; kind: 'change'; change: ObjectChange; at: string }
+  | { userId: string; logSeq: number; kind: 'transaction'; txId: string; changes: ObjectChange[]; at: string }
   | {
       userId: string;
       logSeq: number;
@@ -155,3 +166,28 @@ export interface InboundWrite {
 
 export const originOf = (deviceId: string | undefined): Origin =>
   deviceId ? { kind: 'device', deviceId } : { kind: 'app' };
+
+/** One write of a transaction on the primary platform, as the transaction record keeps it. */
+export interface TransactionMember {
+  collection: string;
+  objectId: string;
+  /** The version the write produced. */
+  version: number;
+  deleted: boolean;
+  /** Absent on deletes. */
+  data?: JsonObject;
+}
+
+/**
+ * A committed transaction, written in the same TransactWriteItems as its object writes (an
+ * outbox): change capture turns it into one change log entry whatever order the stream hands
+ * out the members' records in.
+ */
+export interface TransactionRecord {
+  txId: string;
+  origin: Origin;
+  createdAt: string;
+  members: TransactionMember[];
+  /** The change log entry the transaction became, once captured. */
+  logSeq?: number;
+}

@@ -1,4 +1,4 @@
-import type { Device, LogEntry } from './model';
+import type { Device, LogEntry, ObjectChange, Origin } from './model';
 import { coversCollection, receivesFromServer } from './settings';
 
 /**
@@ -20,14 +20,29 @@ export const parseExcludedCollections = (spec: string | undefined): ReadonlySet<
 export const isCollectionSynced = (config: SelectionConfig, collection: string): boolean =>
   !collection.startsWith('_') && !config.excludedCollections.has(collection);
 
+/** Does a change of `collection` made by `origin` go to this device: echo suppression, direction, collections. */
+export const deviceReceivesFrom = (device: Device, origin: Origin, collection: string): boolean => {
+  // Echo suppression: a device never gets its own change back as a new change.
+  if (origin.kind === 'device' && origin.deviceId === device.deviceId) return false;
+  return receivesFromServer(device.settings) && coversCollection(device.settings, collection);
+};
+
+export const deviceReceivesChange = (device: Device, change: ObjectChange): boolean =>
+  deviceReceivesFrom(device, change.origin, change.collection);
+
+/**
+ * The changes of a log entry this device receives (a transaction may reach a device only in
+ * part: the collections it syncs). Empty for results and for entries not meant for it.
+ */
+export const changesFor = (device: Device, entry: LogEntry): ObjectChange[] => {
+  if (entry.kind === 'result') return [];
+  const changes = entry.kind === 'change' ? [entry.change] : entry.changes;
+  return changes.filter((change) => deviceReceivesChange(device, change));
+};
+
 /**
  * Selection, device side: does this log entry go to this device? Shared by the router (which
  * decides whom to wake up) and the adapter (which decides what to deliver), so the two agree.
  */
-export const deviceReceives = (device: Device, entry: LogEntry): boolean => {
-  if (entry.kind === 'result') return entry.targetDeviceId === device.deviceId;
-  const { change } = entry;
-  // Echo suppression: a device never gets its own change back as a new change.
-  if (change.origin.kind === 'device' && change.origin.deviceId === device.deviceId) return false;
-  return receivesFromServer(device.settings) && coversCollection(device.settings, change.collection);
-};
+export const deviceReceives = (device: Device, entry: LogEntry): boolean =>
+  entry.kind === 'result' ? entry.targetDeviceId === device.deviceId : changesFor(device, entry).length > 0;

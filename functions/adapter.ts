@@ -28,13 +28,14 @@ const processor = new SqsFifoPartialProcessorAsync();
 /** Write-to-inbox latency of each delivered change (EMF keeps up to 100 values per metric). */
 const recordLatency = (entries: readonly LogEntry[], now: number) => {
   for (const entry of entries.slice(0, 100)) {
-    if (entry.kind === 'change') {
-      metrics.addMetric(
-        MetricName.DeliveryLatency,
-        MetricUnit.Milliseconds,
-        now - Date.parse(entry.change.updatedAt),
-      );
-    }
+    const written =
+      entry.kind === 'change'
+        ? entry.change.updatedAt
+        : entry.kind === 'transaction'
+          ? entry.changes[0]?.updatedAt
+          : undefined;
+    if (written)
+      metrics.addMetric(MetricName.DeliveryLatency, MetricUnit.Milliseconds, now - Date.parse(written));
   }
 };
 

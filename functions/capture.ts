@@ -7,8 +7,9 @@ import { storedObjectFromItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { planCapture } from '../core/capture';
 import { generatorForCollection, parseDeltaAssignments } from '../core/delta';
-import type { StoredObject } from '../core/model';
+import type { LogEntry, StoredObject } from '../core/model';
 import { isCollectionSynced, parseExcludedCollections } from '../core/selection';
+import { planTransactionCapture } from '../core/transactions';
 import { requireEnv, tuning } from './lib/config';
 import { backoff, processStreamInOrder, RetryableError, StreamDeadLetters } from './lib/failures';
 import { withObservability } from './lib/middleware';
@@ -25,7 +26,7 @@ const image = (value: unknown) => unmarshall(value as Record<string, AttributeVa
 /** The object version a stream record stands for, or undefined when it is no change to sync. */
 const objectOf = (record: DynamoDBRecord): StoredObject | undefined => {
   if (record.eventName === 'REMOVE') {
-    const old = storedObjectFromItem(image(record.dynamodb?.OldImage));
+    const { txId: _writtenBy, ...old } = storedObjectFromItem(image(record.dynamodb?.OldImage));
     // A tombstone expiring is housekeeping; a live item removed outside the API is a delete.
     if (old.deleted) return undefined;
     return {
@@ -42,9 +43,46 @@ const objectOf = (record: DynamoDBRecord): StoredObject | undefined => {
 
 const MAX_ATTEMPTS = 8;
 
+/**
+ * The first record of any member of a transaction captures the whole transaction from its
+ * record (written in the same TransactWriteItems as the objects), as one log entry. Records of
+ * one item arrive in order, so a later write of a member can only be seen after this one.
+ */
+const captureTransaction = async (userId: string, txId: string): Promise<void> => {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const record = await syncStore.getTransaction(userId, txId);
+    if (!record) throw new Error(`transaction ${txId} of user ${userId} has no transaction record`);
+    if (record.logSeq !== undefined) return; // captured from another member's record
+    const members = record.members.filter((member) => isCollectionSynced(selection, member.collection));
+    const { replicas, lastSeq } = await syncStore.readTransactionState(userId, members);
+    const plan = planTransactionCapture({ ...record, members }, userId, replicas, (collection) =>
+      generatorForCollection(collection, deltaAssignments),
+    );
+    const at = new Date().toISOString();
+    const [only] = plan.changes;
+    const entry: LogEntry | undefined =
+      plan.changes.length === 0
+        ? undefined
+        : plan.changes.length === 1 && only
+          ? { kind: 'change', userId, logSeq: lastSeq + 1, change: { ...only, txId }, at }
+          : { kind: 'transaction', userId, logSeq: lastSeq + 1, txId, changes: plan.changes, at };
+    const outcome = await syncStore.captureTransaction(userId, txId, lastSeq, plan.replicas, entry);
+    if (outcome === 'committed') {
+      if (entry) metrics.addMetric(MetricName.ChangesCaptured, MetricUnit.Count, plan.changes.length);
+      logger.debug('transaction captured', { userId, txId, changes: plan.changes.length });
+      return;
+    }
+    if (outcome === 'duplicate') return;
+    await backoff(attempt);
+  }
+  throw new RetryableError(`change log of user ${userId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+};
+
 const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
   const object = objectOf(record);
-  if (!object || !isCollectionSynced(selection, object.collection)) return;
+  if (!object) return;
+  if (object.txId) return captureTransaction(object.userId, object.txId);
+  if (!isCollectionSynced(selection, object.collection)) return;
   const generator = generatorForCollection(object.collection, deltaAssignments);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const { replica, lastSeq } = await syncStore.readCaptureState(

@@ -8,8 +8,8 @@ import { cancellationCodes } from '../aws/errors';
 import { ObjectsStore, type TransactItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { SyncHubError } from '../core/errors';
-import { appliedResult, planPush } from '../core/inbound';
-import type { InboundWrite, PushResult } from '../core/model';
+import { appliedResult, type PlannedWrite, planPush } from '../core/inbound';
+import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../core/model';
 import { codecFor } from '../core/platforms';
 import { requireEnv, tuning } from './lib/config';
 import { backoff, RetryableError } from './lib/failures';
@@ -30,6 +30,24 @@ const attribute = (record: SQSRecord, name: string): string => {
 };
 
 const MAX_ATTEMPTS = 6;
+
+const pushTransaction = (
+  txId: string,
+  origin: Origin,
+  createdAt: string,
+  writes: readonly PlannedWrite[],
+): TransactionRecord => ({
+  txId,
+  origin,
+  createdAt,
+  members: writes.map(({ collection, objectId, version, data }) => ({
+    collection,
+    objectId,
+    version,
+    deleted: data === undefined,
+    ...(data ? { data } : {}),
+  })),
+});
 
 /**
  * Applies one device push as one transaction: every object write (version-checked), the result
@@ -69,9 +87,14 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     let result: PushResult;
     if (!plan) result = rejection!;
     else if (plan.kind === 'apply') {
-      for (const write of plan.writes)
-        if (!write.noop) items.push(objects.transactWrite(userId, write, origin, now));
-      result = appliedResult(pushId, plan.writes);
+      const effective = plan.writes.filter((write) => !write.noop);
+      // Several changes are one transaction for every other device too: the record written
+      // with them makes change capture log them as one entry.
+      const txId = effective.length > 1 ? `push_${pushId}` : undefined;
+      for (const write of effective) items.push(objects.transactWrite(userId, write, origin, now, txId));
+      if (txId)
+        items.push(syncStore.transactionRecordItem(userId, pushTransaction(txId, origin, now, effective)));
+      result = appliedResult(pushId, plan.writes, txId);
     } else result = plan.result;
     const objectWrites = items.length;
     items.push(

@@ -3,6 +3,7 @@ import { CollectionSchema, ObjectIdSchema } from '../core/ids';
 import type { JsonObject } from '../core/model';
 import { PLATFORM_NAMES } from '../core/platforms';
 import { DeviceSettingsInputSchema } from '../core/settings';
+import { MAX_TRANSACTION_WRITES } from '../core/transactions';
 
 /** Request schemas of the HTTP API, validated at the edge. Strict: unknown fields are errors. */
 
@@ -68,3 +69,52 @@ export const SnapshotQuerySchema = z.strictObject({
   cursor: z.string().max(1000, 'cursor is too long').optional(),
   limit: queryInt(1, 500).optional(),
 });
+
+const TX_ID_RULE = '1-64 characters of A-Z a-z 0-9 _ . : -';
+export const TransactionIdSchema = z
+  .string({ error: `txId must be ${TX_ID_RULE}` })
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, `txId must be ${TX_ID_RULE}`);
+
+const TransactionWriteSchema = z
+  .strictObject({
+    op: z.enum(['put', 'delete'], { error: 'op must be "put" or "delete"' }),
+    collection: CollectionSchema,
+    objectId: ObjectIdSchema,
+    data: JsonObjectSchema.optional(),
+    expectedVersion: VersionSchema.optional(),
+  })
+  .superRefine((write, ctx) => {
+    if (write.op === 'put' && write.data === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['data'], message: 'required for op "put"' });
+    }
+    if (write.op === 'delete' && write.data !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['data'], message: 'not allowed for op "delete"' });
+    }
+  });
+
+export const TransactionBodySchema = z
+  .strictObject({
+    txId: TransactionIdSchema.optional(),
+    writes: z
+      .array(TransactionWriteSchema, { error: 'writes must be an array of writes' })
+      .min(1, 'writes must contain at least 1 write')
+      .max(MAX_TRANSACTION_WRITES, `a transaction holds at most ${MAX_TRANSACTION_WRITES} writes`),
+  })
+  .superRefine(({ writes }, ctx) => {
+    // DynamoDB allows one operation per item in a transaction.
+    const seen = new Map<string, number>();
+    writes.forEach((write, index) => {
+      const key = `${write.collection}#${write.objectId}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
+      else {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['writes', index],
+          message: `object ${write.collection}/${write.objectId} is already written by writes[${first}]; write each object at most once`,
+        });
+      }
+    });
+  });
+
+export const TransactionPathSchema = z.object({ txId: TransactionIdSchema });

@@ -235,11 +235,13 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'objects-api',
     entry: 'functions/http/objects.ts',
     trigger: { kind: 'http' },
-    env: ['OBJECTS_TABLE'],
-    access: { tables: { objects: 'readwrite' } },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
+    // sync: the transaction record is written with the objects (the outbox), and read back for
+    // GET /v1/transactions/{txId}; devices: per-device delivery status of a transaction.
+    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
     timeoutSeconds: 10,
     memoryMb: 512,
-    description: 'Application API for objects (the primary platform).',
+    description: 'Application API for objects and transactions (the primary platform).',
   },
   {
     key: 'devices-api',
@@ -313,6 +315,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
   { method: 'PUT', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
   { method: 'DELETE', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
+  { method: 'POST', path: '/v1/transactions', function: 'objects-api', auth: 'user' },
+  { method: 'GET', path: '/v1/transactions/{txId}', function: 'objects-api', auth: 'user' },
   { method: 'POST', path: '/v1/devices', function: 'devices-api', auth: 'user' },
   { method: 'GET', path: '/v1/devices', function: 'devices-api', auth: 'user' },
   { method: 'DELETE', path: '/v1/devices/{deviceId}', function: 'devices-api', auth: 'user' },

@@ -14,6 +14,12 @@ export interface PlatformCodec {
    * this platform; the adapter then tells the device to resync instead of losing it.
    */
   encodeChange(change: ObjectChange): JsonValue;
+  /**
+   * The payload of one `change` inbox message carrying a whole transaction. Optional: without
+   * it a transaction is `{"txId", "changes": [encodeChange(...), ...]}`. Throws like
+   * `encodeChange` when any member cannot be expressed (none is then delivered).
+   */
+  encodeTransaction?(txId: string, changes: readonly ObjectChange[]): JsonValue;
   /** The payload of a `result` inbox message for a push this device made. */
   encodeResult(result: PushResult): JsonValue;
   /** One object of a snapshot page, as an add would carry it. */

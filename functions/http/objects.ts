@@ -22,6 +22,7 @@ import {
   ObjectPathSchema,
   PutObjectBodySchema,
 } from '../schemas';
+import { transactionRoutes } from './transactions';
 
 const store = new ObjectsStore(
   makeDocumentClient(),
@@ -42,6 +43,7 @@ const objectPath = (event: HttpEvent) =>
   validate(ObjectPathSchema, event.pathParameters ?? {}, 'invalid path');
 
 export const handler = httpApi({
+  ...transactionRoutes,
   'PUT /v1/objects/{collection}/{objectId}': async (event) => {
     const userId = userIdOf(event);
     const { collection, objectId } = objectPath(event);

@@ -135,6 +135,8 @@ const validBody = (route: (typeof ROUTES)[number]): Record<string, unknown> => {
       return { userId: 'someone' };
     case 'PUT /v1/objects/{collection}/{objectId}':
       return { data: { a: 1 } };
+    case 'POST /v1/transactions':
+      return { writes: [{ op: 'put', collection: 'notes', objectId: 'v', data: {} }] };
     case 'POST /v1/devices':
       return { platform: 'json' };
     case 'POST /v1/sync/ack':

@@ -52,6 +52,18 @@ const syncUntilInStep = async (
 const sortKeys = (record: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 
+/** Polls and acknowledges until `count` messages arrived; returns them as received. */
+const firstMessages = async (device: SyncHubDevice, count: number): Promise<InboxMessage[]> => {
+  const received: InboxMessage[] = [];
+  await eventually(`${count} messages on ${device.deviceId}`, async () => {
+    const messages = await device.poll({ wait: 1 });
+    received.push(...device.apply(messages));
+    if (messages.length > 0) await device.ack();
+    return received.length >= count ? true : undefined;
+  });
+  return received;
+};
+
 /** Every change a device received, as `collection/objectId@version`. */
 const changeIds = (messages: readonly InboxMessage[]) =>
   messages
@@ -111,19 +123,13 @@ describe('app writes to devices', () => {
     await user.put('tasks', 't1', { title: 'write', done: true });
     await user.delete('tasks', 't1');
 
-    const plainMessages = await eventually('3 messages on json', async () => {
-      const messages = await plain.poll({ wait: 1 });
-      return messages.length >= 3 ? messages : undefined;
-    });
+    const plainMessages = await firstMessages(plain, 3);
     expect(plainMessages.map((m) => m.payload)).toEqual([
       { op: 'add', collection: 'tasks', objectId: 't1', version: 1, data: { title: 'write', done: false } },
       { op: 'modify', collection: 'tasks', objectId: 't1', version: 2, data: { title: 'write', done: true } },
       { op: 'delete', collection: 'tasks', objectId: 't1', version: 3 },
     ]);
-    const patchMessages = await eventually('3 messages on jsonpatch', async () => {
-      const messages = await patched.poll({ wait: 1 });
-      return messages.length >= 3 ? messages : undefined;
-    });
+    const patchMessages = await firstMessages(patched, 3);
     const [add, modify, remove] = patchMessages.map((m) => m.payload as JsonObject);
     expect(add).toMatchObject({ collection: 'tasks', objectId: 't1', version: 1, previousVersion: 0 });
     expect(modify).toMatchObject({ collection: 'tasks', objectId: 't1', version: 2, previousVersion: 1 });

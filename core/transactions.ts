@@ -1,0 +1,139 @@
+import { type CapturePlan, planCapture } from './capture';
+import type { DeltaGenerator } from './delta';
+import { jsonByteLength } from './ids';
+import type { CurrentObject, PlannedWrite } from './inbound';
+import { objectKey } from './inbound';
+import type { JsonObject, ObjectChange, Replica, TransactionMember, TransactionRecord } from './model';
+
+/**
+ * Application transactions: several object writes applied all or none on the primary platform,
+ * then captured, routed and delivered as one unit. The limits keep the transaction record (the
+ * outbox item written with the objects) and its change log entry within one 400 KB DynamoDB
+ * item, and the capture transaction within DynamoDB's 100 items.
+ */
+export const MAX_TRANSACTION_WRITES = 50;
+export const MAX_TRANSACTION_DATA_BYTES = 300_000;
+
+export interface TransactionWrite {
+  op: 'put' | 'delete';
+  collection: string;
+  objectId: string;
+  data?: JsonObject;
+  /** The version the object must have (0: must not exist or be deleted). */
+  expectedVersion?: number;
+}
+
+export interface TransactionFailure {
+  index: number;
+  collection: string;
+  objectId: string;
+  reason: string;
+  /** The object's current version (0 when it does not exist or is deleted). */
+  currentVersion: number;
+}
+
+export type TransactionPlan =
+  | { kind: 'apply'; writes: PlannedWrite[]; members: TransactionMember[] }
+  | { kind: 'failed'; failures: TransactionFailure[] };
+
+/**
+ * Decides a transaction against the objects' current state: every write's version check passes
+ * and every delete finds a live object, or nothing is written and every failing write is named.
+ * `expectedVersion` in the planned writes is the stored version (tombstones count on), which
+ * the TransactWriteItems conditions enforce against concurrent writers.
+ */
+export const planTransaction = (
+  writes: readonly TransactionWrite[],
+  current: ReadonlyMap<string, CurrentObject>,
+): TransactionPlan => {
+  const planned: PlannedWrite[] = [];
+  const members: TransactionMember[] = [];
+  const failures: TransactionFailure[] = [];
+  writes.forEach((write, index) => {
+    const cur = current.get(objectKey(write.collection, write.objectId));
+    const stored = cur?.version ?? 0;
+    const live = cur !== undefined && !cur.deleted;
+    const liveVersion = live ? stored : 0;
+    const fail = (reason: string) =>
+      failures.push({
+        index,
+        collection: write.collection,
+        objectId: write.objectId,
+        reason,
+        currentVersion: liveVersion,
+      });
+    if (write.expectedVersion !== undefined && write.expectedVersion !== liveVersion) {
+      fail(`expectedVersion ${write.expectedVersion} does not match the current version ${liveVersion}`);
+      return;
+    }
+    if (write.op === 'delete' && !live) {
+      fail('there is no object to delete');
+      return;
+    }
+    const target = { changeId: `w${index}`, collection: write.collection, objectId: write.objectId };
+    const version = stored + 1;
+    if (write.op === 'delete') {
+      planned.push({ ...target, expectedVersion: stored, version, noop: false });
+      members.push({ collection: write.collection, objectId: write.objectId, version, deleted: true });
+    } else {
+      planned.push({ ...target, expectedVersion: stored, version, data: write.data!, noop: false });
+      members.push({
+        collection: write.collection,
+        objectId: write.objectId,
+        version,
+        deleted: false,
+        data: write.data!,
+      });
+    }
+  });
+  return failures.length > 0 ? { kind: 'failed', failures } : { kind: 'apply', writes: planned, members };
+};
+
+/** Checks what a schema cannot: the size of the whole transaction. Returns the problem, if any. */
+export const transactionSizeProblem = (writes: readonly TransactionWrite[]): string | undefined => {
+  const bytes = writes.reduce((sum, write) => sum + (write.data ? jsonByteLength(write.data) : 0), 0);
+  return bytes > MAX_TRANSACTION_DATA_BYTES
+    ? `the transaction's data is ${bytes} bytes of JSON; a transaction may carry at most ${MAX_TRANSACTION_DATA_BYTES}`
+    : undefined;
+};
+
+export interface TransactionCapture {
+  /** Replicas to store: every member that moves an object forward. */
+  replicas: Replica[];
+  /** The changes devices must see, in the transaction's order. */
+  changes: ObjectChange[];
+}
+
+/**
+ * Capture of a whole transaction at once, member by member against the replicas, exactly as a
+ * single write is captured (`planCapture`): members already captured are skipped, members that
+ * change nothing visible move their replica silently.
+ */
+export const planTransactionCapture = (
+  record: Pick<TransactionRecord, 'members' | 'origin' | 'createdAt'>,
+  userId: string,
+  replicas: ReadonlyMap<string, Replica>,
+  generatorFor: (collection: string) => DeltaGenerator,
+): TransactionCapture => {
+  const capture: TransactionCapture = { replicas: [], changes: [] };
+  for (const member of record.members) {
+    const plan: CapturePlan = planCapture(
+      replicas.get(objectKey(member.collection, member.objectId)),
+      {
+        userId,
+        collection: member.collection,
+        objectId: member.objectId,
+        version: member.version,
+        deleted: member.deleted,
+        ...(member.data ? { data: member.data } : {}),
+        updatedAt: record.createdAt,
+        origin: record.origin,
+      },
+      generatorFor(member.collection),
+    );
+    if (plan.kind === 'duplicate') continue;
+    capture.replicas.push(plan.replica);
+    if (plan.kind === 'change') capture.changes.push(plan.change);
+  }
+  return capture;
+};

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { makeDocumentClient } from '../../aws/clients';
+import { DeviceRegistry } from '../../aws/device-registry';
+import { cancellationCodes } from '../../aws/errors';
+import { ObjectsStore } from '../../aws/objects-store';
+import { SyncStore } from '../../aws/sync-store';
+import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
+import { deepEqual } from '../../core/ids';
+import type { TransactionRecord } from '../../core/model';
+import { deviceReceivesFrom } from '../../core/selection';
+import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
+import { requireEnv, tuning } from '../lib/config';
+import { json, type RouteHandler, readJsonBody, userIdOf, validate } from '../lib/http';
+import { logger } from '../lib/observability';
+import { TransactionBodySchema, TransactionPathSchema } from '../schemas';
+
+const config = tuning();
+const db = makeDocumentClient();
+const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const APP = { kind: 'app' } as const;
+
+/** 50 writes of up to 300 KB of data in all, with their envelope. */
+const MAX_TRANSACTION_BODY_BYTES = 400_000;
+const MAX_ATTEMPTS = 5;
+
+const versionsOf = (record: TransactionRecord) =>
+  record.members.map(({ collection, objectId, version, deleted }) => ({
+    collection,
+    objectId,
+    version,
+    deleted,
+  }));
+
+/** A transaction id names one transaction: the same request again gets the same answer. */
+const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) => {
+  const same =
+    record.members.length === writes.length &&
+    record.members.every((member, index) => {
+      const write = writes[index]!;
+      return (
+        member.collection === write.collection &&
+        member.objectId === write.objectId &&
+        member.deleted === (write.op === 'delete') &&
+        deepEqual(member.data, write.data)
+      );
+    });
+  if (!same) throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true });
+};
+
+/**
+ * `POST /v1/transactions`: every write applies, with its version check, or none does. The
+ * transaction record (the outbox change capture reads) is part of the same TransactWriteItems,
+ * so devices receive the transaction as one unit.
+ */
+const commit: RouteHandler = async (event) => {
+  const userId = userIdOf(event);
+  const body = readJsonBody(event, TransactionBodySchema, MAX_TRANSACTION_BODY_BYTES);
+  const tooLarge = transactionSizeProblem(body.writes);
+  if (tooLarge) throw new PayloadTooLargeError(tooLarge);
+  const txId = body.txId ?? `tx_${randomBytes(12).toString('base64url')}`;
+  if (body.txId) {
+    const existing = await syncStore.getTransaction(userId, txId);
+    if (existing) return replay(existing, body.writes);
+  }
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const current = await objects.getMany(userId, body.writes);
+    const plan = planTransaction(body.writes, current);
+    if (plan.kind === 'failed') {
+      const [first] = plan.failures;
+      throw new ConflictError(
+        `the transaction was not applied: writes[${first!.index}] (${first!.collection}/${first!.objectId}): ${first!.reason}` +
+          (plan.failures.length > 1 ? ` (and ${plan.failures.length - 1} more, listed in failures)` : ''),
+        { failures: plan.failures },
+      );
+    }
+    const now = new Date().toISOString();
+    const record: TransactionRecord = { txId, origin: APP, createdAt: now, members: plan.members };
+    try {
+      await db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...plan.writes.map((write) => objects.transactWrite(userId, write, APP, now, txId)),
+            syncStore.transactionRecordItem(userId, record),
+          ],
+        }),
+      );
+      logger.info('transaction committed', { userId, txId, writes: plan.writes.length });
+      return json(201, { txId, writes: versionsOf(record) });
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (codes.at(-1) === 'ConditionalCheckFailed') {
+        // The same txId committed concurrently: answer as a replay would.
+        const existing = await syncStore.getTransaction(userId, txId);
+        if (existing) return replay(existing, body.writes);
+      }
+      // An object changed since it was read: plan again against its new version.
+    }
+  }
+  throw new SyncHubError(
+    503,
+    'Service Unavailable',
+    'the objects kept changing concurrently; retry the transaction',
+  );
+};
+
+/** `GET /v1/transactions/{txId}`: the transaction, and where it stands for each device. */
+const status: RouteHandler = async (event) => {
+  const userId = userIdOf(event);
+  const { txId } = validate(TransactionPathSchema, event.pathParameters ?? {}, 'invalid path');
+  const record = await syncStore.getTransaction(userId, txId);
+  if (!record) throw new NotFoundError(`no transaction ${txId}`);
+  const devices = await registry.list(userId);
+  const deviceStatus = devices.map((device) => {
+    const concerned =
+      device.createdAt <= record.createdAt &&
+      record.members.some((member) => deviceReceivesFrom(device, record.origin, member.collection));
+    const state =
+      !concerned || record.logSeq === 0
+        ? 'not-applicable'
+        : record.logSeq !== undefined && device.logCursor >= record.logSeq
+          ? 'delivered'
+          : 'pending';
+    return { deviceId: device.deviceId, status: state };
+  });
+  return json(200, {
+    txId,
+    status: 'committed',
+    createdAt: record.createdAt,
+    origin: record.origin.kind === 'app' ? 'app' : `device:${record.origin.deviceId}`,
+    writes: versionsOf(record),
+    captured: record.logSeq !== undefined,
+    devices: deviceStatus,
+  });
+};
+
+export const transactionRoutes: Record<string, RouteHandler> = {
+  'POST /v1/transactions': commit,
+  'GET /v1/transactions/{txId}': status,
+};
