@@ -1,0 +1,91 @@
+import ICAL from 'ical.js';
+import type * as z from 'zod';
+import type { JsonObject, JsonValue } from '../../model';
+import { ContentError } from './content-error';
+
+/**
+ * What keeps conversions lossless in both directions:
+ * - `x-unknown` (on the object): vCard / iCalendar properties the mapping does not know, each
+ *   as its modern content line (`X-FOO;X-A=b:value`), or a whole unknown sub-component
+ *   (`BEGIN:...END:...`); written back unchanged, so a device never loses what it sent.
+ * - `X-SYNCHUB-EXTRA` (in the vCard / iCalendar): object members the mapping does not know, or
+ *   that do not fit it, as base64url JSON; read back into the object, so an app's fields
+ *   survive a device that edits the contact.
+ */
+export type DesignSet = Parameters<typeof ICAL.stringify.property>[1];
+
+export const UNKNOWN_MEMBER = 'x-unknown';
+export const EXTRA_PROPERTY = 'x-synchub-extra';
+
+export type Jprop = [string, Record<string, string | string[]>, string, ...unknown[]];
+
+/** Splits an object into the members that fit the mapping's schemas and the rest. */
+export function partition<Shape extends Record<string, z.ZodType>>(
+  data: JsonObject,
+  shape: Shape,
+): { known: { [K in keyof Shape]?: z.infer<Shape[K]> }; extra: JsonObject; unknown: string[] } {
+  const known: Record<string, unknown> = {};
+  const extra: JsonObject = {};
+  let unknown: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (key === UNKNOWN_MEMBER && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      unknown = value as string[];
+      continue;
+    }
+    const schema = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    const parsed = schema?.safeParse(value);
+    if (parsed?.success) known[key] = parsed.data;
+    else extra[key] = value;
+  }
+  return { known: known as never, extra, unknown };
+}
+
+export const encodeExtra = (extra: JsonObject): string =>
+  Buffer.from(JSON.stringify(extra), 'utf8').toString('base64url');
+
+export function decodeExtra(value: string): JsonObject {
+  try {
+    const parsed = JSON.parse(Buffer.from(value.trim(), 'base64url').toString('utf8')) as JsonValue;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  } catch {
+    // fall through
+  }
+  throw new ContentError('X-SYNCHUB-EXTRA is not base64url JSON of an object');
+}
+
+/** One stored unknown entry back into the component (a property line or a sub-component). */
+export function addUnknown(component: ICAL.Component, entry: string, design: DesignSet): void {
+  try {
+    if (/^BEGIN:/i.test(entry)) component.addSubcomponent(new ICAL.Component(ICAL.parse(entry) as unknown[]));
+    else component.addProperty(new ICAL.Property(ICAL.parse.property(entry, design) as unknown[]));
+  } catch (error) {
+    throw new ContentError(`${UNKNOWN_MEMBER} entry cannot be written: ${(error as Error).message}`);
+  }
+}
+
+export const unknownLine = (property: ICAL.Property, design: DesignSet): string =>
+  ICAL.stringify.property(property.toJSON() as never, design, true);
+
+/** Parses exactly one component of the given name, turning every parser error into ContentError. */
+export function parseOne(text: string, name: string): ICAL.Component {
+  let jcal: unknown;
+  try {
+    jcal = ICAL.parse(text);
+  } catch (error) {
+    throw new ContentError(`not a valid ${name.toUpperCase()}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') {
+    throw new ContentError(`expected exactly one ${name.toUpperCase()} object`);
+  }
+  const component = new ICAL.Component(jcal);
+  if (component.name !== name)
+    throw new ContentError(`expected ${name.toUpperCase()}, got ${component.name.toUpperCase()}`);
+  return component;
+}
+
+export const typesOf = (property: ICAL.Property): string[] | undefined => {
+  const type = property.getParameter('type') as string | string[] | undefined;
+  if (type === undefined) return undefined;
+  const list = (Array.isArray(type) ? type : [type]).flatMap((t) => t.split(',')).map((t) => t.toLowerCase());
+  return list.length > 0 ? list : undefined;
+};

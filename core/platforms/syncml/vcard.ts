@@ -1,0 +1,247 @@
+import ICAL from 'ical.js';
+import * as z from 'zod';
+import type { JsonObject } from '../../model';
+import { ContentError } from './content-error';
+import {
+  addUnknown,
+  type DesignSet,
+  decodeExtra,
+  EXTRA_PROPERTY,
+  encodeExtra,
+  type Jprop,
+  parseOne,
+  partition,
+  typesOf,
+  UNKNOWN_MEMBER,
+  unknownLine,
+} from './fields';
+import { type LegacyProfile, legacyToModern, modernToLegacy } from './legacy';
+
+/**
+ * Contacts ↔ vCard 3.0 (RFC 2426, read and written by ical.js) and vCard 2.1 (the legacy
+ * syntax step in legacy.ts, then the same mapping). docs/syncml.md has the table.
+ */
+
+export type VCardVersion = 'vcard30' | 'vcard21';
+
+const design = ICAL.design.vcard3 as DesignSet;
+
+/** Text that a vCard can carry exactly: no control characters but newline. */
+const Text = z
+  .string()
+  .min(1)
+  .regex(/^[^\x00-\x09\x0b-\x1f\x7f]*$/)
+  .refine((s) => s.trim() === s);
+/** Values that are not backslash-escaped in vCard 3.0 (phone numbers, URIs): single-line, no separators. */
+const Raw = z
+  .string()
+  .min(1)
+  .regex(/^[^\x00-\x1f\x7f\\;,]*$/)
+  .refine((s) => s.trim() === s);
+const Types = z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).min(1);
+const Valued = z.strictObject({ value: Raw, types: Types.optional() });
+const Component = Text.refine((s) => !s.includes(',') && !s.includes(';'), 'no "," or ";"');
+
+export const ContactShape = {
+  uid: Raw,
+  fullName: Text,
+  name: z
+    .strictObject({
+      family: Component.optional(),
+      given: Component.optional(),
+      additional: Component.optional(),
+      prefix: Component.optional(),
+      suffix: Component.optional(),
+    })
+    .refine((n) => Object.keys(n).length > 0),
+  nickname: Component,
+  phones: z.array(Valued).min(1),
+  emails: z.array(Valued).min(1),
+  addresses: z
+    .array(
+      z.strictObject({
+        types: Types.optional(),
+        poBox: Component.optional(),
+        extended: Component.optional(),
+        street: Component.optional(),
+        locality: Component.optional(),
+        region: Component.optional(),
+        postalCode: Component.optional(),
+        country: Component.optional(),
+      }),
+    )
+    .min(1),
+  organization: Component,
+  department: Component,
+  title: Text,
+  birthday: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/),
+  note: Text,
+  url: Raw,
+  photoUrl: Raw,
+};
+
+const NAME_PARTS = ['family', 'given', 'additional', 'prefix', 'suffix'] as const;
+const ADDRESS_PARTS = ['poBox', 'extended', 'street', 'locality', 'region', 'postalCode', 'country'] as const;
+
+const withTypes = (types: string[] | undefined): Record<string, string | string[]> =>
+  types ? { type: types.length === 1 ? types[0]! : types } : {};
+
+/** A contact object as vCard 3.0 text. Total: members that do not fit go to X-SYNCHUB-EXTRA. */
+export function contactToVCard30(data: JsonObject): string {
+  const { known: c, extra, unknown } = partition(data, ContactShape);
+  const props: Jprop[] = [['version', {}, 'text', '3.0']];
+  if (c.uid) props.push(['uid', {}, 'text', c.uid]);
+  // FN and N are required in 3.0; an empty one is written when the object has none.
+  props.push(['fn', {}, 'text', c.fullName ?? '']);
+  props.push(['n', {}, 'text', NAME_PARTS.map((part) => c.name?.[part] ?? '')]);
+  if (c.nickname) props.push(['nickname', {}, 'text', c.nickname]);
+  for (const phone of c.phones ?? [])
+    props.push(['tel', withTypes(phone.types), 'phone-number', phone.value]);
+  for (const email of c.emails ?? []) props.push(['email', withTypes(email.types), 'text', email.value]);
+  for (const address of c.addresses ?? []) {
+    props.push(['adr', withTypes(address.types), 'text', ADDRESS_PARTS.map((part) => address[part] ?? '')]);
+  }
+  if (c.organization || c.department) {
+    props.push(['org', {}, 'text', c.department ? [c.organization ?? '', c.department] : [c.organization!]]);
+  }
+  if (c.title) props.push(['title', {}, 'text', c.title]);
+  if (c.birthday) props.push(['bday', {}, 'date', c.birthday]);
+  if (c.note) props.push(['note', {}, 'text', c.note]);
+  if (c.url) props.push(['url', {}, 'uri', c.url]);
+  if (c.photoUrl) props.push(['photo', {}, 'uri', c.photoUrl]); // ical.js adds VALUE=URI
+  if (Object.keys(extra).length > 0) props.push([EXTRA_PROPERTY, {}, 'unknown', encodeExtra(extra)]);
+  const component = new ICAL.Component(['vcard', props, []]);
+  for (const entry of unknown) addUnknown(component, entry, design);
+  return component.toString();
+}
+
+const single = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/** Structured value components as strings; undefined when a component holds a list. */
+const components = (value: unknown, count: number): (string | undefined)[] | undefined => {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length > count || list.some((v) => typeof v !== 'string')) return undefined;
+  return Array.from({ length: count }, (_, i) => single(list[i]));
+};
+
+const compact = <T extends Record<string, unknown>>(record: T): T =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
+
+/** vCard 3.0 text → contact object. Throws ContentError on anything unreadable. */
+export function vcard30ToContact(text: string): JsonObject {
+  const card = parseOne(text, 'vcard');
+  const contact: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  let extra: JsonObject = {};
+  const list = (key: string, item: unknown) => {
+    (contact[key] ??= [] as unknown[]) as unknown[];
+    (contact[key] as unknown[]).push(item);
+  };
+  const once = (key: string, value: unknown): boolean => {
+    if (value === undefined || key in contact) return false;
+    contact[key] = value;
+    return true;
+  };
+  for (const property of card.getAllProperties()) {
+    const value = property.getFirstValue() as unknown;
+    const valueCount = property.getValues().length;
+    let mapped = false;
+    switch (property.name) {
+      case 'version':
+        mapped = true;
+        break;
+      case 'uid':
+        mapped = valueCount === 1 && once('uid', single(value));
+        break;
+      case 'fn':
+        mapped =
+          valueCount === 1 &&
+          (single(value) === undefined ? !('fullName' in contact) : once('fullName', single(value)));
+        break;
+      case 'n': {
+        const parts = components(value, 5);
+        if (!parts || 'name' in contact) break;
+        const name = compact(Object.fromEntries(NAME_PARTS.map((part, i) => [part, parts[i]])));
+        if (Object.keys(name).length > 0) contact.name = name;
+        mapped = true;
+        break;
+      }
+      case 'nickname':
+        mapped = valueCount === 1 && once('nickname', single(value));
+        break;
+      case 'tel':
+      case 'email': {
+        const v = single(value);
+        if (valueCount !== 1 || !v) break;
+        list(property.name === 'tel' ? 'phones' : 'emails', compact({ value: v, types: typesOf(property) }));
+        mapped = true;
+        break;
+      }
+      case 'adr': {
+        const parts = components(value, 7);
+        if (!parts) break;
+        const address = compact({
+          types: typesOf(property),
+          ...Object.fromEntries(ADDRESS_PARTS.map((part, i) => [part, parts[i]])),
+        });
+        list('addresses', address);
+        mapped = true;
+        break;
+      }
+      case 'org': {
+        const parts = components(value, 2);
+        if (!parts || 'organization' in contact || 'department' in contact) break;
+        if (parts[0]) contact.organization = parts[0];
+        if (parts[1]) contact.department = parts[1];
+        mapped = true;
+        break;
+      }
+      case 'title':
+      case 'note':
+        mapped = valueCount === 1 && once(property.name, single(value));
+        break;
+      case 'url':
+        mapped = valueCount === 1 && once('url', single(value));
+        break;
+      case 'bday': {
+        const date = typeof value === 'object' && value !== null ? String(value) : single(value);
+        mapped = !!date && /^\d{4}-\d{2}-\d{2}$/.test(date) && once('birthday', date);
+        break;
+      }
+      case 'photo':
+        mapped = property.type === 'uri' && once('photoUrl', single(value));
+        break;
+      case EXTRA_PROPERTY:
+        extra = { ...extra, ...decodeExtra(String(value)) };
+        mapped = true;
+        break;
+    }
+    if (!mapped) unknown.push(unknownLine(property, design));
+  }
+  for (const sub of card.getAllSubcomponents()) unknown.push(sub.toString());
+  // Members the mapping produced win over stale copies in the extra payload.
+  const result: JsonObject = { ...extra, ...(contact as JsonObject) };
+  if (unknown.length > 0) result[UNKNOWN_MEMBER] = unknown;
+  return result;
+}
+
+const VCARD21: LegacyProfile = {
+  version: ['2.1', '3.0'],
+  text: new Set(['FN', 'NOTE', 'TITLE', 'NICKNAME', 'ROLE', 'LABEL']),
+  structured: new Set(['N', 'ADR', 'ORG']),
+  renames: new Map(),
+};
+
+export function contactToVCard(data: JsonObject, version: VCardVersion): string {
+  const modern = contactToVCard30(data);
+  return version === 'vcard21' ? modernToLegacy(modern, VCARD21) : modern;
+}
+
+/** Reads either version: a 2.1 card goes through the legacy syntax step first. */
+export function vcardToContact(text: string): JsonObject {
+  const version = /^VERSION:\s*([0-9.]+)\s*$/im.exec(text)?.[1];
+  if (version === '2.1') return vcard30ToContact(legacyToModern(text, VCARD21));
+  if (version === '3.0' || version === '4.0') return vcard30ToContact(text);
+  throw new ContentError(`unsupported vCard VERSION ${version ?? '(missing)'}`);
+}
