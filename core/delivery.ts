@@ -22,6 +22,8 @@ export const planDelivery = (
   /** Some entries the device should have had are gone from the log (expired): it must resync. */
   logGap = false,
 ): DeliveryPlan => {
+  // A platform whose format depends on the device's settings (syncml) specialises its codec.
+  const deviceCodec = codec.forDevice?.(device) ?? codec;
   const messages: InboxMessage[] = [];
   const failures: DeliveryPlan['failures'] = [];
   let seq = firstSeq;
@@ -35,7 +37,7 @@ export const planDelivery = (
   for (const entry of entries) {
     if (!deviceReceives(device, entry)) continue;
     if (entry.kind === 'result') {
-      messages.push({ seq: seq++, type: 'result', payload: codec.encodeResult(entry.result) });
+      messages.push({ seq: seq++, type: 'result', payload: deviceCodec.encodeResult(entry.result) });
       continue;
     }
     const changes = changesFor(device, entry);

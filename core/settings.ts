@@ -14,6 +14,13 @@ export const DeviceSettingsInputSchema = z
       .refine((names) => new Set(names).size === names.length, 'collections must not repeat a name')
       .optional(),
     direction: DirectionSchema.optional(),
+    /** syncml devices: the content formats they read and write (docs/syncml.md). */
+    syncml: z
+      .strictObject({
+        contacts: z.enum(['vcard30', 'vcard21']).optional(),
+        events: z.enum(['icalendar20', 'vcalendar10']).optional(),
+      })
+      .optional(),
   })
   .describe('DeviceSettings');
 
@@ -24,6 +31,7 @@ export const DEFAULT_SETTINGS: DeviceSettings = { direction: 'two-way' };
 export const resolveSettings = (input: DeviceSettingsInput | undefined): DeviceSettings => ({
   ...(input?.collections ? { collections: [...input.collections] } : {}),
   direction: input?.direction ?? DEFAULT_SETTINGS.direction,
+  ...(input?.syncml ? { syncml: { ...input.syncml } } : {}),
 });
 
 export const receivesFromServer = (settings: DeviceSettings) => settings.direction !== 'from-device';

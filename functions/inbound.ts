@@ -11,6 +11,7 @@ import { SyncHubError } from '../core/errors';
 import { appliedResult, type PlannedWrite, planPush } from '../core/inbound';
 import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../core/model';
 import { codecFor } from '../core/platforms';
+import type { ItemRejection } from '../core/platforms/codec';
 import { requireEnv, tuning } from './lib/config';
 import { backoff, RetryableError } from './lib/failures';
 import { withObservability } from './lib/middleware';
@@ -68,8 +69,22 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
 
   let writes: InboundWrite[] | undefined;
   let rejection: PushResult | undefined;
+  // Items a codec rejects on their own (syncml) ride along in the result; the rest applies.
+  let rejectedItems: ItemRejection[] = [];
   try {
-    writes = codecFor(device.platform).decodePush(record.body, attribute(record, 'contentType'));
+    const codec = codecFor(device.platform);
+    const contentType = attribute(record, 'contentType');
+    const decoded = codec.decodePushItems?.(record.body, contentType) ?? {
+      writes: codec.decodePush(record.body, contentType),
+      rejected: [],
+    };
+    writes = decoded.writes;
+    rejectedItems = decoded.rejected;
+    if (writes.length === 0 && rejectedItems.length > 0) {
+      writes = undefined;
+      const [first] = rejectedItems;
+      rejection = { pushId, status: 'rejected', reason: first!.reason, changeId: first!.changeId };
+    }
   } catch (error) {
     if (!(error instanceof SyncHubError)) throw error;
     rejection = { pushId, status: 'rejected', reason: error.message };
@@ -96,6 +111,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
         items.push(syncStore.transactionRecordItem(userId, pushTransaction(txId, origin, now, effective)));
       result = appliedResult(pushId, plan.writes, txId);
     } else result = plan.result;
+    if (rejectedItems.length > 0) result = Object.assign({ ...result }, { rejectedItems });
     const objectWrites = items.length;
     items.push(
       ...syncStore.logAppendItems(userId, lastSeq, {

@@ -1,4 +1,18 @@
-import type { InboundWrite, JsonValue, ObjectChange, PushResult, Replica } from '../model';
+import type { DeviceSettings, InboundWrite, JsonValue, ObjectChange, PushResult, Replica } from '../model';
+
+/** One item of a push that could not be converted; reported, and the rest still applies. */
+export interface ItemRejection {
+  changeId: string;
+  collection?: string;
+  objectId?: string;
+  reason: string;
+}
+
+/** A push decoded item by item: what applies, and what was rejected on its own. */
+export interface PushItems {
+  writes: InboundWrite[];
+  rejected: ItemRejection[];
+}
 
 /**
  * A platform codec converts between SyncHub's generic messages and one device format.
@@ -29,4 +43,14 @@ export interface PlatformCodec {
    * (precise, names the offending change) on anything malformed; never partially succeeds.
    */
   decodePush(body: string, contentType: string): InboundWrite[];
+  /**
+   * Optional: the codec for one device, when its settings choose formats (syncml: vCard and
+   * calendar versions). Callers use `codec.forDevice?.(device) ?? codec`.
+   */
+  forDevice?(device: { deviceId: string; settings: DeviceSettings }): PlatformCodec;
+  /**
+   * Optional: like `decodePush`, but items whose content cannot be converted are returned as
+   * rejections instead of failing the push (still throws on a malformed body).
+   */
+  decodePushItems?(body: string, contentType: string): PushItems;
 }

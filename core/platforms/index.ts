@@ -1,11 +1,13 @@
 import type { PlatformCodec } from './codec';
 import { jsonCodec } from './json';
 import { jsonPatchCodec } from './jsonpatch';
+import { syncmlCodec } from './syncml/codec';
 
 /** The platform registry: one line per platform. Functions and infrastructure read it. */
 export const CODECS: Readonly<Record<string, PlatformCodec>> = {
   [jsonCodec.name]: jsonCodec,
   [jsonPatchCodec.name]: jsonPatchCodec,
+  [syncmlCodec.name]: syncmlCodec,
 };
 
 export const PLATFORM_NAMES: readonly string[] = Object.keys(CODECS);

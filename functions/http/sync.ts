@@ -171,12 +171,18 @@ export const handler = httpApi({
       );
     }
     const body = rawBody(event, MAX_PUSH_BODY_BYTES);
-    const writes = codec.decodePush(body, contentType);
+    // A codec that rejects items one by one (syncml) reports them in the result, not here.
+    const { writes, rejected } = codec.decodePushItems?.(body, contentType) ?? {
+      writes: codec.decodePush(body, contentType),
+      rejected: [],
+    };
     for (const write of writes) assertCollectionAllowed(device, write.collection);
     const pushId = pushIdOf(
       device.deviceId,
-      writes.map((write) => write.changeId),
+      [...writes, ...rejected].map((write) => write.changeId),
     );
+    // Nothing to apply and nothing to report (e.g. a SyncML message of statuses that all succeeded).
+    if (writes.length + rejected.length === 0) return json(202, { accepted: 0, pushId });
     // The raw body travels as is (metadata in attributes), so it never grows by re-escaping.
     await sqs.send(
       new SendMessageCommand({
@@ -216,7 +222,8 @@ export const handler = httpApi({
       throw new ValidationError('cursor belongs to another collection');
     }
     const page = await syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after);
-    const codec = codecFor(device.platform);
+    const platformCodec = codecFor(device.platform);
+    const codec = platformCodec.forDevice?.(device) ?? platformCodec;
     const items = page.replicas
       .filter(
         (replica) =>
