@@ -526,6 +526,20 @@ const printTable = (r: any) => {
     `DynamoDB ${fmt(f.dynamodbGetItemMs)} ms, SQS ${fmt(f.sqsCallMs)} ms, gateway ${fmt(f.gatewayHealthMs)} ms`,
     'p50 of one idle call: what each of the ~15 calls on a delivery path costs locally',
   );
+  const conflicts = [...e2e.rate.synchub, ...e2e.flat.synchub].reduce(
+    (sum: number, run: { http: { ackConflicts?: number; acks: number } }) =>
+      sum + (run.http.ackConflicts ?? 0),
+    0,
+  );
+  const acks = [...e2e.rate.synchub, ...e2e.flat.synchub].reduce(
+    (sum: number, run: { http: { acks: number } }) => sum + run.http.acks,
+    0,
+  );
+  row(
+    'acks refused (409)',
+    `${conflicts} of ${acks}`,
+    'ack of a message already received, refused as "beyond the last message sent" (a race in the system)',
+  );
   const cpu = e2e.flat.synchub[0].cpu;
   row(
     'CPU during flat run',
