@@ -12,6 +12,13 @@ import { ContentError } from './content-error';
  *   that do not fit it, as base64url JSON; read back into the object, so an app's fields
  *   survive a device that edits the contact.
  */
+/** Characters a content line can carry: no C0 controls or DEL, and a newline only in text. */
+export const carriable = (text: string, newline: boolean): boolean =>
+  [...text].every((c) => {
+    const code = c.codePointAt(0)!;
+    return code === 10 ? newline : code >= 0x20 && code !== 0x7f;
+  });
+
 export type DesignSet = Parameters<typeof ICAL.stringify.property>[1];
 
 export const UNKNOWN_MEMBER = 'x-unknown';

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
+  carriable,
   type DesignSet,
   decodeExtra,
   EXTRA_PROPERTY,
@@ -30,7 +31,7 @@ const design = ICAL.design.icalendar as DesignSet;
 const Text = z
   .string()
   .min(1)
-  .regex(/^[^\x00-\x09\x0b-\x1f\x7f]*$/)
+  .refine((s) => carriable(s, true))
   .refine((s) => s.trim() === s);
 const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const DATE_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ?$/;
@@ -51,7 +52,10 @@ const Rule = z.string().refine((rule) => {
 });
 
 export const EventShape = {
-  uid: z.string().regex(/^[^\x00-\x1f\x7f\\;,]+$/),
+  uid: z
+    .string()
+    .min(1)
+    .refine((s) => carriable(s, false) && !/[\\;,]/.test(s)),
   summary: Text,
   description: Text,
   location: Text,

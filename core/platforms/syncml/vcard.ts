@@ -4,6 +4,7 @@ import type { JsonObject } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
+  carriable,
   type DesignSet,
   decodeExtra,
   EXTRA_PROPERTY,
@@ -30,13 +31,13 @@ const design = ICAL.design.vcard3 as DesignSet;
 const Text = z
   .string()
   .min(1)
-  .regex(/^[^\x00-\x09\x0b-\x1f\x7f]*$/)
+  .refine((s) => carriable(s, true))
   .refine((s) => s.trim() === s);
 /** Values that are not backslash-escaped in vCard 3.0 (phone numbers, URIs): single-line, no separators. */
 const Raw = z
   .string()
   .min(1)
-  .regex(/^[^\x00-\x1f\x7f\\;,]*$/)
+  .refine((s) => carriable(s, false) && !/[\\;,]/.test(s))
   .refine((s) => s.trim() === s);
 const Types = z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).min(1);
 const Valued = z.strictObject({ value: Raw, types: Types.optional() });
@@ -135,8 +136,9 @@ export function vcard30ToContact(text: string): JsonObject {
   const unknown: string[] = [];
   let extra: JsonObject = {};
   const list = (key: string, item: unknown) => {
-    (contact[key] ??= [] as unknown[]) as unknown[];
-    (contact[key] as unknown[]).push(item);
+    const existing = contact[key] as unknown[] | undefined;
+    if (existing) existing.push(item);
+    else contact[key] = [item];
   };
   const once = (key: string, value: unknown): boolean => {
     if (value === undefined || key in contact) return false;
