@@ -3,7 +3,7 @@
  * Kept in one place so stores, tests and operators read the same shapes.
  *
  * objects  pk = userId            sk = collection#objectId
- * sync     pk = U#userId          sk = META | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
+ * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
  * devices  pk = U#userId          sk = D#deviceId
  *          pk = T#sha256(token)   sk = T
@@ -15,6 +15,7 @@ export const objectKey = (userId: string, collection: string, objectId: string) 
 
 export const userPk = (userId: string) => `U#${userId}`;
 export const META_SK = 'META';
+export const SETTINGS_SK = 'SETTINGS';
 export const replicaSk = (collection: string, objectId: string) => `R#${collection}#${objectId}`;
 export const replicaPrefix = (collection?: string) => (collection ? `R#${collection}#` : 'R#');
 export const LOG_PREFIX = 'L#';

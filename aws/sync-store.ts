@@ -5,8 +5,17 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { JsonObject, LogEntry, PushResult, Replica, TransactionRecord } from '../core/model';
+import type {
+  JsonObject,
+  LogEntry,
+  PushResult,
+  Replica,
+  ReplicaVersion,
+  TransactionRecord,
+} from '../core/model';
+import type { UserSettings } from '../core/policies';
 import { cancellationCodes, isConditionFailure } from './errors';
 import {
   epochSeconds,
@@ -16,6 +25,7 @@ import {
   pushMarkerSk,
   replicaPrefix,
   replicaSk,
+  SETTINGS_SK,
   transactionSk,
   userPk,
 } from './keys';
@@ -37,7 +47,11 @@ const replicaFromItem = (item: Record<string, unknown>): Replica => ({
   ...(typeof item.data === 'string' ? { data: JSON.parse(item.data) as JsonObject } : {}),
   deleted: item.deleted === true,
   updatedAt: String(item.updatedAt),
+  ...(typeof item.history === 'string' ? { history: JSON.parse(item.history) as ReplicaVersion[] } : {}),
 });
+
+const settingsFromItem = (item: Record<string, unknown>): UserSettings =>
+  typeof item.settings === 'string' ? (JSON.parse(item.settings) as UserSettings) : {};
 
 const entryFromItem = (item: Record<string, unknown>): LogEntry => JSON.parse(String(item.entry)) as LogEntry;
 
@@ -53,14 +67,16 @@ export class SyncStore {
     private readonly options: SyncStoreOptions,
   ) {}
 
+  /** The replica, the change log counter and the user's settings, in one consistent read. */
   async readCaptureState(
     userId: string,
     collection: string,
     objectId: string,
-  ): Promise<{ replica?: Replica; lastSeq: number }> {
+  ): Promise<{ replica?: Replica; lastSeq: number; settings?: UserSettings }> {
     const keys = [
       { pk: userPk(userId), sk: replicaSk(collection, objectId) },
       { pk: userPk(userId), sk: META_SK },
+      { pk: userPk(userId), sk: SETTINGS_SK },
     ];
     const { Responses, UnprocessedKeys } = await this.db.send(
       new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
@@ -68,12 +84,64 @@ export class SyncStore {
     if (UnprocessedKeys?.[this.table]?.Keys?.length)
       throw new Error('sync store read throttled; retrying the record');
     let replica: Replica | undefined;
+    let settings: UserSettings | undefined;
     let lastSeq = 0;
     for (const item of Responses?.[this.table] ?? []) {
       if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
+      else if (item.sk === SETTINGS_SK) settings = settingsFromItem(item);
       else replica = replicaFromItem(item);
     }
-    return { ...(replica ? { replica } : {}), lastSeq };
+    return { ...(replica ? { replica } : {}), lastSeq, ...(settings ? { settings } : {}) };
+  }
+
+  /** The user's settings and their version (0 and `{}` before the first change). */
+  async getUserSettings(userId: string): Promise<{ settings: UserSettings; version: number }> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: SETTINGS_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return { settings: Item ? settingsFromItem(Item) : {}, version: Number(Item?.version ?? 0) };
+  }
+
+  /** Replaces the user's settings; every function reads them afresh, so they apply to the next change. */
+  async putUserSettings(userId: string, settings: UserSettings): Promise<number> {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: SETTINGS_SK },
+        UpdateExpression: 'SET settings = :settings, version = if_not_exists(version, :zero) + :one',
+        ExpressionAttributeValues: { ':settings': JSON.stringify(settings), ':zero': 0, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(Attributes?.version ?? 1);
+  }
+
+  /** The change log counter and the user's settings, for writers of the log other than capture. */
+  async readLogState(userId: string): Promise<{ lastSeq: number; settings: UserSettings }> {
+    const { Responses } = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.table]: {
+            Keys: [
+              { pk: userPk(userId), sk: META_SK },
+              { pk: userPk(userId), sk: SETTINGS_SK },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    let lastSeq = 0;
+    let settings: UserSettings = {};
+    for (const item of Responses?.[this.table] ?? []) {
+      if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
+      else settings = settingsFromItem(item);
+    }
+    return { lastSeq, settings };
   }
 
   async lastSeq(userId: string): Promise<number> {
@@ -107,6 +175,19 @@ export class SyncStore {
         return 'raced';
       throw error;
     }
+  }
+
+  /**
+   * Appends an entry that moves no replica (a resync notice), retrying while other writers take
+   * the next sequence number. Resolves to the entry's sequence number.
+   */
+  async appendEntry(userId: string, build: (logSeq: number) => LogEntry): Promise<number> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const lastSeq = await this.lastSeq(userId);
+      if ((await this.append(userId, lastSeq, build(lastSeq + 1))) === 'committed') return lastSeq + 1;
+      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * Math.random()));
+    }
+    throw new Error(`the change log of user ${userId} stayed contended`);
   }
 
   /** Stores a replica whose change nothing downstream needs to see. */
@@ -360,6 +441,7 @@ export class SyncStore {
           deleted: replica.deleted,
           updatedAt: replica.updatedAt,
           ...(replica.data ? { data: JSON.stringify(replica.data) } : {}),
+          ...(replica.history?.length ? { history: JSON.stringify(replica.history) } : {}),
           ...(replica.deleted ? { expiresAt: epochSeconds() + this.options.tombstoneTtlSeconds } : {}),
         },
         // Only ever move forward: a redelivered or late record cannot roll the replica back.

@@ -207,7 +207,8 @@ export class SyncHubDevice {
     } else if (this.platform === 'json') {
       this.objects.set(key, { version, data: payload.data as JsonObject, deleted: false });
     } else {
-      const base = local && !local.deleted ? (local.data ?? {}) : {};
+      // previousVersion 0: the patch builds the object from nothing, whatever the device held.
+      const base = local && !local.deleted && payload.previousVersion !== 0 ? (local.data ?? {}) : {};
       this.objects.set(key, {
         version,
         data: this.patched(base, payload.patch as JsonPatchOperation[]),
@@ -223,6 +224,20 @@ export class SyncHubDevice {
         const key = keyOf(change.collection, change.objectId);
         const local = this.objects.get(key);
         if (local) local.version = Math.max(local.version, change.version);
+      }
+      // Conflicts resolved by policy: the server's resulting copy is the truth.
+      for (const resolved of (result.resolutions ?? []) as unknown as {
+        collection: string;
+        objectId: string;
+        version: number;
+        deleted: boolean;
+        data?: JsonObject;
+      }[]) {
+        this.objects.set(keyOf(resolved.collection, resolved.objectId), {
+          version: resolved.version,
+          deleted: resolved.deleted,
+          ...(resolved.data ? { data: resolved.data } : {}),
+        });
       }
     } else if (result.status === 'conflict') {
       // Nothing of the push was applied: adopt the server's copy of what conflicted.

@@ -1,7 +1,7 @@
 import type { DeltaGenerator } from './delta';
 import { jsonByteLength } from './ids';
 import { MAX_DELTA_BYTES } from './limits';
-import type { ObjectChange, Replica, StoredObject } from './model';
+import type { JsonObject, ObjectChange, Replica, ReplicaVersion, StoredObject } from './model';
 
 /**
  * What change capture does with one new object version, decided against the replica:
@@ -24,13 +24,53 @@ export const replicaOf = (object: StoredObject): Replica => ({
   updatedAt: object.updatedAt,
 });
 
+/** History kept on a replica: at most this many versions and bytes of JSON (the item is 400 KB). */
+export const REPLICA_HISTORY_VERSIONS = 3;
+export const REPLICA_HISTORY_BYTES = 80_000;
+
+/** The next replica remembers the previous one, newest first, within the budget. */
+export const withHistory = (next: Replica, previous: Replica | undefined): Replica => {
+  if (!previous) return next;
+  const candidates: ReplicaVersion[] = [
+    {
+      version: previous.version,
+      deleted: previous.deleted,
+      ...(previous.data ? { data: previous.data } : {}),
+    },
+    ...(previous.history ?? []),
+  ];
+  const history: ReplicaVersion[] = [];
+  let bytes = 0;
+  for (const entry of candidates.slice(0, REPLICA_HISTORY_VERSIONS)) {
+    bytes += jsonByteLength(entry);
+    if (bytes > REPLICA_HISTORY_BYTES) break;
+    history.push(entry);
+  }
+  return history.length > 0 ? { ...next, history } : next;
+};
+
+/**
+ * An object's data at `version` as far as the replica remembers: the data, `null` when the
+ * object did not exist or was deleted then, `undefined` when that version is not known.
+ */
+export const dataAtVersion = (
+  replica: Replica | undefined,
+  version: number,
+): JsonObject | null | undefined => {
+  if (version === 0) return null;
+  if (!replica) return undefined;
+  const found = [replica, ...(replica.history ?? [])].find((entry) => entry.version === version);
+  if (!found) return undefined;
+  return found.deleted || !found.data ? null : found.data;
+};
+
 export const planCapture = (
   replica: Replica | undefined,
   object: StoredObject,
   generator: DeltaGenerator,
 ): CapturePlan => {
   if (replica && replica.version >= object.version) return { kind: 'duplicate' };
-  const next = replicaOf(object);
+  const next = withHistory(replicaOf(object), replica);
   const base = {
     collection: object.collection,
     objectId: object.objectId,

@@ -1,6 +1,7 @@
 import { jsonByteLength } from './ids';
 import type { Device, InboxMessage, JsonValue, LogEntry, ObjectChange } from './model';
 import type { PlatformCodec } from './platforms/codec';
+import type { UserSettings } from './policies';
 import { changesFor, deviceReceives } from './selection';
 
 export interface DeliveryPlan {
@@ -21,6 +22,8 @@ export const planDelivery = (
   firstSeq: number,
   /** Some entries the device should have had are gone from the log (expired): it must resync. */
   logGap = false,
+  /** The user's settings: the device's filters come from them (and its own overrides). */
+  settings?: UserSettings,
 ): DeliveryPlan => {
   // A platform whose format depends on the device's settings (syncml) specialises its codec.
   const deviceCodec = codec.forDevice?.(device) ?? codec;
@@ -35,16 +38,21 @@ export const planDelivery = (
     });
   }
   for (const entry of entries) {
-    if (!deviceReceives(device, entry)) continue;
+    if (!deviceReceives(device, entry, settings)) continue;
     if (entry.kind === 'result') {
       messages.push({ seq: seq++, type: 'result', payload: deviceCodec.encodeResult(entry.result) });
       continue;
     }
-    const changes = changesFor(device, entry);
+    if (entry.kind === 'resync') {
+      const payload = { reason: entry.reason, ...(entry.collections ? { collections: entry.collections } : {}) };
+      messages.push({ seq: seq++, type: 'resync', payload });
+      continue;
+    }
+    const changes = changesFor(device, entry, settings);
     try {
       const payload =
         entry.kind === 'change'
-          ? codec.encodeChange(entry.change)
+          ? codec.encodeChange(changes[0]!)
           : encodeTransaction(codec, entry.txId, changes);
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {

@@ -1,7 +1,7 @@
 import * as fastJsonPatch from 'fast-json-patch';
 import { UnprocessableError } from './errors';
 import { CollectionSchema, deepEqual, isJsonObject } from './ids';
-import type { Delta, JsonObject, JsonPatchOperation, JsonValue } from './model';
+import type { Delta, JsonObject, JsonPatchOperation, JsonValue, TextDelta } from './model';
 
 /**
  * Delta generators compare an object's replica with its new data and say how it changed.
@@ -47,12 +47,60 @@ export const jsonPatchGenerator: DeltaGenerator = {
   },
 };
 
+/** Strings at least this long are diffed; shorter ones are simply set. */
+export const TEXT_DIFF_MIN_LENGTH = 256;
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
+/**
+ * One splice turning `before` into `after`: the common prefix and suffix stay, the middle is
+ * replaced. Boundaries never split a surrogate pair. Linear time; compact for the typical edit
+ * of a long text (one place changed).
+ */
+export function textSplice(before: string, after: string): { at: number; remove: number; insert: string } {
+  let prefix = 0;
+  const max = Math.min(before.length, after.length);
+  while (prefix < max && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  if (prefix > 0 && isHighSurrogate(before.charCodeAt(prefix - 1))) prefix--;
+  let suffix = 0;
+  while (
+    suffix < max - prefix &&
+    before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)
+  ) {
+    suffix++;
+  }
+  if (suffix > 0 && isHighSurrogate(before.charCodeAt(before.length - 1 - suffix))) suffix--;
+  return {
+    at: prefix,
+    remove: before.length - prefix - suffix,
+    insert: after.slice(prefix, after.length - suffix),
+  };
+}
+
+export const textGenerator: DeltaGenerator = {
+  name: 'text',
+  diff(previous, next) {
+    const fields = fieldsGenerator.diff(previous, next);
+    if (fields === null || fields.kind !== 'fields') return fields;
+    const set: JsonObject = {};
+    const splices: TextDelta['splices'] = [];
+    for (const [field, value] of Object.entries(fields.set)) {
+      const before = Object.hasOwn(previous, field) ? previous[field] : undefined;
+      if (typeof value === 'string' && typeof before === 'string' && before.length >= TEXT_DIFF_MIN_LENGTH) {
+        splices.push({ field, ...textSplice(before, value) });
+      } else set[field] = value;
+    }
+    return { kind: 'text', set, unset: fields.unset, splices };
+  },
+};
+
 export const DEFAULT_DELTA_GENERATOR = replaceGenerator.name;
 
 export const DELTA_GENERATORS: Readonly<Record<string, DeltaGenerator>> = Object.freeze({
   [replaceGenerator.name]: replaceGenerator,
   [fieldsGenerator.name]: fieldsGenerator,
   [jsonPatchGenerator.name]: jsonPatchGenerator,
+  [textGenerator.name]: textGenerator,
 });
 
 const knownGenerators = (): string => Object.keys(DELTA_GENERATORS).join(', ');
@@ -125,6 +173,21 @@ export function applyDelta(previous: JsonObject, delta: Delta, fullData: JsonObj
     }
     case 'jsonpatch':
       return applyJsonPatch(previous, delta.ops);
+    case 'text': {
+      const merged = new Map<string, JsonValue>(Object.entries(previous));
+      for (const key of delta.unset) merged.delete(key);
+      for (const [key, value] of Object.entries(delta.set)) merged.set(key, value);
+      for (const { field, at, remove, insert } of delta.splices) {
+        const before = merged.get(field);
+        if (typeof before !== 'string' || at + remove > before.length) {
+          throw new UnprocessableError(
+            `text delta: field "${field}" is not the text the splice was made for`,
+          );
+        }
+        merged.set(field, before.slice(0, at) + insert + before.slice(at + remove));
+      }
+      return Object.fromEntries(merged);
+    }
   }
 }
 

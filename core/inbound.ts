@@ -1,7 +1,9 @@
+import type { ConflictOutcome } from './conflicts';
 import { applyJsonPatch } from './delta';
 import { jsonByteLength } from './ids';
 import { MAX_OBJECT_DATA_BYTES } from './limits';
-import type { InboundWrite, JsonObject, PushResult } from './model';
+import type { InboundWrite, JsonObject, PushResult, Resolution } from './model';
+import type { ConflictPolicy } from './policies';
 
 /** The primary platform's current state of one object, as the inbound function read it. */
 export interface CurrentObject {
@@ -26,23 +28,35 @@ export interface PlannedWrite {
 }
 
 export type PushPlan =
-  | { kind: 'apply'; writes: PlannedWrite[] }
+  | { kind: 'apply'; writes: PlannedWrite[]; resolutions: Resolution[] }
   | { kind: 'conflict'; result: Extract<PushResult, { status: 'conflict' }> }
   | { kind: 'rejected'; result: Extract<PushResult, { status: 'rejected' }> };
 
 export const objectKey = (collection: string, objectId: string) => `${collection}#${objectId}`;
 
+/** How a conflicting change resolves under its collection's policy (core/conflicts.ts). */
+export type ConflictResolution = (
+  write: InboundWrite,
+  server: { version: number; data?: JsonObject; deleted: boolean },
+) => ConflictOutcome & { policy: ConflictPolicy };
+
+/** Without policies every conflict rejects the push. */
+const rejectAll: ConflictResolution = () => ({ kind: 'conflict', policy: 'reject' });
+
 /**
- * Decides what one device push does, all or nothing: every write applies with a version check,
- * or, when any change is based on a version the server no longer has, nothing applies and the
- * device is told the server's copy of every conflicting object.
+ * Decides what one device push does, all or nothing: every write applies with a version check.
+ * A change based on a version the server no longer has is resolved by its collection's
+ * conflict policy; under `reject` (the default) nothing of the push applies and the device is
+ * told the server's copy of every conflicting object.
  */
 export const planPush = (
   pushId: string,
   writes: readonly InboundWrite[],
   current: ReadonlyMap<string, CurrentObject>,
+  resolveConflict: ConflictResolution = rejectAll,
 ): PushPlan => {
   const planned: PlannedWrite[] = [];
+  const resolutions: Resolution[] = [];
   const conflicts: Extract<PushResult, { status: 'conflict' }>['conflicts'] = [];
   const reject = (reason: string, changeId: string): PushPlan => ({
     kind: 'rejected',
@@ -53,21 +67,77 @@ export const planPush = (
     const cur = current.get(objectKey(write.collection, write.objectId));
     const serverVersion = cur?.version ?? 0;
     const exists = cur !== undefined && !cur.deleted;
-    const conflict = () =>
-      conflicts.push({
-        changeId: write.changeId,
-        collection: write.collection,
-        objectId: write.objectId,
-        serverVersion,
-        ...(exists && cur?.data ? { serverData: cur.data } : {}),
-        serverDeleted: !exists,
-      });
+    const target = { changeId: write.changeId, collection: write.collection, objectId: write.objectId };
+    const serverData = exists && cur?.data ? { data: cur.data } : {};
+    /** The collection's policy decides; returns a rejection when the resolved write is invalid. */
+    const conflict = (): PushPlan | undefined => {
+      const outcome = resolveConflict(write, { version: serverVersion, deleted: !exists, ...serverData });
+      const kept = () =>
+        resolutions.push({
+          ...target,
+          policy: outcome.policy,
+          outcome: 'server-kept',
+          version: serverVersion,
+          deleted: !exists,
+          ...serverData,
+        });
+      if (outcome.kind === 'conflict') {
+        conflicts.push({
+          ...target,
+          serverVersion,
+          ...(exists && cur?.data ? { serverData: cur.data } : {}),
+          serverDeleted: !exists,
+        });
+      } else if (outcome.kind === 'server-kept') kept();
+      else if (outcome.data === undefined) {
+        if (!exists) kept();
+        else {
+          planned.push({
+            ...target,
+            expectedVersion: serverVersion,
+            version: serverVersion + 1,
+            noop: false,
+          });
+          resolutions.push({
+            ...target,
+            policy: outcome.policy,
+            outcome: outcome.outcome,
+            version: serverVersion + 1,
+            deleted: true,
+          });
+        }
+      } else {
+        if (jsonByteLength(outcome.data) > MAX_OBJECT_DATA_BYTES) {
+          return reject(
+            `the resolved object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`,
+            write.changeId,
+          );
+        }
+        planned.push({
+          ...target,
+          expectedVersion: serverVersion,
+          version: serverVersion + 1,
+          data: outcome.data,
+          noop: false,
+        });
+        resolutions.push({
+          ...target,
+          policy: outcome.policy,
+          outcome: outcome.outcome,
+          version: serverVersion + 1,
+          deleted: false,
+          data: outcome.data,
+          ...(outcome.overlapping?.length ? { overlapping: outcome.overlapping } : {}),
+        });
+      }
+      return undefined;
+    };
 
     if (write.baseVersion !== undefined && write.baseVersion !== serverVersion) {
-      conflict();
+      const rejected = conflict();
+      if (rejected) return rejected;
       continue;
     }
-    const target = { changeId: write.changeId, collection: write.collection, objectId: write.objectId };
     if (write.op === 'delete') {
       planned.push({
         ...target,
@@ -83,7 +153,8 @@ export const planPush = (
       (write.op === 'add' && exists && write.baseVersion === undefined) ||
       (write.op === 'modify' && !exists)
     ) {
-      conflict();
+      const rejected = conflict();
+      if (rejected) return rejected;
       continue;
     }
     let data: JsonObject;
@@ -114,13 +185,14 @@ export const planPush = (
   }
 
   if (conflicts.length > 0) return { kind: 'conflict', result: { pushId, status: 'conflict', conflicts } };
-  return { kind: 'apply', writes: planned };
+  return { kind: 'apply', writes: planned, resolutions };
 };
 
 export const appliedResult = (
   pushId: string,
   writes: readonly PlannedWrite[],
   txId?: string,
+  resolutions: readonly Resolution[] = [],
 ): PushResult => ({
   pushId,
   status: 'applied',
@@ -131,4 +203,5 @@ export const appliedResult = (
     objectId,
     version,
   })),
+  ...(resolutions.length > 0 ? { resolutions: [...resolutions] } : {}),
 });

@@ -1,3 +1,5 @@
+import type { DeviceCollectionSettings } from './policies';
+
 /**
  * The domain vocabulary shared by every part of SyncHub. Pure types: no AWS, no Lambda.
  *
@@ -38,6 +40,17 @@ export interface Replica {
   data?: JsonObject;
   deleted: boolean;
   updatedAt: string;
+  /**
+   * The few versions before this one, newest first, as far as they fit a small budget: the
+   * common ancestor a field merge needs, and the state a rollback restores.
+   */
+  history?: ReplicaVersion[];
+}
+
+export interface ReplicaVersion {
+  version: number;
+  data?: JsonObject;
+  deleted: boolean;
 }
 
 export type ChangeOp = 'add' | 'modify' | 'delete';
@@ -57,7 +70,23 @@ export interface JsonPatchDelta {
 export interface ReplaceDelta {
   kind: 'replace';
 }
-export type Delta = ReplaceDelta | FieldsDelta | JsonPatchDelta;
+/**
+ * Top-level set / unset like `fields`, except that long string fields that changed travel as
+ * splices: at UTF-16 offset `at`, `remove` code units give way to `insert`.
+ */
+export interface TextDelta {
+  kind: 'text';
+  set: JsonObject;
+  unset: string[];
+  splices: TextSplice[];
+}
+export interface TextSplice {
+  field: string;
+  at: number;
+  remove: number;
+  insert: string;
+}
+export type Delta = ReplaceDelta | FieldsDelta | JsonPatchDelta | TextDelta;
 
 export type JsonPatchOperation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: JsonValue }
@@ -83,6 +112,23 @@ export interface ObjectChange {
   txId?: string;
 }
 
+/**
+ * How a conflicting change was resolved (core/conflicts.ts): the object's state on the server
+ * afterwards, which the pushing device adopts.
+ */
+export interface Resolution {
+  changeId: string;
+  collection: string;
+  objectId: string;
+  policy: string;
+  outcome: 'server-kept' | 'client-applied' | 'merged';
+  version: number;
+  deleted: boolean;
+  data?: JsonObject;
+  /** field-merge: top-level fields both sides changed, where the server's value was kept. */
+  overlapping?: string[];
+}
+
 /** The outcome of one device push, delivered to the pushing device only. */
 export type PushResult =
   | {
@@ -91,6 +137,8 @@ export type PushResult =
       /** Present when the push applied several changes: the transaction other devices receive. */
       txId?: string;
       changes: { changeId: string; collection: string; objectId: string; version: number }[];
+      /** Changes that met a conflict and were resolved by their collection's policy. */
+      resolutions?: Resolution[];
     }
   | {
       pushId: string;
@@ -118,6 +166,17 @@ export type LogEntry =
   | {
       userId: string;
       logSeq: number;
+      kind: 'resync';
+      /** The devices that must resync; absent: every device of the user. */
+      targetDeviceIds?: string[];
+      /** The collections to re-read; absent: all. */
+      collections?: string[];
+      reason: string;
+      at: string;
+    }
+  | {
+      userId: string;
+      logSeq: number;
       kind: 'result';
       targetDeviceId: string;
       result: PushResult;
@@ -130,6 +189,8 @@ export interface DeviceSettings {
   /** Absent means every synced collection. */
   collections?: string[];
   direction: Direction;
+  /** Per-collection overrides of the user's policies (see core/policies.ts). */
+  collectionSettings?: DeviceCollectionSettings;
 }
 
 export interface Device {

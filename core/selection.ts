@@ -1,4 +1,5 @@
 import type { Device, LogEntry, ObjectChange, Origin } from './model';
+import { effectivePolicy, type Filter, matchesFilter, type UserSettings } from './policies';
 import { coversCollection, receivesFromServer } from './settings';
 
 /**
@@ -34,15 +35,74 @@ export const deviceReceivesChange = (device: Device, change: ObjectChange): bool
  * The changes of a log entry this device receives (a transaction may reach a device only in
  * part: the collections it syncs). Empty for results and for entries not meant for it.
  */
-export const changesFor = (device: Device, entry: LogEntry): ObjectChange[] => {
-  if (entry.kind === 'result') return [];
+export const changesFor = (device: Device, entry: LogEntry, settings?: UserSettings): ObjectChange[] => {
+  if (entry.kind === 'result' || entry.kind === 'resync') return [];
   const changes = entry.kind === 'change' ? [entry.change] : entry.changes;
-  return changes.filter((change) => deviceReceivesChange(device, change));
+  return changes.flatMap((change) => {
+    if (!deviceReceivesChange(device, change)) return [];
+    const { filter } = effectivePolicy(settings, change.collection, device.settings.collectionSettings);
+    const seen = throughFilter(change, filter);
+    return seen ? [seen] : [];
+  });
+};
+
+/** Top-level fields a delta touches; undefined when the delta does not say (replace). */
+const touchedFields = (change: ObjectChange): Set<string> | undefined => {
+  const { delta } = change;
+  if (delta?.kind === 'fields') return new Set([...Object.keys(delta.set), ...delta.unset]);
+  if (delta?.kind === 'text') {
+    return new Set([
+      ...Object.keys(delta.set),
+      ...delta.unset,
+      ...delta.splices.map((splice) => splice.field),
+    ]);
+  }
+  if (delta?.kind !== 'jsonpatch') return undefined;
+  const fields = new Set<string>();
+  for (const op of delta.ops) {
+    for (const pointer of 'from' in op ? [op.path, op.from] : [op.path]) {
+      const first = pointer.split('/')[1];
+      if (first === undefined) return undefined; // the whole object
+      fields.add(first.replace(/~1/g, '/').replace(/~0/g, '~'));
+    }
+  }
+  return fields;
+};
+
+/**
+ * A change as a device with a filter sees it, so that its copy always equals the filter's
+ * result: an object moving in arrives as an add (full data), one moving out as a delete, one
+ * staying out not at all. Whether it was in before is known when the delta shows that no
+ * filtered field changed; otherwise an object now outside gets a delete (harmless when the
+ * device never had it) and one now inside a full add.
+ */
+export const throughFilter = (change: ObjectChange, filter: Filter | undefined): ObjectChange | undefined => {
+  if (!filter) return change;
+  const inside = change.op !== 'delete' && matchesFilter(filter, change.data);
+  const touched = change.op === 'modify' ? touchedFields(change) : undefined;
+  const wasInside =
+    change.op === 'add'
+      ? false
+      : touched && !Object.keys(filter).some((field) => touched.has(field))
+        ? inside
+        : undefined;
+  if (inside && wasInside) return change;
+  if (inside) {
+    const { delta: _delta, ...rest } = change;
+    return { ...rest, op: 'add', previousVersion: 0 };
+  }
+  if (wasInside === false) return undefined;
+  const { delta: _delta, data: _data, ...rest } = change;
+  return { ...rest, op: 'delete' };
 };
 
 /**
  * Selection, device side: does this log entry go to this device? Shared by the router (which
  * decides whom to wake up) and the adapter (which decides what to deliver), so the two agree.
  */
-export const deviceReceives = (device: Device, entry: LogEntry): boolean =>
-  entry.kind === 'result' ? entry.targetDeviceId === device.deviceId : changesFor(device, entry).length > 0;
+export const deviceReceives = (device: Device, entry: LogEntry, settings?: UserSettings): boolean => {
+  if (entry.kind === 'result') return entry.targetDeviceId === device.deviceId;
+  if (entry.kind === 'resync')
+    return entry.targetDeviceIds?.includes(device.deviceId) ?? receivesFromServer(device.settings);
+  return changesFor(device, entry, settings).length > 0;
+};

@@ -52,10 +52,14 @@ const deliver = async (record: SQSRecord): Promise<void> => {
   if (envelope.upTo <= device.logCursor) return; // already delivered (a late or repeated envelope)
   logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
 
-  const entries = await syncStore.readLog(device.userId, device.logCursor, envelope.upTo);
+  const [entries, { settings }] = await Promise.all([
+    syncStore.readLog(device.userId, device.logCursor, envelope.upTo),
+    // Read on every delivery, so a change of settings applies from the next change on.
+    syncStore.getUserSettings(device.userId),
+  ]);
   const codec = codecFor(device.platform);
   const logGap = entries.length < envelope.upTo - device.logCursor;
-  const plan = planDelivery(device, entries, codec, device.nextSeq, logGap);
+  const plan = planDelivery(device, entries, codec, device.nextSeq, logGap, settings);
   try {
     await inbox.send(device.queueUrl, bundleMessages(plan.messages, MAX_BUNDLE_BYTES));
   } catch (error) {

@@ -6,8 +6,9 @@ import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { storedObjectFromItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { planCapture } from '../core/capture';
-import { generatorForCollection, parseDeltaAssignments } from '../core/delta';
+import { deltaGeneratorFor, generatorForCollection, parseDeltaAssignments } from '../core/delta';
 import type { LogEntry, StoredObject } from '../core/model';
+import { effectivePolicy, type UserSettings } from '../core/policies';
 import { isCollectionSynced, parseExcludedCollections } from '../core/selection';
 import { planTransactionCapture } from '../core/transactions';
 import { requireEnv, tuning } from './lib/config';
@@ -20,6 +21,12 @@ const syncStore = new SyncStore(makeDocumentClient(), requireEnv('SYNC_TABLE'), 
 const deadLetters = new StreamDeadLetters(makeSqsClient(), requireEnv('STREAM_DLQ_URL'), 'capture');
 const selection = { excludedCollections: parseExcludedCollections(config.excludedCollections) };
 const deltaAssignments = parseDeltaAssignments(config.deltaGenerators);
+
+/** The user's choice for the collection, else the deployment's, else the default (`replace`). */
+const generatorFor = (settings: UserSettings | undefined, collection: string) => {
+  const chosen = effectivePolicy(settings, collection).deltaGenerator;
+  return chosen ? deltaGeneratorFor(chosen) : generatorForCollection(collection, deltaAssignments);
+};
 
 const image = (value: unknown) => unmarshall(value as Record<string, AttributeValue>);
 
@@ -54,9 +61,12 @@ const captureTransaction = async (userId: string, txId: string): Promise<void> =
     if (!record) throw new Error(`transaction ${txId} of user ${userId} has no transaction record`);
     if (record.logSeq !== undefined) return; // captured from another member's record
     const members = record.members.filter((member) => isCollectionSynced(selection, member.collection));
-    const { replicas, lastSeq } = await syncStore.readTransactionState(userId, members);
+    const [{ replicas, lastSeq }, { settings }] = await Promise.all([
+      syncStore.readTransactionState(userId, members),
+      syncStore.getUserSettings(userId),
+    ]);
     const plan = planTransactionCapture({ ...record, members }, userId, replicas, (collection) =>
-      generatorForCollection(collection, deltaAssignments),
+      generatorFor(settings, collection),
     );
     const at = new Date().toISOString();
     const [only] = plan.changes;
@@ -83,14 +93,13 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
   if (!object) return;
   if (object.txId) return captureTransaction(object.userId, object.txId);
   if (!isCollectionSynced(selection, object.collection)) return;
-  const generator = generatorForCollection(object.collection, deltaAssignments);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const { replica, lastSeq } = await syncStore.readCaptureState(
+    const { replica, lastSeq, settings } = await syncStore.readCaptureState(
       object.userId,
       object.collection,
       object.objectId,
     );
-    const plan = planCapture(replica, object, generator);
+    const plan = planCapture(replica, object, generatorFor(settings, object.collection));
     if (plan.kind === 'duplicate') return;
     if (plan.kind === 'silent') {
       await syncStore.putReplica(object.userId, plan.replica);

@@ -3,12 +3,23 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDocumentClient } from '../aws/clients';
-import { DeviceRegistry } from '../aws/device-registry';
+import { type DeviceRecord, DeviceRegistry } from '../aws/device-registry';
 import { cancellationCodes } from '../aws/errors';
 import { ObjectsStore, type TransactItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
+import { dataAtVersion } from '../core/capture';
+import { resolveConflict } from '../core/conflicts';
 import { SyncHubError } from '../core/errors';
-import { appliedResult, type PlannedWrite, planPush } from '../core/inbound';
+import {
+  appliedResult,
+  type ConflictResolution,
+  type CurrentObject,
+  objectKey,
+  type PlannedWrite,
+  planPush,
+} from '../core/inbound';
+import { effectivePolicy, type UserSettings } from '../core/policies';
+import './conflict-resolvers';
 import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../core/model';
 import { codecFor } from '../core/platforms';
 import type { ItemRejection } from '../core/platforms/codec';
@@ -49,6 +60,53 @@ const pushTransaction = (
     ...(data ? { data } : {}),
   })),
 });
+
+/**
+ * The conflict policy of each change's collection, as the user and the device set it. Field
+ * merges and custom resolvers need the version the device based its change on: the replica's
+ * history has it (read only when such a conflict is at hand).
+ */
+const conflictResolution = async (
+  userId: string,
+  device: DeviceRecord,
+  settings: UserSettings,
+  writes: readonly InboundWrite[],
+  current: ReadonlyMap<string, CurrentObject>,
+): Promise<ConflictResolution> => {
+  const policyFor = (collection: string) =>
+    effectivePolicy(settings, collection, device.settings.collectionSettings).conflictPolicy;
+  const needsBase = writes.filter((write) => {
+    const policy = policyFor(write.collection);
+    const serverVersion = current.get(objectKey(write.collection, write.objectId))?.version ?? 0;
+    return (
+      (policy === 'field-merge' || policy === 'custom') &&
+      write.baseVersion !== undefined &&
+      write.baseVersion !== serverVersion
+    );
+  });
+  const { replicas } =
+    needsBase.length > 0 ? await syncStore.readTransactionState(userId, needsBase) : { replicas: new Map() };
+  return (write, server) => {
+    const policy = policyFor(write.collection);
+    const base =
+      write.baseVersion === undefined
+        ? null
+        : dataAtVersion(replicas.get(objectKey(write.collection, write.objectId)), write.baseVersion);
+    const client = {
+      op: write.op,
+      ...(write.data ? { data: write.data } : {}),
+      ...(write.patch ? { patch: write.patch } : {}),
+    };
+    const outcome = resolveConflict(policy, {
+      collection: write.collection,
+      objectId: write.objectId,
+      base,
+      server,
+      client,
+    });
+    return { ...outcome, policy };
+  };
+};
 
 /**
  * Applies one device push as one transaction: every object write (version-checked), the result
@@ -92,11 +150,13 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
 
   const origin = { kind: 'device', deviceId } as const;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const [current, lastSeq] = await Promise.all([
-      writes ? objects.getMany(userId, writes) : Promise.resolve(new Map()),
-      syncStore.lastSeq(userId),
+    const [current, { lastSeq, settings }] = await Promise.all([
+      writes ? objects.getMany(userId, writes) : Promise.resolve(new Map<string, CurrentObject>()),
+      syncStore.readLogState(userId),
     ]);
-    const plan = writes ? planPush(pushId, writes, current) : undefined;
+    const plan = writes
+      ? planPush(pushId, writes, current, await conflictResolution(userId, device, settings, writes, current))
+      : undefined;
     const now = new Date().toISOString();
     const items: TransactItem[] = [];
     let result: PushResult;
@@ -109,7 +169,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
       for (const write of effective) items.push(objects.transactWrite(userId, write, origin, now, txId));
       if (txId)
         items.push(syncStore.transactionRecordItem(userId, pushTransaction(txId, origin, now, effective)));
-      result = appliedResult(pushId, plan.writes, txId);
+      result = appliedResult(pushId, plan.writes, txId, plan.resolutions);
     } else result = plan.result;
     if (rejectedItems.length > 0) result = Object.assign({ ...result }, { rejectedItems });
     const objectWrites = items.length;
@@ -135,6 +195,9 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
       continue;
     }
     if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
+    if (plan?.kind === 'apply' && plan.resolutions.length > 0) {
+      metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, plan.resolutions.length);
+    }
     if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
     logger.info('push handled', { status: result.status, writes: objectWrites });
     return;

@@ -248,17 +248,19 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     entry: 'functions/http/devices.ts',
     trigger: { kind: 'http' },
     env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOX_QUEUE_PREFIX'],
-    access: { tables: { devices: 'readwrite', sync: 'read' }, inbox: ['manage'] },
+    // sync: the user's settings, and the resync notice a filter change appends to the log.
+    access: { tables: { devices: 'readwrite', sync: 'readwrite' }, inbox: ['manage'] },
     timeoutSeconds: 10,
     memoryMb: 256,
-    description: 'User API for registering, listing and removing devices.',
+    description: 'User API: devices (register, list, remove) and the user settings.',
   },
   {
     key: 'sync-api',
     entry: 'functions/http/sync.ts',
     trigger: { kind: 'http' },
     env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOUND_QUEUE_URL'],
-    access: { tables: { devices: 'readwrite', sync: 'read' }, sendTo: ['inbound'], inbox: ['consume'] },
+    // sync: write only for the resync notice a change of the device's settings appends.
+    access: { tables: { devices: 'readwrite', sync: 'readwrite' }, sendTo: ['inbound'], inbox: ['consume'] },
     // Long polls wait up to 20 s; API Gateway's integration timeout is 30 s.
     timeoutSeconds: 28,
     memoryMb: 512,
@@ -317,6 +319,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'DELETE', path: '/v1/objects/{collection}/{objectId}', function: 'objects-api', auth: 'user' },
   { method: 'POST', path: '/v1/transactions', function: 'objects-api', auth: 'user' },
   { method: 'GET', path: '/v1/transactions/{txId}', function: 'objects-api', auth: 'user' },
+  { method: 'GET', path: '/v1/settings', function: 'devices-api', auth: 'user' },
+  { method: 'PUT', path: '/v1/settings', function: 'devices-api', auth: 'user' },
   { method: 'POST', path: '/v1/devices', function: 'devices-api', auth: 'user' },
   { method: 'GET', path: '/v1/devices', function: 'devices-api', auth: 'user' },
   { method: 'DELETE', path: '/v1/devices/{deviceId}', function: 'devices-api', auth: 'user' },

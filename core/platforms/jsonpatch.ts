@@ -145,6 +145,16 @@ function patchFromPrevious(change: ObjectChange): JsonPatchOperation[] {
       ];
     case 'jsonpatch':
       return delta.ops;
+    case 'text': {
+      // JSON Patch has no splice: a spliced field travels whole, the rest of the object stays.
+      const data = requireData(change);
+      return [
+        ...delta.unset.map((key): JsonPatchOperation => ({ op: 'remove', path: pointerTo(key) })),
+        ...[...Object.keys(delta.set), ...delta.splices.map((splice) => splice.field)].map(
+          (key): JsonPatchOperation => ({ op: 'add', path: pointerTo(key), value: data[key]! }),
+        ),
+      ];
+    }
     default:
       return [{ op: 'replace', path: '', value: requireData(change) }];
   }

@@ -12,10 +12,11 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../core/errors';
-import { CollectionSchema, jsonByteLength, ObjectIdSchema } from '../../core/ids';
+import { CollectionSchema, deepEqual, jsonByteLength, ObjectIdSchema } from '../../core/ids';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
-import type { InboxMessage } from '../../core/model';
+import type { DeviceSettings, InboxMessage } from '../../core/model';
 import { codecFor } from '../../core/platforms';
+import { effectivePolicy, matchesFilter } from '../../core/policies';
 import { isCollectionSynced, parseExcludedCollections } from '../../core/selection';
 import {
   coversCollection,
@@ -37,6 +38,7 @@ import {
   validate,
 } from '../lib/http';
 import { logger, MetricName, metrics } from '../lib/observability';
+import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
 import { AckBodySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
 
@@ -86,6 +88,18 @@ const assertCollectionAllowed = (device: DeviceRecord, collection: string) => {
     throw new ForbiddenError(`collection "${collection}" is not in this device's settings`);
   }
 };
+
+/** The part of a device's settings that decides which objects it holds. */
+const holdingsOf = (settings: DeviceSettings) => ({
+  collections: settings.collections ?? null,
+  filters: Object.fromEntries(
+    Object.entries(settings.collectionSettings ?? {}).map(([collection, policy]) => [
+      collection,
+      policy?.filter ?? null,
+    ]),
+  ),
+  direction: settings.direction === 'from-device',
+});
 
 export const handler = httpApi({
   'GET /v1/sync/messages': async (event) => {
@@ -221,14 +235,20 @@ export const handler = httpApi({
     if (after && query.collection && after.collection !== query.collection) {
       throw new ValidationError('cursor belongs to another collection');
     }
-    const page = await syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after);
+    const [page, { settings: userSettings }] = await Promise.all([
+      syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after),
+      syncStore.getUserSettings(device.userId),
+    ]);
     const platformCodec = codecFor(device.platform);
     const codec = platformCodec.forDevice?.(device) ?? platformCodec;
+    const filterOf = (collection: string) =>
+      effectivePolicy(userSettings, collection, device.settings.collectionSettings).filter;
     const items = page.replicas
       .filter(
         (replica) =>
           isCollectionSynced(selection, replica.collection) &&
-          coversCollection(device.settings, replica.collection),
+          coversCollection(device.settings, replica.collection) &&
+          matchesFilter(filterOf(replica.collection), replica.data),
       )
       .map((replica) => codec.encodeSnapshotItem(replica));
     return json(200, {
@@ -246,8 +266,21 @@ export const handler = httpApi({
   'PUT /v1/sync/settings': async (event) => {
     const device = await callingDevice(event);
     const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
+    assertResolversExist(input.collectionSettings, 'collectionSettings');
     const settings = resolveSettings(input);
     const version = await registry.updateSettings(device, settings);
+    // What the device holds depends on its collections and filters: when they change, it
+    // re-reads through the snapshot (the notice travels the log, behind what came before).
+    if (!deepEqual(holdingsOf(device.settings), holdingsOf(settings))) {
+      await syncStore.appendEntry(device.userId, (logSeq) => ({
+        kind: 'resync',
+        userId: device.userId,
+        logSeq,
+        targetDeviceIds: [device.deviceId],
+        reason: "the device's collections or filters changed",
+        at: new Date().toISOString(),
+      }));
+    }
     logger.info('device settings changed', { userId: device.userId, deviceId: device.deviceId, version });
     return json(200, { settings, version });
   },

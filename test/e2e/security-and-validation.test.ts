@@ -137,6 +137,8 @@ const validBody = (route: (typeof ROUTES)[number]): Record<string, unknown> => {
       return { data: { a: 1 } };
     case 'POST /v1/transactions':
       return { writes: [{ op: 'put', collection: 'notes', objectId: 'v', data: {} }] };
+    case 'PUT /v1/settings':
+      return { defaults: { conflictPolicy: 'reject' } };
     case 'POST /v1/devices':
       return { platform: 'json' };
     case 'POST /v1/sync/ack':

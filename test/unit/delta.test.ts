@@ -178,7 +178,7 @@ describe('applyJsonPatch', () => {
 
 describe('generator registry', () => {
   it('registers each generator under its name', () => {
-    expect(Object.keys(DELTA_GENERATORS)).toStrictEqual(['replace', 'fields', 'jsonpatch']);
+    expect(Object.keys(DELTA_GENERATORS)).toStrictEqual(['replace', 'fields', 'jsonpatch', 'text']);
     for (const [name, generator] of Object.entries(DELTA_GENERATORS)) expect(generator.name).toBe(name);
   });
 
@@ -188,7 +188,7 @@ describe('generator registry', () => {
 
   it.each(['diff', 'toString', '__proto__', ''])('refuses the unknown generator %j', (name) => {
     expect(() => deltaGeneratorFor(name)).toThrow(
-      `unknown delta generator "${name}" (known: replace, fields, jsonpatch)`,
+      `unknown delta generator "${name}" (known: replace, fields, jsonpatch, text)`,
     );
   });
 
@@ -229,7 +229,7 @@ describe('parseDeltaAssignments', () => {
     ['=fields', 'delta assignment 1 ("=fields") must look like collection=generator'],
     [
       'notes=diff',
-      'delta assignment "notes=diff": unknown generator "diff" (known: replace, fields, jsonpatch)',
+      'delta assignment "notes=diff": unknown generator "diff" (known: replace, fields, jsonpatch, text)',
     ],
     ['notes=toString', 'delta assignment "notes=toString": unknown generator "toString"'],
     [

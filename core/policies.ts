@@ -1,0 +1,136 @@
+import * as z from 'zod';
+import { DELTA_GENERATORS } from './delta';
+import { CollectionSchema, deepEqual, isJsonObject } from './ids';
+import type { JsonObject, JsonValue } from './model';
+
+/**
+ * Per-collection policies: how a conflicting push resolves, what happens to a transaction a
+ * device cannot apply, which delta generator describes a change, and which objects a device
+ * holds (filters). The user sets them per collection and as defaults; a device may override
+ * the conflict and error policies and the filter for itself. Resolution order, first set wins:
+ * device's collection override, user's collection setting, user's defaults, built-in default.
+ */
+
+export const CONFLICT_POLICIES = ['reject', 'server-wins', 'client-wins', 'field-merge', 'custom'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+export const ERROR_POLICIES = ['cancel', 'rollback'] as const;
+export type ErrorPolicy = (typeof ERROR_POLICIES)[number];
+
+export const ConflictPolicySchema = z.enum(CONFLICT_POLICIES, {
+  error: `conflictPolicy must be one of ${CONFLICT_POLICIES.join(', ')}`,
+});
+export const ErrorPolicySchema = z.enum(ERROR_POLICIES, {
+  error: `errorPolicy must be one of ${ERROR_POLICIES.join(', ')}`,
+});
+export const DeltaGeneratorNameSchema = z.string().refine((name) => Object.hasOwn(DELTA_GENERATORS, name), {
+  error: () => `deltaGenerator must be one of ${Object.keys(DELTA_GENERATORS).join(', ')}`,
+});
+
+/** A JSON scalar a filter compares with. */
+const ScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'must be a string, number, boolean or null',
+});
+
+/**
+ * One field's condition: a scalar (equality), or exactly one of `eq`, `in` (membership in a
+ * list), `contains` (an array field holds the value), `exists`.
+ */
+const ConditionSchema = z.union(
+  [
+    ScalarSchema,
+    z.strictObject({ eq: ScalarSchema }),
+    z.strictObject({ in: z.array(ScalarSchema).min(1).max(100) }),
+    z.strictObject({ contains: ScalarSchema }),
+    z.strictObject({ exists: z.boolean() }),
+  ],
+  { error: 'a filter condition is a value, or {"eq"}, {"in": [...]}, {"contains"} or {"exists"}' },
+);
+export type FilterCondition = z.infer<typeof ConditionSchema>;
+
+/** Conditions on top-level fields, all of which must hold. */
+export const FilterSchema = z
+  .record(z.string().min(1).max(200), ConditionSchema)
+  .refine((filter) => Object.keys(filter).length >= 1 && Object.keys(filter).length <= 20, {
+    error: 'a filter names 1 to 20 fields',
+  });
+export type Filter = z.infer<typeof FilterSchema>;
+
+export const CollectionPolicySchema = z.strictObject({
+  conflictPolicy: ConflictPolicySchema.optional(),
+  errorPolicy: ErrorPolicySchema.optional(),
+  deltaGenerator: DeltaGeneratorNameSchema.optional(),
+  filter: FilterSchema.optional(),
+});
+export type CollectionPolicy = z.infer<typeof CollectionPolicySchema>;
+
+/** What a device may override for itself (the delta is computed once, for every device). */
+export const DevicePolicySchema = CollectionPolicySchema.omit({ deltaGenerator: true });
+export type DevicePolicy = z.infer<typeof DevicePolicySchema>;
+
+const MAX_COLLECTIONS = 100;
+const collectionMap = <S extends z.ZodType>(schema: S) =>
+  z.record(CollectionSchema, schema).refine((map) => Object.keys(map).length <= MAX_COLLECTIONS, {
+    error: `at most ${MAX_COLLECTIONS} collections may have settings`,
+  });
+
+/** A user's settings (`PUT /v1/settings`). */
+export const UserSettingsSchema = z.strictObject({
+  defaults: CollectionPolicySchema.omit({ filter: true }).optional(),
+  collections: collectionMap(CollectionPolicySchema).optional(),
+});
+export type UserSettings = z.infer<typeof UserSettingsSchema>;
+
+/** A device's own overrides, part of its settings (`collectionSettings`). */
+export const DeviceCollectionSettingsSchema = collectionMap(DevicePolicySchema);
+export type DeviceCollectionSettings = z.infer<typeof DeviceCollectionSettingsSchema>;
+
+export interface EffectivePolicy {
+  conflictPolicy: ConflictPolicy;
+  errorPolicy: ErrorPolicy;
+  deltaGenerator?: string;
+  filter?: Filter;
+}
+
+export const DEFAULT_CONFLICT_POLICY: ConflictPolicy = 'reject';
+export const DEFAULT_ERROR_POLICY: ErrorPolicy = 'cancel';
+
+/** The policy in force for one collection, for one device when given. */
+export const effectivePolicy = (
+  user: UserSettings | undefined,
+  collection: string,
+  device?: DeviceCollectionSettings,
+): EffectivePolicy => {
+  const own = device && Object.hasOwn(device, collection) ? device[collection] : undefined;
+  const shared =
+    user?.collections && Object.hasOwn(user.collections, collection)
+      ? user.collections[collection]
+      : undefined;
+  const defaults = user?.defaults;
+  const filter = own?.filter ?? shared?.filter;
+  const deltaGenerator = shared?.deltaGenerator ?? defaults?.deltaGenerator;
+  return {
+    conflictPolicy:
+      own?.conflictPolicy ?? shared?.conflictPolicy ?? defaults?.conflictPolicy ?? DEFAULT_CONFLICT_POLICY,
+    errorPolicy: own?.errorPolicy ?? shared?.errorPolicy ?? defaults?.errorPolicy ?? DEFAULT_ERROR_POLICY,
+    ...(deltaGenerator ? { deltaGenerator } : {}),
+    ...(filter ? { filter } : {}),
+  };
+};
+
+const holds = (condition: FilterCondition, present: boolean, value: JsonValue | undefined): boolean => {
+  if (condition === null || typeof condition !== 'object') return present && deepEqual(value, condition);
+  if ('eq' in condition) return present && deepEqual(value, condition.eq);
+  if ('in' in condition) return present && condition.in.some((candidate) => deepEqual(value, candidate));
+  if ('contains' in condition)
+    return Array.isArray(value) && value.some((item) => deepEqual(item, condition.contains));
+  return condition.exists === present;
+};
+
+/** Does an object's data pass the filter? Every condition must hold. */
+export const matchesFilter = (filter: Filter | undefined, data: JsonObject | undefined): boolean => {
+  if (!filter) return true;
+  if (!data || !isJsonObject(data)) return false;
+  return Object.entries(filter).every(([field, condition]) =>
+    holds(condition, Object.hasOwn(data, field), Object.hasOwn(data, field) ? data[field] : undefined),
+  );
+};
