@@ -510,6 +510,11 @@ const printTable = (r: any) => {
       'write-deliveries per second, first write to last delivery',
     );
     row('  SyncHub/peer throughput', `×${fmtSummary(x.ratio.throughput)}`, 'ratio per pair (target ≥ ×1)');
+    row(
+      '  peer HTTP requests/delivery',
+      fmtSummary(x.peer.serverRequestsPerDelivery),
+      'requests the CouchDB server answered (writes + replication) per write-delivery, for scale',
+    );
   }
   const stages = e2e.flat.synchub[0].stages;
   const rateStages = e2e.rate.synchub[0].stages;
