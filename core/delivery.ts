@@ -1,5 +1,13 @@
 import { jsonByteLength } from './ids';
-import type { Device, InboxMessage, JsonValue, LogEntry, ObjectChange } from './model';
+import type {
+  Device,
+  InboxMessage,
+  JsonValue,
+  LogEntry,
+  ObjectChange,
+  ObjectRef,
+  TransactionOutcome,
+} from './model';
 import type { PlatformCodec } from './platforms/codec';
 import type { UserSettings } from './policies';
 import { changesFor, deviceReceives } from './selection';
@@ -7,7 +15,7 @@ import { changesFor, deviceReceives } from './selection';
 export interface DeliveryPlan {
   messages: InboxMessage[];
   /** Log entries this platform could not express; the device was told to resync them. */
-  failures: { logSeq: number; reason: string }[];
+  failures: { logSeq: number; reason: string; txId?: string; objects?: ObjectRef[] }[];
 }
 
 /**
@@ -44,23 +52,36 @@ export const planDelivery = (
       continue;
     }
     if (entry.kind === 'resync') {
-      const payload = { reason: entry.reason, ...(entry.collections ? { collections: entry.collections } : {}) };
+      const payload = {
+        reason: entry.reason,
+        ...(entry.collections ? { collections: entry.collections } : {}),
+        ...(entry.objects ? { objects: entry.objects.map(({ collection, objectId }) => ({ collection, objectId })) } : {}),
+      };
       messages.push({ seq: seq++, type: 'resync', payload });
+      continue;
+    }
+    if (entry.kind === 'outcome') {
+      messages.push({ seq: seq++, type: 'result', payload: encodeOutcome(deviceCodec, entry.outcome) });
       continue;
     }
     const changes = changesFor(device, entry, settings);
     try {
       const payload =
         entry.kind === 'change'
-          ? codec.encodeChange(changes[0]!)
-          : encodeTransaction(codec, entry.txId, changes);
+          ? deviceCodec.encodeChange(changes[0]!)
+          : encodeTransaction(deviceCodec, entry.txId, changes);
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
-      failures.push({ logSeq: entry.logSeq, reason });
-      // The device must not silently miss the objects: it re-reads exactly those through the
-      // snapshot. A transaction is never delivered in part: all of its objects are resynced.
       const objects = changes.map(({ collection, objectId }) => ({ collection, objectId }));
+      failures.push({ logSeq: entry.logSeq, reason, ...(entry.kind === 'transaction' ? { txId: entry.txId, objects } : {}) });
+      // The device must not silently miss the objects: it re-reads exactly those through the
+      // snapshot. A transaction is never delivered in part: it is cancelled for this device
+      // (the error policy may still roll it back everywhere), and all its objects resynced.
+      if (entry.kind === 'transaction') {
+        const outcome: TransactionOutcome = { txId: entry.txId, status: 'cancelled', reason, objects };
+        messages.push({ seq: seq++, type: 'result', payload: encodeOutcome(deviceCodec, outcome) });
+      }
       messages.push({
         seq: seq++,
         type: 'resync',
@@ -70,6 +91,10 @@ export const planDelivery = (
   }
   return { messages, failures };
 };
+
+/** A transaction's outcome as a `result` message: the platform's form if it has one, else plain JSON. */
+export const encodeOutcome = (codec: PlatformCodec, outcome: TransactionOutcome): JsonValue =>
+  codec.encodeOutcome?.(outcome) ?? (JSON.parse(JSON.stringify(outcome)) as JsonValue);
 
 /**
  * A transaction as one message: the platform's own form when it has one, else its changes,

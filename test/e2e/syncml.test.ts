@@ -65,6 +65,11 @@ describe('syncml devices', () => {
       alarms: [{ minutesBefore: 10, action: 'display' }],
     });
     await inStep('app creations');
+    // The device asked for vCard 2.1 and vCalendar 1.0 in its settings.
+    const formats = await raw(runtime.baseUrl, 'GET', '/v1/sync/snapshot', { token: pim.token });
+    expect((formats.body as { items: string[] }).items.join('')).toMatch(
+      /text\/x-vcard[\s\S]*text\/x-vcalendar/,
+    );
 
     await pim.push([
       {
