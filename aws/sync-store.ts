@@ -13,6 +13,7 @@ import type {
   PushResult,
   Replica,
   ReplicaVersion,
+  TransactionOutcome,
   TransactionRecord,
 } from '../core/model';
 import type { UserSettings } from '../core/policies';
@@ -49,6 +50,9 @@ const replicaFromItem = (item: Record<string, unknown>): Replica => ({
   updatedAt: String(item.updatedAt),
   ...(typeof item.history === 'string' ? { history: JSON.parse(item.history) as ReplicaVersion[] } : {}),
 });
+
+/** Per-device transaction outcomes are attributes of the transaction record. */
+const OUTCOME_PREFIX = 'outcome_';
 
 const settingsFromItem = (item: Record<string, unknown>): UserSettings =>
   typeof item.settings === 'string' ? (JSON.parse(item.settings) as UserSettings) : {};
@@ -291,7 +295,50 @@ export class SyncStore {
     );
     if (!Item) return undefined;
     const record = JSON.parse(String(Item.record)) as TransactionRecord;
-    return typeof Item.logSeq === 'number' ? { ...record, logSeq: Item.logSeq } : record;
+    const outcomes = Object.fromEntries(
+      Object.entries(Item)
+        .filter(([name]) => name.startsWith(OUTCOME_PREFIX))
+        .map(([name, value]) => [
+          name.slice(OUTCOME_PREFIX.length),
+          JSON.parse(String(value)) as TransactionOutcome,
+        ]),
+    );
+    return {
+      ...record,
+      ...(typeof Item.logSeq === 'number' ? { logSeq: Item.logSeq } : {}),
+      ...(Object.keys(outcomes).length > 0 ? { outcomes } : {}),
+    };
+  }
+
+  /**
+   * Records what became of a transaction for one device, once: the condition makes a repeated
+   * failure report a no-op (the transaction it rides in is cancelled).
+   */
+  transactionOutcomeItem(userId: string, deviceId: string, outcome: TransactionOutcome): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: transactionSk(outcome.txId) },
+        UpdateExpression: 'SET #outcome = :outcome',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#outcome)',
+        ExpressionAttributeNames: { '#outcome': `${OUTCOME_PREFIX}${deviceId}` },
+        ExpressionAttributeValues: { ':outcome': JSON.stringify(outcome) },
+      },
+    };
+  }
+
+  /** Several log entries at lastSeq + 1, + 2, ...: the counter moves once. */
+  logAppendManyItems(userId: string, lastSeq: number, entries: readonly LogEntry[]): TransactItem[] {
+    const [first, ...rest] = entries;
+    if (!first) return [];
+    const [counter, firstPut] = this.logAppendItems(userId, lastSeq, first);
+    const update = (counter as { Update: { ExpressionAttributeValues: Record<string, number> } }).Update;
+    update.ExpressionAttributeValues[':next'] = lastSeq + entries.length;
+    return [
+      counter!,
+      firstPut!,
+      ...rest.map((entry, index) => this.logAppendItems(userId, lastSeq + 1 + index, entry)[1]!),
+    ];
   }
 
   /** Replicas of the given objects (absent ones left out) and the change log counter, consistently. */

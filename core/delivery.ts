@@ -55,7 +55,9 @@ export const planDelivery = (
       const payload = {
         reason: entry.reason,
         ...(entry.collections ? { collections: entry.collections } : {}),
-        ...(entry.objects ? { objects: entry.objects.map(({ collection, objectId }) => ({ collection, objectId })) } : {}),
+        ...(entry.objects
+          ? { objects: entry.objects.map(({ collection, objectId }) => ({ collection, objectId })) }
+          : {}),
       };
       messages.push({ seq: seq++, type: 'resync', payload });
       continue;
@@ -74,7 +76,11 @@ export const planDelivery = (
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
       const objects = changes.map(({ collection, objectId }) => ({ collection, objectId }));
-      failures.push({ logSeq: entry.logSeq, reason, ...(entry.kind === 'transaction' ? { txId: entry.txId, objects } : {}) });
+      failures.push({
+        logSeq: entry.logSeq,
+        reason,
+        ...(entry.kind === 'transaction' ? { txId: entry.txId, objects } : {}),
+      });
       // The device must not silently miss the objects: it re-reads exactly those through the
       // snapshot. A transaction is never delivered in part: it is cancelled for this device
       // (the error policy may still roll it back everywhere), and all its objects resynced.

@@ -171,7 +171,17 @@ export type LogEntry =
       targetDeviceIds?: string[];
       /** The collections to re-read; absent: all. */
       collections?: string[];
+      /** Or exactly these objects (a targeted resync). */
+      objects?: ObjectRef[];
       reason: string;
+      at: string;
+    }
+  | {
+      userId: string;
+      logSeq: number;
+      kind: 'outcome';
+      targetDeviceId: string;
+      outcome: TransactionOutcome;
       at: string;
     }
   | {
@@ -251,4 +261,26 @@ export interface TransactionRecord {
   members: TransactionMember[];
   /** The change log entry the transaction became, once captured. */
   logSeq?: number;
+  /** Per device that could not apply it: what the error policy made of it. */
+  outcomes?: Record<string, TransactionOutcome>;
+}
+
+export interface ObjectRef {
+  collection: string;
+  objectId: string;
+}
+
+/**
+ * What became of a transaction a device could not apply (or could not be given), by the error
+ * policy: `cancelled` for that device (its copy of the objects is repaired by a resync), or
+ * `rolled-back` on the primary platform (undone everywhere by the `rollbackTxId` transaction).
+ */
+export interface TransactionOutcome {
+  txId: string;
+  status: 'cancelled' | 'rolled-back';
+  reason: string;
+  objects: ObjectRef[];
+  rollbackTxId?: string;
+  /** Why a rollback the policy asked for could not be made (the transaction was cancelled instead). */
+  rollbackImpossible?: string;
 }

@@ -36,7 +36,7 @@ export const deviceReceivesChange = (device: Device, change: ObjectChange): bool
  * part: the collections it syncs). Empty for results and for entries not meant for it.
  */
 export const changesFor = (device: Device, entry: LogEntry, settings?: UserSettings): ObjectChange[] => {
-  if (entry.kind === 'result' || entry.kind === 'resync') return [];
+  if (entry.kind === 'result' || entry.kind === 'resync' || entry.kind === 'outcome') return [];
   const changes = entry.kind === 'change' ? [entry.change] : entry.changes;
   return changes.flatMap((change) => {
     if (!deviceReceivesChange(device, change)) return [];
@@ -101,7 +101,7 @@ export const throughFilter = (change: ObjectChange, filter: Filter | undefined):
  * decides whom to wake up) and the adapter (which decides what to deliver), so the two agree.
  */
 export const deviceReceives = (device: Device, entry: LogEntry, settings?: UserSettings): boolean => {
-  if (entry.kind === 'result') return entry.targetDeviceId === device.deviceId;
+  if (entry.kind === 'result' || entry.kind === 'outcome') return entry.targetDeviceId === device.deviceId;
   if (entry.kind === 'resync')
     return entry.targetDeviceIds?.includes(device.deviceId) ?? receivesFromServer(device.settings);
   return changesFor(device, entry, settings).length > 0;

@@ -1,9 +1,15 @@
-import { type CapturePlan, planCapture } from './capture';
+import { type CapturePlan, dataAtVersion, planCapture } from './capture';
 import type { DeltaGenerator } from './delta';
 import { jsonByteLength } from './ids';
 import type { CurrentObject, PlannedWrite } from './inbound';
 import { objectKey } from './inbound';
 import type { JsonObject, ObjectChange, Replica, TransactionMember, TransactionRecord } from './model';
+import {
+  type DeviceCollectionSettings,
+  type ErrorPolicy,
+  effectivePolicy,
+  type UserSettings,
+} from './policies';
 
 /**
  * Application transactions: several object writes applied all or none on the primary platform,
@@ -136,4 +142,73 @@ export const planTransactionCapture = (
     if (plan.kind === 'change') capture.changes.push(plan.change);
   }
   return capture;
+};
+
+/**
+ * The error policy of a transaction for one device: `rollback` only when every collection it
+ * touches says so (undoing other collections' writes is not theirs to ask), else `cancel`.
+ */
+export const transactionErrorPolicy = (
+  record: Pick<TransactionRecord, 'members'>,
+  settings: UserSettings | undefined,
+  device: DeviceCollectionSettings | undefined,
+): ErrorPolicy =>
+  record.members.length > 0 &&
+  record.members.every(
+    (member) => effectivePolicy(settings, member.collection, device).errorPolicy === 'rollback',
+  )
+    ? 'rollback'
+    : 'cancel';
+
+export type RollbackPlan =
+  | { kind: 'rollback'; writes: PlannedWrite[]; members: TransactionMember[] }
+  | { kind: 'impossible'; reason: string };
+
+/**
+ * Undoing a transaction: every member object back to its state before the transaction, each
+ * with a new version, as one new transaction. Possible only while every member is still at the
+ * version the transaction wrote (a later write wins over an undo) and its previous state is
+ * still in the replica's history.
+ */
+export const planRollback = (
+  record: Pick<TransactionRecord, 'txId' | 'members'>,
+  current: ReadonlyMap<string, CurrentObject>,
+  replicas: ReadonlyMap<string, Replica>,
+): RollbackPlan => {
+  const writes: PlannedWrite[] = [];
+  const members: TransactionMember[] = [];
+  for (const [index, member] of record.members.entries()) {
+    const key = objectKey(member.collection, member.objectId);
+    const now = current.get(key)?.version ?? 0;
+    const where = `${member.collection}/${member.objectId}`;
+    if (now !== member.version) {
+      return {
+        kind: 'impossible',
+        reason: `${where} was written again since (version ${now}, the transaction wrote ${member.version})`,
+      };
+    }
+    const before = dataAtVersion(replicas.get(key), member.version - 1);
+    if (before === undefined) {
+      return {
+        kind: 'impossible',
+        reason: `the state of ${where} before the transaction is no longer known`,
+      };
+    }
+    const version = member.version + 1;
+    const target = { changeId: `undo${index}`, collection: member.collection, objectId: member.objectId };
+    if (before === null) {
+      writes.push({ ...target, expectedVersion: member.version, version, noop: member.deleted });
+      members.push({ collection: member.collection, objectId: member.objectId, version, deleted: true });
+    } else {
+      writes.push({ ...target, expectedVersion: member.version, version, data: before, noop: false });
+      members.push({
+        collection: member.collection,
+        objectId: member.objectId,
+        version,
+        deleted: false,
+        data: before,
+      });
+    }
+  }
+  return { kind: 'rollback', writes, members };
 };

@@ -13,12 +13,15 @@ import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
 import { EnvelopeSchema } from './lib/envelope';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics } from './lib/observability';
+import { reportTransactionFailures } from './lib/transaction-failures';
 
 const config = tuning();
 const db = makeDocumentClient();
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
-const inbox = new Inbox(makeSqsClient(), {
+const sqs = makeSqsClient();
+const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
+const inbox = new Inbox(sqs, {
   prefix: requireEnv('INBOX_QUEUE_PREFIX'),
   visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
   retentionSeconds: INBOX_RETENTION_SECONDS,
@@ -69,6 +72,14 @@ const deliver = async (record: SQSRecord): Promise<void> => {
     }
     throw error;
   }
+  // Before the cursor moves, so that a crash in between repeats the (deduplicated) report.
+  const transactionFailures = plan.failures.flatMap((failure) =>
+    failure.txId
+      ? [{ userId: device.userId, deviceId: device.deviceId, txId: failure.txId, reason: failure.reason }]
+      : [],
+  );
+  if (transactionFailures.length > 0)
+    await reportTransactionFailures(sqs, inboundQueueUrl, transactionFailures);
   const advanced = await registry.advanceDelivery(
     device,
     envelope.upTo,

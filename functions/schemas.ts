@@ -62,7 +62,22 @@ export const PollQuerySchema = z.strictObject({
   max: queryInt(1, 100).optional(),
 });
 
-export const AckBodySchema = z.strictObject({ upTo: VersionSchema });
+export const AckBodySchema = z.strictObject({
+  upTo: VersionSchema,
+  /** Transactions the device received but could not apply: their error policy decides. */
+  failed: z
+    .array(
+      z.strictObject({
+        txId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'txId is not a SyncHub transaction id'),
+        reason: z
+          .string()
+          .min(1, 'reason must not be empty')
+          .max(1000, 'reason may be at most 1000 characters'),
+      }),
+    )
+    .max(10, 'at most 10 failed transactions per acknowledgement')
+    .optional(),
+});
 
 export const SnapshotQuerySchema = z.strictObject({
   collection: CollectionSchema.optional(),

@@ -213,8 +213,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       key: `adapter-${platform}`,
       entry: 'functions/adapter.ts',
       trigger: { kind: 'queue', queue: adapterQueueKey(platform), batchSize: 10 },
-      env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
-      access: { tables: { sync: 'read', devices: 'readwrite' }, inbox: ['send'] },
+      env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX', 'INBOUND_QUEUE_URL'],
+      // inbound: a transaction the platform cannot express is reported there (error policy).
+      access: { tables: { sync: 'read', devices: 'readwrite' }, inbox: ['send'], sendTo: ['inbound'] },
       constants: { PLATFORM: platform },
       timeoutSeconds: 30,
       memoryMb: 512,
@@ -358,7 +359,13 @@ export const DEPLOYMENT = {
     /** Counts along the sync path. */
     flow: ['ChangesCaptured', 'MessagesRouted', 'MessagesDelivered', 'MessagesAcknowledged'],
     /** Counts of things that went wrong (for a device or an adapter). */
-    problems: ['PushConflicts', 'PushesRejected', 'AdapterErrors'],
+    problems: [
+      'PushConflicts',
+      'PushesRejected',
+      'AdapterErrors',
+      'TransactionsCancelled',
+      'TransactionsRolledBack',
+    ],
     /** Milliseconds from the object write to the message landing in the device inbox. */
     latency: 'DeliveryLatency',
   },

@@ -1,4 +1,12 @@
-import type { DeviceSettings, InboundWrite, JsonValue, ObjectChange, PushResult, Replica } from '../model';
+import type {
+  DeviceSettings,
+  InboundWrite,
+  JsonValue,
+  ObjectChange,
+  PushResult,
+  Replica,
+  TransactionOutcome,
+} from '../model';
 
 /** One item of a push that could not be converted; reported, and the rest still applies. */
 export interface ItemRejection {
@@ -34,6 +42,8 @@ export interface PlatformCodec {
    * `encodeChange` when any member cannot be expressed (none is then delivered).
    */
   encodeTransaction?(txId: string, changes: readonly ObjectChange[]): JsonValue;
+  /** The payload of a `result` message telling what became of a transaction; optional (plain JSON). */
+  encodeOutcome?(outcome: TransactionOutcome): JsonValue;
   /** The payload of a `result` inbox message for a push this device made. */
   encodeResult(result: PushResult): JsonValue;
   /** One object of a snapshot page, as an add would carry it. */

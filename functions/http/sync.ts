@@ -17,7 +17,7 @@ import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits'
 import type { DeviceSettings, InboxMessage } from '../../core/model';
 import { codecFor } from '../../core/platforms';
 import { effectivePolicy, matchesFilter } from '../../core/policies';
-import { isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
 import {
   coversCollection,
   DeviceSettingsInputSchema,
@@ -40,6 +40,7 @@ import {
 import { logger, MetricName, metrics } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
+import { reportTransactionFailures } from '../lib/transaction-failures';
 import { AckBodySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
 
 const config = tuning();
@@ -144,13 +145,33 @@ export const handler = httpApi({
 
   'POST /v1/sync/ack': async (event) => {
     const device = await callingDevice(event);
-    const { upTo } = readJsonBody(event, AckBodySchema, 4096);
+    const { upTo, failed = [] } = readJsonBody(event, AckBodySchema, 16_384);
     const lastSent = device.nextSeq - 1;
     if (upTo > lastSent) {
       throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, {
         lastSeq: lastSent,
       });
     }
+    // A device can report only transactions it was given.
+    for (const [index, { txId }] of failed.entries()) {
+      const transaction = await syncStore.getTransaction(device.userId, txId);
+      const given =
+        transaction?.logSeq !== undefined &&
+        transaction.logSeq > 0 &&
+        transaction.logSeq <= device.logCursor &&
+        transaction.members.some((member) =>
+          deviceReceivesFrom(device, transaction.origin, member.collection),
+        );
+      if (!given)
+        throw new ValidationError(
+          `failed[${index}].txId: transaction ${txId} was not delivered to this device`,
+        );
+    }
+    await reportTransactionFailures(
+      sqs,
+      inboundQueueUrl,
+      failed.map(({ txId, reason }) => ({ userId: device.userId, deviceId: device.deviceId, txId, reason })),
+    );
     const cursor = Math.max(device.ackedSeq, upTo);
     const done: string[] = [];
     const partly: string[] = [];

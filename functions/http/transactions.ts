@@ -126,7 +126,16 @@ const status: RouteHandler = async (event) => {
         : record.logSeq !== undefined && device.logCursor >= record.logSeq
           ? 'delivered'
           : 'pending';
-    return { deviceId: device.deviceId, status: state };
+    const outcome = record.outcomes?.[device.deviceId];
+    return outcome
+      ? {
+          deviceId: device.deviceId,
+          status: outcome.status,
+          reason: outcome.reason,
+          ...(outcome.rollbackTxId ? { rollbackTxId: outcome.rollbackTxId } : {}),
+          ...(outcome.rollbackImpossible ? { rollbackImpossible: outcome.rollbackImpossible } : {}),
+        }
+      : { deviceId: device.deviceId, status: state };
   });
   return json(200, {
     txId,

@@ -30,4 +30,6 @@ export const MetricName = {
   PushesRejected: 'PushesRejected',
   AdapterErrors: 'AdapterErrors',
   DeliveryLatency: 'DeliveryLatency',
+  TransactionsCancelled: 'TransactionsCancelled',
+  TransactionsRolledBack: 'TransactionsRolledBack',
 } as const;

@@ -171,6 +171,19 @@ describe('delivery of a transaction entry', () => {
     expect(plan.messages).toEqual([
       {
         seq: 4,
+        type: 'result',
+        payload: {
+          txId: 'tx_9',
+          status: 'cancelled',
+          reason: expect.stringContaining('cannot express'),
+          objects: [
+            { collection: 'notes', objectId: 'n' },
+            { collection: 'tasks', objectId: 't' },
+          ],
+        },
+      },
+      {
+        seq: 5,
         type: 'resync',
         payload: {
           reason: expect.stringContaining('cannot express'),
@@ -182,6 +195,6 @@ describe('delivery of a transaction entry', () => {
         },
       },
     ]);
-    expect(plan.failures).toHaveLength(1);
+    expect(plan.failures).toEqual([expect.objectContaining({ logSeq: 9, txId: 'tx_9' })]);
   });
 });
