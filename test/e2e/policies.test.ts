@@ -213,7 +213,11 @@ describe('filters', () => {
     await user.put('notes', 'b', { status: 'closed' });
     await user.put('notes', 'c', { status: 'open' });
     const device = await deviceFor(user, 'json', 'refilter');
-    await device.resync();
+    // A new device reads what exists through the snapshot (once capture has seen the writes).
+    await eventually('the snapshot to hold the three notes', async () => {
+      await device.resync();
+      return Object.keys(device.view('notes')).length === 3 ? true : undefined;
+    });
     expect(Object.keys(device.view('notes'))).toEqual(['notes/a', 'notes/b', 'notes/c']);
 
     await putSettings(user, { collections: { notes: { filter: { status: 'open' } } } });

@@ -13,8 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLATFORM_NAMES } from '../../core/platforms';
 import { buildStack } from './stack';
 
-/** Budget per bundle (the AWS SDK v3 clients are bundled in, see lib/function.ts). */
-const MAX_BUNDLE_BYTES = 800_000;
+/**
+ * Budget per bundle. The AWS SDK v3 clients are bundled in (lib/function.ts), and every function
+ * that reads the platform registry carries every codec: syncml brings ical.js and
+ * fast-xml-parser (about 110 kB). BENCHMARKS.md tracks the sizes against the 150 kB target.
+ */
+const MAX_BUNDLE_BYTES = 1_000_000;
 /** A function that imports nothing must stay tiny: the bundle holds only what it needs. */
 const MAX_HEALTH_BUNDLE_BYTES = 2_000;
 

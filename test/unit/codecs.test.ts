@@ -41,8 +41,8 @@ const baseChange = {
 };
 
 describe('platform registry', () => {
-  it('registers both codecs by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch']);
+  it('registers every codec by name', () => {
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
     expect(CODECS.json).toBe(jsonCodec);
     expect(codecFor('jsonpatch')).toBe(jsonPatchCodec);
   });
