@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CollectionSchema } from './ids';
+import { DeviceCollectionSettingsSchema } from './policies';
 import type { DeviceSettings } from './model';
 
 export const DirectionSchema = z.enum(['two-way', 'to-device', 'from-device']);
@@ -21,6 +22,8 @@ export const DeviceSettingsInputSchema = z
         events: z.enum(['icalendar20', 'vcalendar10']).optional(),
       })
       .optional(),
+    /** The device's own per-collection overrides: conflict and error policies, filter. */
+    collectionSettings: DeviceCollectionSettingsSchema.optional(),
   })
   .describe('DeviceSettings');
 
@@ -32,6 +35,9 @@ export const resolveSettings = (input: DeviceSettingsInput | undefined): DeviceS
   ...(input?.collections ? { collections: [...input.collections] } : {}),
   direction: input?.direction ?? DEFAULT_SETTINGS.direction,
   ...(input?.syncml ? { syncml: { ...input.syncml } } : {}),
+  ...(input?.collectionSettings && Object.keys(input.collectionSettings).length > 0
+    ? { collectionSettings: input.collectionSettings }
+    : {}),
 });
 
 export const receivesFromServer = (settings: DeviceSettings) => settings.direction !== 'from-device';
