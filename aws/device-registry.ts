@@ -15,6 +15,8 @@ export interface InflightBundle {
   handle: string;
   first: number;
   last: number;
+  /** When a poll received it (epoch ms): after the visibility timeout it is visible again. */
+  at?: number;
 }
 
 /** A device as the pipeline sees it: identity, settings, and its delivery and ack cursors. */
@@ -166,6 +168,19 @@ export class DeviceRegistry {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** A lost inbox queue was made anew: the device's messages go there from now on. */
+  async setQueueUrl(record: DeviceRecord, queueUrl: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+        UpdateExpression: 'SET queueUrl = :url, inflight = :none',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':url': queueUrl, ':none': [] },
+      }),
+    );
   }
 
   async setInflight(record: DeviceRecord, inflight: InflightBundle[]): Promise<void> {

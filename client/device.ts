@@ -1,4 +1,5 @@
 import { applyJsonPatch } from '../core/delta';
+import { collectionDigests } from '../core/digest';
 import type { JsonPatchOperation } from '../core/model';
 import { request } from './http';
 
@@ -41,6 +42,8 @@ export class SyncHubDevice {
   readonly results: PushResult[] = [];
   /** Ids of the transactions received, in order. */
   readonly transactions: string[] = [];
+  /** The collections each resync re-read (digests told which differed). */
+  readonly resyncs: string[][] = [];
   /** Highest seq applied; what `ack` acknowledges. */
   lastSeq = 0;
   needsResync = false;
@@ -93,8 +96,10 @@ export class SyncHubDevice {
     const fresh: InboxMessage[] = [];
     for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
       if (message.seq <= this.lastSeq) continue;
-      if (message.seq !== this.lastSeq + 1)
+      // A resync may stand in for several lost numbers; anything else must follow on.
+      if (message.seq !== this.lastSeq + 1 && message.type !== 'resync') {
         throw new Error(`gap in inbox: expected seq ${this.lastSeq + 1}, got ${message.seq}`);
+      }
       if (message.type === 'change') this.applyChangeMessage(message.payload as JsonObject);
       else if (message.type === 'result') this.applyResult(message.payload as PushResult);
       else this.needsResync = true;
@@ -118,7 +123,32 @@ export class SyncHubDevice {
   }
 
   /** Replaces the local copy with the server's, page by page. */
-  async resync(): Promise<void> {
+  async resync(): Promise<{ collectionsRead: string[] }> {
+    // Compare per-collection digests first: only collections that differ are read again.
+    const { collections: remote } = await request<{ collections: Record<string, { digest: string }> }>(
+      this.baseUrl,
+      this.token,
+      '/v1/sync/digest',
+    );
+    const local = collectionDigests(
+      [...this.objects]
+        .filter(([, object]) => !object.deleted)
+        .map(([key, object]) => {
+          const [collection, ...rest] = key.split('/');
+          return { collection: collection!, objectId: rest.join('/'), version: object.version };
+        }),
+    );
+    const stale = [...new Set([...Object.keys(remote), ...Object.keys(local)])].filter(
+      (collection) => remote[collection]?.digest !== local[collection]?.digest,
+    );
+    for (const collection of stale) await this.rereadCollection(collection);
+    this.needsResync = false;
+    this.resyncs.push(stale);
+    return { collectionsRead: stale };
+  }
+
+  /** Replaces the local copy of one collection with the server's, page by page. */
+  private async rereadCollection(collection: string): Promise<void> {
     const fresh = new Map<string, LocalObject>();
     let cursor: string | undefined;
     do {
@@ -127,7 +157,7 @@ export class SyncHubDevice {
         this.token,
         '/v1/sync/snapshot',
         {
-          query: { cursor },
+          query: { collection, cursor },
         },
       );
       for (const item of page.items) {
@@ -144,11 +174,11 @@ export class SyncHubDevice {
       cursor = page.next;
     } while (cursor);
     // Keep tombstones so a late message cannot resurrect what the snapshot no longer has.
-    for (const [key, object] of this.objects)
+    for (const [key, object] of this.objects) {
+      if (!key.startsWith(`${collection}/`)) continue;
       if (!fresh.has(key)) fresh.set(key, { version: object.version, deleted: true });
-    this.objects.clear();
+    }
     for (const [key, object] of fresh) this.objects.set(key, object);
-    this.needsResync = false;
   }
 
   /** Pushes changes (device format) and applies them locally at once (optimistically). */

@@ -259,9 +259,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'sync-api',
     entry: 'functions/http/sync.ts',
     trigger: { kind: 'http' },
-    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOUND_QUEUE_URL'],
+    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOUND_QUEUE_URL', 'INBOX_QUEUE_PREFIX'],
     // sync: write only for the resync notice a change of the device's settings appends.
-    access: { tables: { devices: 'readwrite', sync: 'readwrite' }, sendTo: ['inbound'], inbox: ['consume'] },
+    // inbox manage: a device's inbox queue lost outside SyncHub is made anew on its next poll.
+    access: {
+      tables: { devices: 'readwrite', sync: 'readwrite' },
+      sendTo: ['inbound'],
+      inbox: ['consume', 'manage'],
+    },
     // Long polls wait up to 20 s; API Gateway's integration timeout is 30 s.
     timeoutSeconds: 28,
     memoryMb: 512,
@@ -329,6 +334,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/sync/ack', function: 'sync-api', auth: 'device' },
   { method: 'POST', path: '/v1/sync/changes', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/snapshot', function: 'sync-api', auth: 'device' },
+  { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
 ];

@@ -3,8 +3,9 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry, type InflightBundle } from '../../aws/device-registry';
-import { Inbox } from '../../aws/inbox';
+import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
+import { collectionDigests } from '../../core/digest';
 import {
   ConflictError,
   ForbiddenError,
@@ -13,10 +14,11 @@ import {
   ValidationError,
 } from '../../core/errors';
 import { CollectionSchema, deepEqual, jsonByteLength, ObjectIdSchema } from '../../core/ids';
+import { findInboxGap, resyncForGap } from '../../core/inbox-gap';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
-import type { DeviceSettings, InboxMessage } from '../../core/model';
+import type { DeviceSettings, InboxMessage, Replica } from '../../core/model';
 import { codecFor } from '../../core/platforms';
-import { effectivePolicy, matchesFilter } from '../../core/policies';
+import { effectivePolicy, matchesFilter, type UserSettings } from '../../core/policies';
 import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
 import {
   coversCollection,
@@ -51,8 +53,8 @@ const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
 const selection = { excludedCollections: parseExcludedCollections(config.excludedCollections) };
 const inbox = new Inbox(sqs, {
-  // Only queue URLs stored at registration are used here; the prefix is not needed to consume.
-  prefix: '',
+  // Needed only to make a lost queue anew, under the name registration gave it.
+  prefix: requireEnv('INBOX_QUEUE_PREFIX'),
   visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
@@ -66,6 +68,28 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
 };
 
 const MAX_RECEIVES_PER_POLL = 10;
+
+/** Is this live object one the device holds: synced, in its collections, through its filter? */
+const deviceHolds = (device: DeviceRecord, userSettings: UserSettings, replica: Replica): boolean =>
+  isCollectionSynced(selection, replica.collection) &&
+  coversCollection(device.settings, replica.collection) &&
+  matchesFilter(
+    effectivePolicy(userSettings, replica.collection, device.settings.collectionSettings).filter,
+    replica.data,
+  );
+
+const DigestQuerySchema = z.strictObject({ collection: CollectionSchema.optional() });
+
+/**
+ * The device's inbox queue, made anew if it was lost (deleted outside SyncHub): what was in
+ * it is gone, which the poll then reports as a gap (the device resyncs).
+ */
+const remakeQueue = async (device: DeviceRecord): Promise<string> => {
+  logger.warn('inbox queue lost; making it anew', { deviceId: device.deviceId });
+  const queueUrl = await inbox.create(device.deviceId);
+  await registry.setQueueUrl(device, queueUrl);
+  return queueUrl;
+};
 
 const SnapshotCursorSchema = z.strictObject({ c: CollectionSchema, o: ObjectIdSchema });
 const encodeCursor = (at: { collection: string; objectId: string }) =>
@@ -109,8 +133,18 @@ export const handler = httpApi({
     const byseq = new Map<number, InboxMessage>();
     const inflight: InflightBundle[] = [];
     const stale: string[] = [];
+    let queueUrl = device.queueUrl;
+    const receiveBundles = async (waitSeconds: number) => {
+      try {
+        return await inbox.receive(queueUrl, waitSeconds, 10);
+      } catch (error) {
+        if (!isMissingQueue(error) || queueUrl !== device.queueUrl) throw error;
+        queueUrl = await remakeQueue(device);
+        return [];
+      }
+    };
     for (let receive = 0; receive < MAX_RECEIVES_PER_POLL && byseq.size < max; receive++) {
-      const bundles = await inbox.receive(device.queueUrl, receive === 0 ? wait : 0, 10);
+      const bundles = await receiveBundles(receive === 0 ? wait : 0);
       if (bundles.length === 0) break;
       for (const bundle of bundles) {
         const fresh = bundle.messages.filter((message) => message.seq > device.ackedSeq);
@@ -124,13 +158,37 @@ export const handler = httpApi({
           handle: bundle.handle,
           first: bundle.messages[0]!.seq,
           last: bundle.messages.at(-1)!.seq,
+          at: Date.now(),
         });
       }
     }
-    if (stale.length > 0) await inbox.delete(device.queueUrl, stale);
+    if (stale.length > 0) await inbox.delete(queueUrl, stale);
+    const received = [...byseq.values()].sort((a, b) => a.seq - b.seq);
+    const gap = findInboxGap(
+      {
+        ackedSeq: device.ackedSeq,
+        lastSent: device.nextSeq - 1,
+        inflight: queueUrl === device.queueUrl ? device.inflight : [],
+      },
+      {
+        firstReceived: received[0]?.seq,
+        longPoll: wait > 0 || queueUrl !== device.queueUrl,
+        now: Date.now(),
+        visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
+      },
+    );
+    if (gap) {
+      logger.warn('inbox messages lost before delivery; the device resyncs', {
+        deviceId: device.deviceId,
+        ...gap,
+      });
+      received.unshift(
+        resyncForGap(gap, 'messages sent to this device expired or were lost before it received them'),
+      );
+    }
     const messages: InboxMessage[] = [];
     let bytes = 0;
-    for (const message of [...byseq.values()].sort((a, b) => a.seq - b.seq)) {
+    for (const message of received) {
       bytes += jsonByteLength(message);
       if (messages.length >= max || (messages.length > 0 && bytes > MAX_POLL_RESPONSE_BYTES)) break;
       messages.push(message);
@@ -243,6 +301,28 @@ export const handler = httpApi({
     return json(202, { accepted: writes.length, pushId });
   },
 
+  'GET /v1/sync/digest': async (event) => {
+    const device = await callingDevice(event);
+    const { collection } = validate(DigestQuerySchema, queryOf(event), 'invalid query');
+    if (!receivesFromServer(device.settings)) {
+      throw new ForbiddenError(
+        `this device's direction is "${device.settings.direction}"; nothing is sent to it`,
+      );
+    }
+    if (collection) assertCollectionAllowed(device, collection);
+    const { settings: userSettings } = await syncStore.getUserSettings(device.userId);
+    const held: { collection: string; objectId: string; version: number }[] = [];
+    let after: { collection: string; objectId: string } | undefined;
+    do {
+      const page = await syncStore.readReplicas(device.userId, collection, 1000, after);
+      for (const replica of page.replicas) {
+        if (deviceHolds(device, userSettings, replica)) held.push(replica);
+      }
+      after = page.last;
+    } while (after);
+    return json(200, { collections: collectionDigests(held), lastSeq: device.nextSeq - 1 });
+  },
+
   'GET /v1/sync/snapshot': async (event) => {
     const device = await callingDevice(event);
     const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
@@ -262,15 +342,8 @@ export const handler = httpApi({
     ]);
     const platformCodec = codecFor(device.platform);
     const codec = platformCodec.forDevice?.(device) ?? platformCodec;
-    const filterOf = (collection: string) =>
-      effectivePolicy(userSettings, collection, device.settings.collectionSettings).filter;
     const items = page.replicas
-      .filter(
-        (replica) =>
-          isCollectionSynced(selection, replica.collection) &&
-          coversCollection(device.settings, replica.collection) &&
-          matchesFilter(filterOf(replica.collection), replica.data),
-      )
+      .filter((replica) => deviceHolds(device, userSettings, replica))
       .map((replica) => codec.encodeSnapshotItem(replica));
     return json(200, {
       items,
