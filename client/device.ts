@@ -42,6 +42,15 @@ export class SyncHubDevice {
   readonly results: PushResult[] = [];
   /** Ids of the transactions received, in order. */
   readonly transactions: string[] = [];
+  /** Objects changed by pushes whose result has not come yet, by push. */
+  private readonly pending = new Map<
+    string,
+    Map<string, { key: string; data?: JsonObject; deleted: boolean }>
+  >();
+  private readonly unconfirmed = new Set<string>();
+  /** Objects this device wrote in pushes it forgot, and the state the server gave them. */
+  private readonly awaited = new Map<string, { version: number; deleted: boolean }>();
+  private lastPushBody: string | undefined;
   /** The collections each resync re-read (digests told which differed). */
   readonly resyncs: string[][] = [];
   /** Highest seq applied; what `ack` acknowledges. */
@@ -138,13 +147,57 @@ export class SyncHubDevice {
           return { collection: collection!, objectId: rest.join('/'), version: object.version };
         }),
     );
-    const stale = [...new Set([...Object.keys(remote), ...Object.keys(local)])].filter(
-      (collection) => remote[collection]?.digest !== local[collection]?.digest,
+    const awaitedCollections = [...this.awaited.keys()].map((key) => key.split('/')[0]!);
+    const stale = [...new Set([...Object.keys(remote), ...Object.keys(local), ...awaitedCollections])].filter(
+      (collection) =>
+        remote[collection]?.digest !== local[collection]?.digest || awaitedCollections.includes(collection),
     );
     for (const collection of stale) await this.rereadCollection(collection);
-    this.needsResync = false;
+    // The snapshot may not show a write yet (capture runs behind the result): look again next time.
+    for (const [key, want] of this.awaited) {
+      const held = this.objects.get(key);
+      const seen = want.deleted
+        ? !held || held.deleted
+        : held !== undefined && !held.deleted && held.version >= want.version;
+      if (seen) this.awaited.delete(key);
+    }
+    this.needsResync = this.awaited.size > 0;
     this.resyncs.push(stale);
     return { collectionsRead: stale };
+  }
+
+  /**
+   * A device starting without local state (new, or restarted after losing it): reads the whole
+   * snapshot and carries on from the inbox position the first page names. Messages up to there
+   * are already in the snapshot; later ones apply on top (versions tell what is newer).
+   */
+  async start(): Promise<void> {
+    this.objects.clear();
+    let cursor: string | undefined;
+    let first = true;
+    do {
+      const page = await request<{ items: JsonObject[]; next?: string; lastSeq: number }>(
+        this.baseUrl,
+        this.token,
+        '/v1/sync/snapshot',
+        { query: { cursor } },
+      );
+      if (first) this.lastSeq = page.lastSeq;
+      first = false;
+      for (const item of page.items) {
+        const data =
+          this.platform === 'json'
+            ? (item.data as JsonObject)
+            : this.patched({}, item.patch as JsonPatchOperation[]);
+        this.objects.set(keyOf(String(item.collection), String(item.objectId)), {
+          version: Number(item.version),
+          data,
+          deleted: false,
+        });
+      }
+      cursor = page.next;
+    } while (cursor);
+    this.needsResync = false;
   }
 
   /** Replaces the local copy of one collection with the server's, page by page. */
@@ -198,20 +251,36 @@ export class SyncHubDevice {
         body: { changes: stamped },
       },
     );
+    const intended = new Map<string, { key: string; data?: JsonObject; deleted: boolean }>();
     for (const change of stamped) {
       const key = keyOf(change.collection, change.objectId);
       const local = this.objects.get(key);
-      if (change.op === 'delete') this.objects.set(key, { version: local?.version ?? 0, deleted: true });
-      else {
-        try {
-          const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
-          this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
-        } catch {
-          // The server will refuse the same patch and say why in the push's result.
-        }
+      if (change.op === 'delete') {
+        this.objects.set(key, { version: local?.version ?? 0, deleted: true });
+        intended.set(change.changeId, { key, deleted: true });
+        continue;
+      }
+      try {
+        const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
+        this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
+        intended.set(change.changeId, { key, data, deleted: false });
+      } catch {
+        // The server will refuse the same patch and say why in the push's result.
       }
     }
+    this.pending.set(response.pushId, intended);
+    for (const { key } of intended.values()) this.unconfirmed.add(key);
+    this.lastPushBody = JSON.stringify({ changes: stamped });
     return response;
+  }
+
+  /** Sends the last push again, byte for byte (as a retry after a lost response would). */
+  async repeatLastPush(): Promise<{ accepted: number; pushId: string } | undefined> {
+    if (!this.lastPushBody) return undefined;
+    return request<{ accepted: number; pushId: string }>(this.baseUrl, this.token, '/v1/sync/changes', {
+      method: 'POST',
+      rawBody: this.lastPushBody,
+    });
   }
 
   /** The version this device holds of an object (0 if none), for `baseVersion`. */
@@ -238,7 +307,14 @@ export class SyncHubDevice {
       this.objects.set(key, { version, data: payload.data as JsonObject, deleted: false });
     } else {
       // previousVersion 0: the patch builds the object from nothing, whatever the device held.
-      const base = local && !local.deleted && payload.previousVersion !== 0 ? (local.data ?? {}) : {};
+      const previous = Number(payload.previousVersion);
+      const held = local && !local.deleted ? local.version : 0;
+      if (previous !== 0 && (previous !== held || this.unconfirmed.has(key))) {
+        // The patch is for another copy than ours: re-read the object instead of guessing.
+        this.needsResync = true;
+        return;
+      }
+      const base = previous !== 0 && local && !local.deleted ? (local.data ?? {}) : {};
       this.objects.set(key, {
         version,
         data: this.patched(base, payload.patch as JsonPatchOperation[]),
@@ -249,11 +325,34 @@ export class SyncHubDevice {
 
   private applyResult(result: PushResult) {
     this.results.push(result);
+    const pending = this.pending.get(String(result.pushId));
     if (result.status === 'applied') {
-      for (const change of result.changes as { collection: string; objectId: string; version: number }[]) {
+      for (const change of result.changes as {
+        changeId: string;
+        collection: string;
+        objectId: string;
+        version: number;
+      }[]) {
         const key = keyOf(change.collection, change.objectId);
         const local = this.objects.get(key);
-        if (local) local.version = Math.max(local.version, change.version);
+        if (local && local.version > change.version) continue; // a later change already arrived
+        // What this push wrote is the server's state at that version, whatever happened locally since.
+        const wrote = pending?.get(change.changeId);
+        if (wrote) {
+          this.objects.set(key, {
+            version: change.version,
+            deleted: wrote.deleted,
+            ...(wrote.data ? { data: wrote.data } : {}),
+          });
+        } else {
+          // A push this device no longer remembers (it restarted since): its own changes are
+          // never echoed back, so re-read what it wrote until the snapshot shows it.
+          this.awaited.set(key, {
+            version: change.version,
+            deleted: (change as { deleted?: boolean }).deleted === true,
+          });
+          this.needsResync = true;
+        }
       }
       // Conflicts resolved by policy: the server's resulting copy is the truth.
       for (const resolved of (result.resolutions ?? []) as unknown as {
@@ -284,6 +383,13 @@ export class SyncHubDevice {
           deleted: conflict.serverDeleted,
         });
       }
+    }
+    // A push that did not apply leaves the device's optimistic copies of its other objects
+    // wrong: re-read what differs.
+    if (result.status === 'conflict' || result.status === 'rejected') this.needsResync = true;
+    if (pending) {
+      for (const { key } of pending.values()) this.unconfirmed.delete(key);
+      this.pending.delete(String(result.pushId));
     }
   }
 

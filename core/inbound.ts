@@ -197,11 +197,12 @@ export const appliedResult = (
   pushId,
   status: 'applied',
   ...(txId ? { txId } : {}),
-  changes: writes.map(({ changeId, collection, objectId, version }) => ({
+  changes: writes.map(({ changeId, collection, objectId, version, data }) => ({
     changeId,
     collection,
     objectId,
     version,
+    ...(data === undefined ? { deleted: true } : {}),
   })),
   ...(resolutions.length > 0 ? { resolutions: [...resolutions] } : {}),
 });

@@ -136,7 +136,14 @@ export type PushResult =
       status: 'applied';
       /** Present when the push applied several changes: the transaction other devices receive. */
       txId?: string;
-      changes: { changeId: string; collection: string; objectId: string; version: number }[];
+      /** `deleted` marks the deletes among them. */
+      changes: {
+        changeId: string;
+        collection: string;
+        objectId: string;
+        version: number;
+        deleted?: boolean;
+      }[];
       /** Changes that met a conflict and were resolved by their collection's policy. */
       resolutions?: Resolution[];
     }

@@ -204,7 +204,9 @@ export const handler = httpApi({
   'POST /v1/sync/ack': async (event) => {
     const device = await callingDevice(event);
     const { upTo, failed = [] } = readJsonBody(event, AckBodySchema, 16_384);
-    const lastSent = device.nextSeq - 1;
+    // The adapter sends before it moves its counter, so a poll can hand out numbers the counter
+    // has not reached yet: what the device was given counts too.
+    const lastSent = Math.max(device.nextSeq - 1, ...device.inflight.map((bundle) => bundle.last));
     if (upTo > lastSent) {
       throw new ConflictError(`upTo ${upTo} is beyond the last message sent to this device (${lastSent})`, {
         lastSeq: lastSent,
