@@ -47,6 +47,7 @@ const recordFromItem = (item: Record<string, unknown>): DeviceRecord => ({
   ackedSeq: Number(item.ackedSeq ?? 0),
   inflight: (item.inflight as InflightBundle[] | undefined) ?? [],
   settingsVersion: Number(item.settingsVersion ?? 1),
+  ...(item.resyncPoint ? { resyncPoint: item.resyncPoint as { logSeq: number; at: string } } : {}),
 });
 
 /** The device registry: user id → devices, and device token hash → device. */
@@ -168,6 +169,19 @@ export class DeviceRegistry {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** The device is re-reading the snapshot from here (see core/selection.ts, missed own changes). */
+  async setResyncPoint(record: DeviceRecord, point: { logSeq: number; at: string }): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+        UpdateExpression: 'SET resyncPoint = :point',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':point': point },
+      }),
+    );
   }
 
   /** A lost inbox queue was made anew: the device's messages go there from now on. */

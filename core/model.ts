@@ -217,6 +217,8 @@ export interface Device {
   name?: string;
   settings: DeviceSettings;
   createdAt: string;
+  /** Where the device last re-read the snapshot: the change log position and the time. */
+  resyncPoint?: { logSeq: number; at: string };
 }
 
 export type InboxMessageType = 'change' | 'result' | 'resync';

@@ -28,8 +28,27 @@ export const deviceReceivesFrom = (device: Device, origin: Origin, collection: s
   return receivesFromServer(device.settings) && coversCollection(device.settings, collection);
 };
 
-export const deviceReceivesChange = (device: Device, change: ObjectChange): boolean =>
-  deviceReceivesFrom(device, change.origin, change.collection);
+/**
+ * A device that re-read the snapshot may miss its own changes that capture logged after the
+ * snapshot was read (they were written before it, and are never echoed). Those are delivered
+ * to it: own changes logged after its resync point and written before it (plus a margin for
+ * clocks). The device skips any it already holds, by version.
+ */
+export const RESYNC_ECHO_MARGIN_MS = 5_000;
+
+const missedOwnChange = (device: Device, change: ObjectChange, logSeq: number | undefined): boolean =>
+  device.resyncPoint !== undefined &&
+  logSeq !== undefined &&
+  logSeq > device.resyncPoint.logSeq &&
+  Date.parse(change.updatedAt) <= Date.parse(device.resyncPoint.at) + RESYNC_ECHO_MARGIN_MS;
+
+export const deviceReceivesChange = (device: Device, change: ObjectChange, logSeq?: number): boolean =>
+  deviceReceivesFrom(device, change.origin, change.collection) ||
+  (change.origin.kind === 'device' &&
+    change.origin.deviceId === device.deviceId &&
+    receivesFromServer(device.settings) &&
+    coversCollection(device.settings, change.collection) &&
+    missedOwnChange(device, change, logSeq));
 
 /**
  * The changes of a log entry this device receives (a transaction may reach a device only in
@@ -39,7 +58,7 @@ export const changesFor = (device: Device, entry: LogEntry, settings?: UserSetti
   if (entry.kind === 'result' || entry.kind === 'resync' || entry.kind === 'outcome') return [];
   const changes = entry.kind === 'change' ? [entry.change] : entry.changes;
   return changes.flatMap((change) => {
-    if (!deviceReceivesChange(device, change)) return [];
+    if (!deviceReceivesChange(device, change, entry.logSeq)) return [];
     const { filter } = effectivePolicy(settings, change.collection, device.settings.collectionSettings);
     const seen = throughFilter(change, filter);
     return seen ? [seen] : [];

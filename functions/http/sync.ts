@@ -78,6 +78,12 @@ const deviceHolds = (device: DeviceRecord, userSettings: UserSettings, replica: 
     replica.data,
   );
 
+/** Before replicas are read: own changes logged after this point are sent to the device. */
+const markResyncPoint = async (device: DeviceRecord): Promise<void> => {
+  const logSeq = await syncStore.lastSeq(device.userId);
+  await registry.setResyncPoint(device, { logSeq, at: new Date().toISOString() });
+};
+
 const DigestQuerySchema = z.strictObject({ collection: CollectionSchema.optional() });
 
 /**
@@ -312,6 +318,7 @@ export const handler = httpApi({
       );
     }
     if (collection) assertCollectionAllowed(device, collection);
+    await markResyncPoint(device);
     const { settings: userSettings } = await syncStore.getUserSettings(device.userId);
     const held: { collection: string; objectId: string; version: number }[] = [];
     let after: { collection: string; objectId: string } | undefined;
@@ -338,6 +345,7 @@ export const handler = httpApi({
     if (after && query.collection && after.collection !== query.collection) {
       throw new ValidationError('cursor belongs to another collection');
     }
+    if (!after) await markResyncPoint(device);
     const [page, { settings: userSettings }] = await Promise.all([
       syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after),
       syncStore.getUserSettings(device.userId),
