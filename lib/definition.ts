@@ -152,8 +152,8 @@ export interface Access {
   readonly tables?: Readonly<Partial<Record<TableKey, 'read' | 'readwrite'>>>;
   /** Queue keys the function sends to. */
   readonly sendTo?: readonly string[];
-  /** Per-device inbox queues (name prefix): create/delete them, send to them, or consume. */
-  readonly inbox?: readonly ('manage' | 'send' | 'consume')[];
+  /** Per-device inbox queues (name prefix): create/delete them, make a lost one anew, send to them, or consume. */
+  readonly inbox?: readonly ('manage' | 'recreate' | 'send' | 'consume')[];
 }
 
 export interface FunctionDefinition {
@@ -265,7 +265,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     access: {
       tables: { devices: 'readwrite', sync: 'readwrite' },
       sendTo: ['inbound'],
-      inbox: ['consume', 'manage'],
+      inbox: ['consume', 'recreate'],
     },
     // Long polls wait up to 20 s; API Gateway's integration timeout is 30 s.
     timeoutSeconds: 28,

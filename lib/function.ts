@@ -32,6 +32,8 @@ export const ESM_REQUIRE_BANNER =
  */
 export const INBOX_ACTIONS: Readonly<Record<NonNullable<Access['inbox']>[number], readonly string[]>> = {
   manage: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
+  /** Make a device's lost inbox anew (the device API's poll), never delete one. */
+  recreate: ['sqs:CreateQueue'],
   send: ['sqs:SendMessage'],
   consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
 };
