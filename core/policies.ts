@@ -77,6 +77,16 @@ const collectionMap = <S extends z.ZodType>(schema: S) =>
 export const UserSettingsSchema = z.strictObject({
   defaults: CollectionPolicySchema.omit({ filter: true }).optional(),
   collections: collectionMap(CollectionPolicySchema).optional(),
+  /**
+   * Collections and direction a device gets when it registers without its own (a device's
+   * settings then override them, per device).
+   */
+  devices: z
+    .strictObject({
+      collections: z.array(CollectionSchema).min(1).max(100).optional(),
+      direction: z.enum(['two-way', 'to-device', 'from-device']).optional(),
+    })
+    .optional(),
 });
 export type UserSettings = z.infer<typeof UserSettingsSchema>;
 

@@ -85,6 +85,7 @@ export const handler = httpApi({
         `a user may register at most ${MAX_DEVICES_PER_USER} devices; remove one first`,
       );
     }
+    const { settings: userSettings } = await syncStore.getUserSettings(userId);
     const deviceId = newDeviceId();
     const deviceToken = newDeviceToken();
     const queueUrl = await inbox.create(deviceId);
@@ -95,7 +96,8 @@ export const handler = httpApi({
       deviceId,
       platform: body.platform,
       ...(body.name ? { name: body.name } : {}),
-      settings: resolveSettings(body.settings),
+      // The user's device defaults fill in what the registration leaves out.
+      settings: resolveSettings({ ...userSettings.devices, ...body.settings }),
       createdAt: new Date().toISOString(),
       queueUrl,
       tokenHash: hashToken(deviceToken),

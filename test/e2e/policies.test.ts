@@ -174,6 +174,17 @@ describe('conflict policies', () => {
   });
 });
 
+describe('user-level device defaults', () => {
+  it('give new devices their collections and direction unless the device says otherwise', async () => {
+    const user = await newUser(runtime);
+    await putSettings(user, { devices: { collections: ['notes'], direction: 'to-device' } });
+    const plain = await user.registerDevice('json', 'plain');
+    expect(plain.settings).toEqual({ collections: ['notes'], direction: 'to-device' });
+    const own = await user.registerDevice('json', 'own', { direction: 'two-way' });
+    expect(own.settings).toEqual({ collections: ['notes'], direction: 'two-way' });
+  });
+});
+
 describe('filters', () => {
   it('a device holds exactly the objects its filter selects, as objects move in and out', async () => {
     const user = await newUser(runtime);
