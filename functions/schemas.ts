@@ -79,6 +79,8 @@ export const AckBodySchema = z.strictObject({
     .optional(),
 });
 
+export const DigestQuerySchema = z.strictObject({ collection: CollectionSchema.optional() });
+
 export const SnapshotQuerySchema = z.strictObject({
   collection: CollectionSchema.optional(),
   cursor: z.string().max(1000, 'cursor is too long').optional(),

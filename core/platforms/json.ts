@@ -24,7 +24,7 @@ const JsonChangeSchema = z
     }),
   );
 
-const JsonPushSchema = pushBodySchema(JsonChangeSchema);
+export const JsonPushSchema = pushBodySchema(JsonChangeSchema);
 
 /** Throws (the adapter then resyncs the device) when an add or modify has lost its data. */
 export function requireData(

@@ -125,7 +125,7 @@ const JsonPatchChangeSchema = z
     }),
   );
 
-const JsonPatchPushSchema = pushBodySchema(JsonPatchChangeSchema);
+export const JsonPatchPushSchema = pushBodySchema(JsonPatchChangeSchema);
 
 /** One `add` per top-level member: applied to {} it yields exactly `data`. */
 const patchFromEmpty = (data: JsonObject): JsonPatchOperation[] =>

@@ -43,7 +43,7 @@ import { logger, MetricName, metrics } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
 import { reportTransactionFailures } from '../lib/transaction-failures';
-import { AckBodySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
+import { AckBodySchema, DigestQuerySchema, PollQuerySchema, SnapshotQuerySchema } from '../schemas';
 
 const config = tuning();
 const db = makeDocumentClient();
@@ -83,8 +83,6 @@ const markResyncPoint = async (device: DeviceRecord): Promise<void> => {
   const logSeq = await syncStore.lastSeq(device.userId);
   await registry.setResyncPoint(device, { logSeq, at: new Date().toISOString() });
 };
-
-const DigestQuerySchema = z.strictObject({ collection: CollectionSchema.optional() });
 
 /**
  * The device's inbox queue, made anew if it was lost (deleted outside SyncHub): what was in
