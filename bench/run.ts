@@ -57,12 +57,13 @@ const PROFILES = {
     coreIterations: 5_000,
     coreRounds: 3,
     initRepeats: 3,
-    rateSeconds: 8,
+    rateSeconds: 6,
     pairs: 1,
-    flatChanges: 200,
+    flatChanges: 150,
     flatPairs: 1,
     deviceScale: [1, 5, 20, 100],
     scaleDeliveries: 600,
+    scaleMaxWrites: 150,
     bursts: [1, 10, 100],
     burstWrites: [10, 30, 100],
     resync: [1_000],
@@ -77,6 +78,7 @@ const PROFILES = {
     flatPairs: 2,
     deviceScale: [1, 5, 20, 100],
     scaleDeliveries: 2_000,
+    scaleMaxWrites: 500,
     bursts: [1, 10, 100],
     burstWrites: [20, 100, 300],
     resync: [1_000, 10_000],
@@ -91,6 +93,7 @@ const PROFILES = {
     flatPairs: 1,
     deviceScale: [1, 5, 20, 100],
     scaleDeliveries: 5_000,
+    scaleMaxWrites: 500,
     bursts: [1, 10, 100],
     burstWrites: [30, 200, 1_000],
     resync: [1_000, 10_000, 100_000],
@@ -362,7 +365,10 @@ const main = async () => {
   // 6a. Devices per user.
   const scale: Record<string, unknown>[] = [];
   for (const devices of profile.deviceScale) {
-    const writes = Math.max(10, Math.min(500, Math.round(profile.scaleDeliveries / devices)));
+    const writes = Math.max(
+      10,
+      Math.min(profile.scaleMaxWrites, Math.round(profile.scaleDeliveries / devices)),
+    );
     log(`scale: ${devices} device(s) per user, ${writes} changes flat out…`);
     const run = await syncHubRun(
       `scale-d${devices}`,
