@@ -59,7 +59,11 @@ export const changesFor = (device: Device, entry: LogEntry, settings?: UserSetti
   const changes = entry.kind === 'change' ? [entry.change] : entry.changes;
   return changes.flatMap((change) => {
     if (!deviceReceivesChange(device, change, entry.logSeq)) return [];
-    const { filter } = effectivePolicy(settings, change.collection, device.settings.collectionSettings);
+    // Most devices have no filter at all: skip resolving policies for them.
+    const filter =
+      settings?.collections || device.settings.collectionSettings
+        ? effectivePolicy(settings, change.collection, device.settings.collectionSettings).filter
+        : undefined;
     const seen = throughFilter(change, filter);
     return seen ? [seen] : [];
   });

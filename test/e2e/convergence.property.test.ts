@@ -1,6 +1,6 @@
 import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
 import { SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';

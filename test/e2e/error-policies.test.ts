@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, type JsonObject, SyncHubDevice } from '../../client/device';
+import type { InboxMessage, JsonObject, SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import type { Runtime } from '../../local/runtime';
 import { json, raw } from '../support/http';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /**
  * A device that cannot apply a transaction reports it in its ack; the transaction's error
@@ -18,12 +18,8 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (user: SyncHubUser, name: string, settings?: Record<string, unknown>) => {
-  const registration = await user.registerDevice('json', name, settings);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, registration.deviceToken, 'json', name), {
-    id: registration.deviceId,
-  });
-};
+const deviceFor = (user: SyncHubUser, name: string, settings?: Record<string, unknown>) =>
+  newDevice(user, 'json', name, settings);
 
 /** Polls until the device has the transaction's message; acknowledges it as failed. */
 const receiveAndFail = async (device: SyncHubDevice, txId: string) => {

@@ -6,10 +6,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
-import { type InboxMessage, type JsonObject, SyncHubDevice } from '../../client/device';
+import type { InboxMessage, JsonObject, SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import type { Runtime } from '../../local/runtime';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /**
  * Devices whose inbox cannot be trusted (messages expired past retention, the queue lost) are
@@ -28,12 +28,8 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (user: SyncHubUser, name: string, platform: 'json' | 'jsonpatch' = 'json') => {
-  const registration = await user.registerDevice(platform, name);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name), {
-    id: registration.deviceId,
-  });
-};
+const deviceFor = (user: SyncHubUser, name: string, platform: 'json' | 'jsonpatch' = 'json') =>
+  newDevice(user, platform, name);
 
 const queueUrlOf = async (deviceId: string) =>
   (await sqs.send(new GetQueueUrlCommand({ QueueName: `${runtime.env.INBOX_QUEUE_PREFIX}${deviceId}.fifo` })))

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, type JsonObject, type PushResult, SyncHubDevice } from '../../client/device';
+import type { InboxMessage, JsonObject, PushResult, SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import type { Runtime } from '../../local/runtime';
 import { json, raw } from '../support/http';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /** Settings, conflict policies and filters over real HTTP on the emulators. */
 let runtime: Runtime;
@@ -15,17 +15,7 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (
-  user: SyncHubUser,
-  platform: 'json' | 'jsonpatch',
-  name: string,
-  settings?: Record<string, unknown>,
-) => {
-  const registration = await user.registerDevice(platform, name, settings);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name), {
-    id: registration.deviceId,
-  });
-};
+const deviceFor = newDevice;
 
 const putSettings = async (user: SyncHubUser, settings: unknown) => {
   const response = await raw(runtime.baseUrl, 'PUT', '/v1/settings', {

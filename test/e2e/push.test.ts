@@ -2,13 +2,12 @@ import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
-import { type JsonObject, type PushResult, SyncHubDevice } from '../../client/device';
-import type { SyncHubUser } from '../../client/user';
+import type { JsonObject, PushResult, SyncHubDevice } from '../../client/device';
 import { applyJsonPatch } from '../../core/delta';
 import type { JsonPatchOperation } from '../../core/model';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /** Device pushes over real HTTP: atomic, version-checked, answered with results, never echoed. */
 let runtime: Runtime;
@@ -20,12 +19,7 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (user: SyncHubUser, platform: 'json' | 'jsonpatch', name: string) => {
-  const registration = await user.registerDevice(platform, name);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name), {
-    registeredId: registration.deviceId,
-  });
-};
+const deviceFor = newDevice;
 
 /** Syncs until the device has received `count` push results; returns the newest. */
 const nextResult = async (device: SyncHubDevice, count: number): Promise<PushResult> =>
@@ -166,10 +160,10 @@ describe('device pushes', () => {
       200,
     );
     const sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1' });
-    const queueName = `${runtime.env.INBOX_QUEUE_PREFIX}${device.registeredId}.fifo`;
+    const queueName = `${runtime.env.INBOX_QUEUE_PREFIX}${device.id}.fifo`;
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).resolves.toBeDefined();
 
-    await user.removeDevice(device.registeredId);
+    await user.removeDevice(device.id);
 
     for (const [method, path] of [
       ['GET', '/v1/sync/messages'],
@@ -187,8 +181,7 @@ describe('device pushes', () => {
       name: expect.stringMatching(/NonExistentQueue|QueueDoesNotExist/),
     });
     expect(
-      (await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.registeredId}`, { token: user.token }))
-        .status,
+      (await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.id}`, { token: user.token })).status,
     ).toBe(404);
     sqs.destroy();
   });

@@ -9,12 +9,11 @@ import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { SyncStore } from '../../aws/sync-store';
-import { SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import { toLambdaStreamRecord } from '../../local/event-sources/stream-records';
 import { lambdaContextFactory } from '../../local/lambda-context';
 import type { Runtime } from '../../local/runtime';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /**
  * Every hop tolerates duplicates: stream records delivered again, envelopes and pushes sent
@@ -64,10 +63,7 @@ const streamRecords = async (table: 'objects' | 'sync'): Promise<DynamoDBRecord[
   return records;
 };
 
-const registerDevice = async (user: SyncHubUser, name: string) => {
-  const r = await user.registerDevice('json', name);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, r.deviceToken, 'json', name), { id: r.deviceId });
-};
+const registerDevice = (user: SyncHubUser, name: string) => newDevice(user, 'json', name);
 
 const lastLogSeq = (userId: string) =>
   new SyncStore(makeDocumentClient(), runtime.env.SYNC_TABLE, {

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SyncHubDevice } from '../../client/device';
+import type { SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import { ROUTES } from '../../lib/definition';
 import type { Runtime } from '../../local/runtime';
 import { json, type RawResponse, raw } from '../support/http';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /**
  * Identity comes from the credential only, and no request, however malformed, gets a 5xx or
@@ -16,10 +16,7 @@ let user: SyncHubUser;
 let deviceA: SyncHubDevice & { id: string };
 let deviceB: SyncHubDevice & { id: string };
 
-const register = async (owner: SyncHubUser, name: string) => {
-  const r = await owner.registerDevice('json', name);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, r.deviceToken, 'json', name), { id: r.deviceId });
-};
+const register = (owner: SyncHubUser, name: string) => newDevice(owner, 'json', name);
 
 beforeAll(async () => {
   runtime = await startTestRuntime();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, type JsonObject, SyncHubDevice } from '../../client/device';
+import type { InboxMessage, JsonObject, SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import type { Runtime } from '../../local/runtime';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /**
  * The whole loop over real HTTP on the emulators: app writes reach every device of the user in
@@ -18,15 +18,7 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (
-  user: SyncHubUser,
-  platform: 'json' | 'jsonpatch',
-  name: string,
-  settings?: Record<string, unknown>,
-) => {
-  const registration = await user.registerDevice(platform, name, settings);
-  return new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name);
-};
+const deviceFor = newDevice;
 
 /** Syncs until the device holds exactly what the server holds in `collections`. */
 const syncUntilInStep = async (

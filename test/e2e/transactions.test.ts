@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InboxMessage, type JsonObject, SyncHubDevice } from '../../client/device';
-import type { SyncHubUser } from '../../client/user';
+import type { InboxMessage, JsonObject, SyncHubDevice } from '../../client/device';
 import type { Runtime } from '../../local/runtime';
 import { json, raw } from '../support/http';
-import { eventually, newUser, startTestRuntime } from '../support/runtime';
+import { eventually, newDevice, newUser, startTestRuntime } from '../support/runtime';
 
 /** Transactions end to end: all or none on the server, one unit on every device. */
 let runtime: Runtime;
@@ -16,12 +15,7 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-const deviceFor = async (user: SyncHubUser, platform: 'json' | 'jsonpatch', name: string) => {
-  const registration = await user.registerDevice(platform, name);
-  return Object.assign(new SyncHubDevice(runtime.baseUrl, registration.deviceToken, platform, name), {
-    id: registration.deviceId,
-  });
-};
+const deviceFor = newDevice;
 
 /** Syncs until `done`, keeping every message received. */
 const collect = async (device: SyncHubDevice, received: InboxMessage[], done: () => boolean) =>

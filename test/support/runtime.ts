@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { SyncHubDevice } from '../../client/device';
 import { localUserToken, SyncHubUser } from '../../client/user';
 import { type Runtime, startRuntime } from '../../local/runtime';
 
@@ -34,4 +35,17 @@ export const eventually = async <T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+};
+
+/** Registers a device for `user` and returns its client, with the device id the server gave it. */
+export const newDevice = async (
+  user: SyncHubUser,
+  platform: 'json' | 'jsonpatch',
+  name: string,
+  settings?: Record<string, unknown>,
+): Promise<SyncHubDevice & { id: string }> => {
+  const registration = await user.registerDevice(platform, name, settings);
+  return Object.assign(new SyncHubDevice(user.baseUrl, registration.deviceToken, platform, name), {
+    id: registration.deviceId,
+  });
 };
