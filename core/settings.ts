@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CollectionSchema } from './ids';
-import { DeviceCollectionSettingsSchema } from './policies';
 import type { DeviceSettings } from './model';
+import { DeviceCollectionSettingsSchema } from './policies';
 
 export const DirectionSchema = z.enum(['two-way', 'to-device', 'from-device']);
 
