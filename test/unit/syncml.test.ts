@@ -282,3 +282,30 @@ describe('syncml push decoding', () => {
     expect(del).toMatch(/<Delete><CmdID>2<\/CmdID><Item><Target><LocURI>ada<\/LocURI>/);
   });
 });
+
+describe('syncml transactions', () => {
+  it('sends a transaction as one message whose Syncs sit in one Atomic', () => {
+    const codec = syncmlCodecFor('d1', { contacts: 'vcard30', events: 'icalendar20' });
+    const change = (collection: string, objectId: string, data: JsonObject) => ({
+      op: 'add' as const,
+      collection,
+      objectId,
+      version: 1,
+      previousVersion: 0,
+      data,
+      origin: { kind: 'app' as const },
+      updatedAt: '2024-01-01T00:00:00Z',
+    });
+    const doc = String(
+      codec.encodeTransaction!('tx_1', [
+        change('contacts', 'ada', { fullName: 'Ada' }),
+        change('notes', 'n1', { text: 'hello' }),
+      ]),
+    );
+    expect(doc.match(/<Atomic>/g)).toHaveLength(1);
+    const atomic = doc.slice(doc.indexOf('<Atomic>'), doc.indexOf('</Atomic>'));
+    expect(atomic.match(/<Sync>/g)).toHaveLength(2);
+    expect(atomic).toContain('<LocURI>ada</LocURI>');
+    expect(atomic).toContain('<LocURI>n1</LocURI>');
+  });
+});

@@ -199,24 +199,32 @@ export function decodeSyncmlPush(body: string, contentType: string): PushItems {
 }
 
 export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): PlatformCodec {
+  const itemOf = (change: ObjectChange): OutItem => {
+    const item: OutItem = {
+      command: COMMAND[change.op],
+      collection: change.collection,
+      objectId: change.objectId,
+      version: change.version,
+    };
+    if (change.op !== 'delete') {
+      Object.assign(
+        item,
+        encodeContent(change.collection, change.objectId, requireData(change), change.updatedAt, formats),
+      );
+    }
+    return item;
+  };
   const codec: PlatformCodec = {
     name: 'syncml',
     pushContentTypes: [SYNCML_MEDIA_TYPE],
 
     encodeChange(change: ObjectChange): JsonValue {
-      const item: OutItem = {
-        command: COMMAND[change.op],
-        collection: change.collection,
-        objectId: change.objectId,
-        version: change.version,
-      };
-      if (change.op !== 'delete') {
-        Object.assign(
-          item,
-          encodeContent(change.collection, change.objectId, requireData(change), change.updatedAt, formats),
-        );
-      }
-      return syncPackage(String(change.version), deviceId, [item]);
+      return syncPackage(String(change.version), deviceId, [itemOf(change)]);
+    },
+
+    /** A transaction is one SyncML message whose Syncs sit in one Atomic. */
+    encodeTransaction(txId: string, changes: readonly ObjectChange[]): JsonValue {
+      return syncPackage(txId.slice(0, 32), deviceId, changes.map(itemOf), '', true);
     },
 
     encodeResult(result: PushResult): JsonValue {

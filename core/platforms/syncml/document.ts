@@ -36,14 +36,19 @@ const header = (sessionId: string, deviceId: string) =>
     el('Source', textEl('LocURI', SERVER_URI)),
   );
 
-/** A whole SyncML message: one Sync per collection, commands in the given order. */
+/**
+ * A whole SyncML message: one Sync per collection, commands in the given order. `atomic` wraps
+ * them in one Atomic (the changes of one transaction: the device applies all or none).
+ */
 export function syncPackage(
   sessionId: string,
   deviceId: string,
   items: readonly OutItem[],
   extra = '',
+  atomic = false,
 ): string {
   let cmdId = 1;
+  const atomicCmdId = atomic ? String(cmdId++) : undefined;
   const byCollection = new Map<string, OutItem[]>();
   for (const item of items)
     byCollection.set(item.collection, [...(byCollection.get(item.collection) ?? []), item]);
@@ -71,7 +76,12 @@ export function syncPackage(
   return `<?xml version="1.0" encoding="UTF-8"?>${el(
     'SyncML',
     header(sessionId, deviceId),
-    el('SyncBody', extra, ...syncs, '<Final/>'),
+    el(
+      'SyncBody',
+      extra,
+      ...(atomicCmdId ? [el('Atomic', textEl('CmdID', atomicCmdId), ...syncs)] : syncs),
+      '<Final/>',
+    ),
   )}`.replace('<SyncML>', '<SyncML xmlns="SYNCML:SYNCML1.2">');
 }
 
