@@ -224,7 +224,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
 
     /** A transaction is one SyncML message whose Syncs sit in one Atomic. */
     encodeTransaction(txId: string, changes: readonly ObjectChange[]): JsonValue {
-      return syncPackage(txId.slice(0, 32), deviceId, changes.map(itemOf), '', true);
+      return syncPackage(txId, deviceId, changes.map(itemOf), '', true);
     },
 
     encodeResult(result: PushResult): JsonValue {
