@@ -28,6 +28,14 @@ export interface PushChange {
   patch?: JsonPatchOperation[];
 }
 
+/** What a push changed locally before its result came: the optimistic state and the one before. */
+interface PendingWrite {
+  key: string;
+  data?: JsonObject;
+  deleted: boolean;
+  before: LocalObject | undefined;
+}
+
 export type PushResult = { pushId: string; status: 'applied' | 'conflict' | 'rejected'; [key: string]: Json };
 
 const keyOf = (collection: string, objectId: string) => `${collection}/${objectId}`;
@@ -43,10 +51,7 @@ export class SyncHubDevice {
   /** Ids of the transactions received, in order. */
   readonly transactions: string[] = [];
   /** Objects changed by pushes whose result has not come yet, by push. */
-  private readonly pending = new Map<
-    string,
-    Map<string, { key: string; data?: JsonObject; deleted: boolean }>
-  >();
+  private readonly pending = new Map<string, Map<string, PendingWrite>>();
   private readonly unconfirmed = new Set<string>();
   /** Objects this device wrote in pushes it forgot, and the state the server gave them. */
   private readonly awaited = new Map<string, { version: number; deleted: boolean }>();
@@ -226,10 +231,12 @@ export class SyncHubDevice {
       }
       cursor = page.next;
     } while (cursor);
-    // Keep tombstones so a late message cannot resurrect what the snapshot no longer has.
-    for (const [key, object] of this.objects) {
-      if (!key.startsWith(`${collection}/`)) continue;
-      if (!fresh.has(key)) fresh.set(key, { version: object.version, deleted: true });
+    // What the snapshot does not hold is gone, without a remembered version: the local copy may
+    // have come from a result ahead of the snapshot (a conflict's server copy), and a tombstone
+    // at that version would make the device skip the change when it arrives. Messages after the
+    // snapshot still apply in order, so whatever re-adds the object is followed by what removes it.
+    for (const key of [...this.objects.keys()]) {
+      if (key.startsWith(`${collection}/`) && !fresh.has(key)) this.objects.delete(key);
     }
     for (const [key, object] of fresh) this.objects.set(key, object);
   }
@@ -251,19 +258,20 @@ export class SyncHubDevice {
         body: { changes: stamped },
       },
     );
-    const intended = new Map<string, { key: string; data?: JsonObject; deleted: boolean }>();
+    const intended = new Map<string, PendingWrite>();
     for (const change of stamped) {
       const key = keyOf(change.collection, change.objectId);
       const local = this.objects.get(key);
+      const before = local ? { ...local } : undefined;
       if (change.op === 'delete') {
         this.objects.set(key, { version: local?.version ?? 0, deleted: true });
-        intended.set(change.changeId, { key, deleted: true });
+        intended.set(change.changeId, { key, deleted: true, before });
         continue;
       }
       try {
         const data = change.patch ? this.patched(local?.data ?? {}, change.patch) : change.data!;
         this.objects.set(key, { version: local?.version ?? 0, data, deleted: false });
-        intended.set(change.changeId, { key, data, deleted: false });
+        intended.set(change.changeId, { key, data, deleted: false, before });
       } catch {
         // The server will refuse the same patch and say why in the push's result.
       }
@@ -384,9 +392,23 @@ export class SyncHubDevice {
         });
       }
     }
-    // A push that did not apply leaves the device's optimistic copies of its other objects
-    // wrong: re-read what differs.
-    if (result.status === 'conflict' || result.status === 'rejected') this.needsResync = true;
+    // Nothing of a push that did not apply is on the server: the device's optimistic copies of
+    // its other objects go back to what they were (the conflicting ones took the server's copy).
+    if (result.status === 'conflict' || result.status === 'rejected') {
+      const serverCopies = new Set(
+        ((result.conflicts ?? []) as { collection: string; objectId: string }[]).map((c) =>
+          keyOf(c.collection, c.objectId),
+        ),
+      );
+      for (const write of pending?.values() ?? []) {
+        if (serverCopies.has(write.key)) continue;
+        // A change received since the push is newer than both: keep it.
+        if ((this.objects.get(write.key)?.version ?? 0) > (write.before?.version ?? 0)) continue;
+        if (write.before) this.objects.set(write.key, write.before);
+        else this.objects.delete(write.key);
+      }
+      this.needsResync = true;
+    }
     if (pending) {
       for (const { key } of pending.values()) this.unconfirmed.delete(key);
       this.pending.delete(String(result.pushId));

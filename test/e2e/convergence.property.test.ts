@@ -196,7 +196,8 @@ const runScenario = async (policy: string, commands: Command[]) => {
       45_000,
     ).catch(async (error) => {
       throw new Error(
-        `${(error as Error).message}\n device: ${JSON.stringify(client.view(COLLECTION))}\n server: ${JSON.stringify(await serverState(user))}`,
+        `${(error as Error).message}\n device: ${JSON.stringify(client.view(COLLECTION))}\n server: ${JSON.stringify(await serverState(user))}` +
+          `\n held: ${JSON.stringify([...client.objects])}\n results: ${JSON.stringify(client.results)}\n resyncs: ${JSON.stringify(client.resyncs)} lastSeq ${client.lastSeq}`,
       );
     });
   }
