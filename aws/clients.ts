@@ -38,8 +38,22 @@ export const addClientMiddleware = (plugin: AnyPluggable): (() => void) => {
   };
 };
 
-const withMiddleware = <T extends { middlewareStack: { use(plugin: AnyPluggable): void } }>(client: T): T => {
+/**
+ * Functions called with every client made from now on (the handlers register X-Ray's SDK
+ * instrumentation here, which is a no-op where tracing is off, as in the local runtime).
+ */
+const clientHooks: ((client: DynamoDBClient | SQSClient) => void)[] = [];
+export const onClientCreated = (hook: (client: DynamoDBClient | SQSClient) => void): void => {
+  clientHooks.push(hook);
+};
+
+const withMiddleware = <
+  T extends (DynamoDBClient | SQSClient) & { middlewareStack: { use(plugin: AnyPluggable): void } },
+>(
+  client: T,
+): T => {
   for (const plugin of clientMiddleware) client.middlewareStack.use(plugin);
+  for (const hook of clientHooks) hook(client);
   return client;
 };
 

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { onClientCreated } from '../../aws/clients';
 
 /**
  * One Logger, Metrics (EMF) and Tracer per function, configured from the POWERTOOLS_* env the
@@ -20,6 +21,10 @@ export const metrics = new Metrics({
   logger: { debug: logAt('debug'), info: logAt('debug'), warn: logAt('debug'), error: logAt('error') },
 });
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synchub' });
+// Every DynamoDB and SQS call a handler makes becomes an X-Ray subsegment (when tracing is on).
+onClientCreated((client) => {
+  tracer.captureAWSv3Client(client);
+});
 
 export const MetricName = {
   ChangesCaptured: 'ChangesCaptured',
