@@ -20,22 +20,15 @@ import {
 } from '../core/inbound';
 import { effectivePolicy, type UserSettings } from '../core/policies';
 import './conflict-resolvers';
-import * as z from 'zod';
-import type {
-  InboundWrite,
-  LogEntry,
-  Origin,
-  PushResult,
-  TransactionOutcome,
-  TransactionRecord,
-} from '../core/model';
+import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../core/model';
 import { codecFor } from '../core/platforms';
 import type { ItemRejection } from '../core/platforms/codec';
-import { planRollback, transactionErrorPolicy } from '../core/transactions';
 import { requireEnv, tuning } from './lib/config';
 import { backoff, RetryableError } from './lib/failures';
+import { messageAttribute } from './lib/message-attributes';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics } from './lib/observability';
+import { transactionFailureHandler } from './transaction-failure';
 
 const config = tuning();
 const db = makeDocumentClient();
@@ -43,12 +36,6 @@ const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombsto
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const processor = new SqsFifoPartialProcessorAsync();
-
-const attribute = (record: SQSRecord, name: string): string => {
-  const value = record.messageAttributes?.[name]?.stringValue;
-  if (!value) throw new Error(`inbound message ${record.messageId} lacks attribute ${name}`);
-  return value;
-};
 
 const MAX_ATTEMPTS = 6;
 
@@ -123,9 +110,9 @@ const conflictResolution = async (
  * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
  */
 const applyPush = async (record: SQSRecord): Promise<void> => {
-  const userId = attribute(record, 'userId');
-  const deviceId = attribute(record, 'deviceId');
-  const pushId = attribute(record, 'pushId');
+  const userId = messageAttribute(record, 'userId');
+  const deviceId = messageAttribute(record, 'deviceId');
+  const pushId = messageAttribute(record, 'pushId');
   logger.appendKeys({ userId, deviceId, pushId });
   const device = await registry.get(userId, deviceId);
   if (!device) {
@@ -140,7 +127,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
   let rejectedItems: ItemRejection[] = [];
   try {
     const codec = codecFor(device.platform);
-    const contentType = attribute(record, 'contentType');
+    const contentType = messageAttribute(record, 'contentType');
     const decoded = codec.decodePushItems?.(record.body, contentType) ?? {
       writes: codec.decodePush(record.body, contentType),
       rejected: [],
@@ -214,102 +201,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
   throw new RetryableError(`push ${pushId} stayed contended after ${MAX_ATTEMPTS} attempts`);
 };
 
-const TransactionFailureSchema = z.strictObject({ txId: z.string().min(1), reason: z.string().max(1000) });
-
-/**
- * A device could not apply a transaction (it said so in its ack), or its adapter could not
- * express one: the error policy decides. `cancel`: the device is told and re-reads exactly
- * the transaction's objects. `rollback`: the transaction is undone on the primary platform by a
- * new transaction every device receives; when a later write makes that impossible, the
- * transaction is cancelled for the device instead, and the outcome says why. The outcome is
- * recorded on the transaction record once: a repeated report is a no-op.
- */
-const handleTransactionFailure = async (record: SQSRecord): Promise<void> => {
-  const userId = attribute(record, 'userId');
-  const deviceId = attribute(record, 'deviceId');
-  const { txId, reason } = TransactionFailureSchema.parse(JSON.parse(record.body));
-  logger.appendKeys({ userId, deviceId, txId });
-  const device = await registry.get(userId, deviceId);
-  if (!device) return;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const [transaction, { lastSeq, settings }] = await Promise.all([
-      syncStore.getTransaction(userId, txId),
-      syncStore.readLogState(userId),
-    ]);
-    if (!transaction) {
-      logger.warn('failure reported for an unknown transaction; ignored');
-      return;
-    }
-    if (transaction.outcomes?.[deviceId]) return; // handled before
-    const objectsOf = transaction.members.map(({ collection, objectId }) => ({ collection, objectId }));
-    const now = new Date().toISOString();
-    const items: TransactItem[] = [];
-    let outcome: TransactionOutcome = { txId, status: 'cancelled', reason, objects: objectsOf };
-    if (transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback') {
-      const [current, { replicas }] = await Promise.all([
-        objects.getMany(userId, transaction.members),
-        syncStore.readTransactionState(userId, transaction.members),
-      ]);
-      const plan = planRollback(transaction, current, replicas);
-      if (plan.kind === 'impossible') outcome = { ...outcome, rollbackImpossible: plan.reason };
-      else {
-        const rollbackTxId = `rb_${txId}`.slice(0, 64);
-        const app = { kind: 'app' } as const;
-        for (const write of plan.writes) {
-          if (!write.noop) items.push(objects.transactWrite(userId, write, app, now, rollbackTxId));
-        }
-        items.push(
-          syncStore.transactionRecordItem(userId, {
-            txId: rollbackTxId,
-            origin: app,
-            createdAt: now,
-            members: plan.members,
-          }),
-        );
-        outcome = { ...outcome, status: 'rolled-back', rollbackTxId };
-      }
-    }
-    const entries: LogEntry[] = [
-      { kind: 'outcome', userId, logSeq: lastSeq + 1, targetDeviceId: deviceId, outcome, at: now },
-    ];
-    // A cancelled transaction leaves the device's copy of its objects in doubt: re-read them.
-    // (A rollback reaches the device as a transaction of its own.)
-    if (outcome.status === 'cancelled') {
-      entries.push({
-        kind: 'resync',
-        userId,
-        logSeq: lastSeq + 2,
-        targetDeviceIds: [deviceId],
-        objects: objectsOf,
-        reason: `transaction ${txId} was cancelled for this device`,
-        at: now,
-      });
-    }
-    items.push(
-      syncStore.transactionOutcomeItem(userId, deviceId, outcome),
-      ...syncStore.logAppendManyItems(userId, lastSeq, entries),
-    );
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      if (!cancellationCodes(error)) throw error;
-      // An object, the log counter or the outcome moved since we read: decide again.
-      await backoff(attempt);
-      continue;
-    }
-    metrics.addMetric(
-      outcome.status === 'rolled-back' ? MetricName.TransactionsRolledBack : MetricName.TransactionsCancelled,
-      MetricUnit.Count,
-      1,
-    );
-    logger.info('transaction failure handled', {
-      status: outcome.status,
-      rollbackImpossible: outcome.rollbackImpossible,
-    });
-    return;
-  }
-  throw new RetryableError(`failure of transaction ${txId} stayed contended after ${MAX_ATTEMPTS} attempts`);
-};
+const handleTransactionFailure = transactionFailureHandler({ db, objects, syncStore, registry });
 
 /** The inbound queue carries device pushes and reports of transactions a device could not apply. */
 const handleInbound = (record: SQSRecord): Promise<void> =>
