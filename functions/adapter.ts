@@ -57,8 +57,8 @@ const deliver = async (record: SQSRecord): Promise<void> => {
 
   const [entries, { settings }] = await Promise.all([
     syncStore.readLog(device.userId, device.logCursor, envelope.upTo),
-    // Read on every delivery, so a change of settings applies from the next change on.
-    syncStore.getUserSettings(device.userId),
+    // Read once per user and invocation, so a change of settings applies from the next batch on.
+    settingsOf(device.userId),
   ]);
   const codec = codecFor(device.platform);
   const logGap = entries.length < envelope.upTo - device.logCursor;
@@ -96,6 +96,20 @@ const deliver = async (record: SQSRecord): Promise<void> => {
   recordLatency(entries, Date.now());
 };
 
-export const handler = withObservability(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, deliver, processor, { context, skipGroupOnError: true }),
-);
+/** The user settings read in this invocation: a batch often holds several devices of one user. */
+let settingsRead = new Map<string, ReturnType<SyncStore['getUserSettings']>>();
+const settingsOf = (userId: string) => {
+  let read = settingsRead.get(userId);
+  if (!read) {
+    read = syncStore.getUserSettings(userId);
+    // A failed read is not kept: the retry reads again.
+    read.catch(() => settingsRead.delete(userId));
+    settingsRead.set(userId, read);
+  }
+  return read;
+};
+
+export const handler = withObservability(async (event: SQSEvent, context: Context) => {
+  settingsRead = new Map();
+  return processPartialResponse(event, deliver, processor, { context, skipGroupOnError: true });
+});
