@@ -1,5 +1,5 @@
 import ICAL from 'ical.js';
-import type * as z from 'zod';
+import * as z from 'zod';
 import type { JsonObject, JsonValue } from '../../model';
 import { ContentError } from './content-error';
 
@@ -18,6 +18,13 @@ export const carriable = (text: string, newline: boolean): boolean =>
     const code = c.codePointAt(0)!;
     return code === 10 ? newline : code >= 0x20 && code !== 0x7f;
   });
+
+/** Text a vCard or iCalendar value can carry exactly: no control characters but newline, no edge blanks. */
+export const CarriableText = z
+  .string()
+  .min(1)
+  .refine((s) => carriable(s, true))
+  .refine((s) => s.trim() === s);
 
 export type DesignSet = Parameters<typeof ICAL.stringify.property>[1];
 

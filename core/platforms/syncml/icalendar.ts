@@ -4,6 +4,7 @@ import type { JsonObject } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
+  CarriableText,
   carriable,
   type DesignSet,
   decodeExtra,
@@ -28,11 +29,7 @@ export type CalendarVersion = 'icalendar20' | 'vcalendar10';
 
 const design = ICAL.design.icalendar as DesignSet;
 
-const Text = z
-  .string()
-  .min(1)
-  .refine((s) => carriable(s, true))
-  .refine((s) => s.trim() === s);
+const Text = CarriableText;
 const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const DATE_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ?$/;
 const Zone = z.string().regex(/^[A-Za-z0-9_+\-/]{1,64}$/);

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
+  CarriableText,
   carriable,
   type DesignSet,
   decodeExtra,
@@ -27,12 +28,7 @@ export type VCardVersion = 'vcard30' | 'vcard21';
 
 const design = ICAL.design.vcard3 as DesignSet;
 
-/** Text that a vCard can carry exactly: no control characters but newline. */
-const Text = z
-  .string()
-  .min(1)
-  .refine((s) => carriable(s, true))
-  .refine((s) => s.trim() === s);
+const Text = CarriableText;
 /** Values that are not backslash-escaped in vCard 3.0 (phone numbers, URIs): single-line, no separators. */
 const Raw = z
   .string()
