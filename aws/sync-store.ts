@@ -71,31 +71,56 @@ export class SyncStore {
     private readonly options: SyncStoreOptions,
   ) {}
 
-  /** The replica, the change log counter and the user's settings, in one consistent read. */
+  /**
+   * The user's change log counter and settings, and the replicas of the given objects (absent
+   * ones left out), in one consistent read: what capture, inbound and rollback decide from.
+   */
+  async readState(
+    userId: string,
+    objects: readonly { collection: string; objectId: string }[],
+  ): Promise<{ replicas: Map<string, Replica>; lastSeq: number; settings: UserSettings }> {
+    const keys = [
+      { pk: userPk(userId), sk: META_SK },
+      { pk: userPk(userId), sk: SETTINGS_SK },
+      ...objects.map(({ collection, objectId }) => ({
+        pk: userPk(userId),
+        sk: replicaSk(collection, objectId),
+      })),
+    ];
+    const replicas = new Map<string, Replica>();
+    let lastSeq = 0;
+    let settings: UserSettings = {};
+    let pending = keys;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: { [this.table]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
+        }),
+      );
+      for (const item of Responses?.[this.table] ?? []) {
+        if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
+        else if (item.sk === SETTINGS_SK) settings = settingsFromItem(item);
+        else {
+          const replica = replicaFromItem(item);
+          replicas.set(`${replica.collection}#${replica.objectId}`, replica);
+        }
+      }
+      pending = [...((UnprocessedKeys?.[this.table]?.Keys as typeof keys) ?? []), ...pending.slice(100)];
+    }
+    return { replicas, lastSeq, settings };
+  }
+
+  /** `readState` for the one object a stream record is about. */
   async readCaptureState(
     userId: string,
     collection: string,
     objectId: string,
-  ): Promise<{ replica?: Replica; lastSeq: number; settings?: UserSettings }> {
-    const keys = [
-      { pk: userPk(userId), sk: replicaSk(collection, objectId) },
-      { pk: userPk(userId), sk: META_SK },
-      { pk: userPk(userId), sk: SETTINGS_SK },
-    ];
-    const { Responses, UnprocessedKeys } = await this.db.send(
-      new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-    );
-    if (UnprocessedKeys?.[this.table]?.Keys?.length)
-      throw new Error('sync store read throttled; retrying the record');
-    let replica: Replica | undefined;
-    let settings: UserSettings | undefined;
-    let lastSeq = 0;
-    for (const item of Responses?.[this.table] ?? []) {
-      if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
-      else if (item.sk === SETTINGS_SK) settings = settingsFromItem(item);
-      else replica = replicaFromItem(item);
-    }
-    return { ...(replica ? { replica } : {}), lastSeq, ...(settings ? { settings } : {}) };
+  ): Promise<{ replica?: Replica; lastSeq: number; settings: UserSettings }> {
+    const { replicas, lastSeq, settings } = await this.readState(userId, [{ collection, objectId }]);
+    const replica = replicas.get(`${collection}#${objectId}`);
+    return { ...(replica ? { replica } : {}), lastSeq, settings };
   }
 
   /** The user's settings and their version (0 and `{}` before the first change). */
@@ -124,30 +149,6 @@ export class SyncStore {
     return Number(Attributes?.version ?? 1);
   }
 
-  /** The change log counter and the user's settings, for writers of the log other than capture. */
-  async readLogState(userId: string): Promise<{ lastSeq: number; settings: UserSettings }> {
-    const { Responses } = await this.db.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [this.table]: {
-            Keys: [
-              { pk: userPk(userId), sk: META_SK },
-              { pk: userPk(userId), sk: SETTINGS_SK },
-            ],
-            ConsistentRead: true,
-          },
-        },
-      }),
-    );
-    let lastSeq = 0;
-    let settings: UserSettings = {};
-    for (const item of Responses?.[this.table] ?? []) {
-      if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
-      else settings = settingsFromItem(item);
-    }
-    return { lastSeq, settings };
-  }
-
   async lastSeq(userId: string): Promise<number> {
     const { Item } = await this.db.send(
       new GetCommand({
@@ -168,13 +169,22 @@ export class SyncStore {
     const items: TransactItem[] = [];
     if (replica) items.push(this.replicaPut(userId, replica));
     items.push(...this.logAppendItems(userId, lastSeq, entry));
+    return this.commit(items, replica !== undefined);
+  }
+
+  /**
+   * Runs a log-appending transaction. When `firstMarksDuplicate`, a failed condition on the first
+   * item means the work was done already (`duplicate`); any other failed condition or conflict
+   * means another writer took the sequence number first (`raced`).
+   */
+  private async commit(items: TransactItem[], firstMarksDuplicate: boolean): Promise<CommitOutcome> {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       return 'committed';
     } catch (error) {
       const codes = cancellationCodes(error);
       if (!codes) throw error;
-      if (replica && codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+      if (firstMarksDuplicate && codes[0] === 'ConditionalCheckFailed') return 'duplicate';
       if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
         return 'raced';
       throw error;
@@ -341,40 +351,6 @@ export class SyncStore {
     ];
   }
 
-  /** Replicas of the given objects (absent ones left out) and the change log counter, consistently. */
-  async readTransactionState(
-    userId: string,
-    objects: readonly { collection: string; objectId: string }[],
-  ): Promise<{ replicas: Map<string, Replica>; lastSeq: number }> {
-    const keys = [
-      { pk: userPk(userId), sk: META_SK },
-      ...objects.map(({ collection, objectId }) => ({
-        pk: userPk(userId),
-        sk: replicaSk(collection, objectId),
-      })),
-    ];
-    const replicas = new Map<string, Replica>();
-    let lastSeq = 0;
-    let pending = keys;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: { [this.table]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
-        }),
-      );
-      for (const item of Responses?.[this.table] ?? []) {
-        if (item.sk === META_SK) lastSeq = Number(item.lastSeq ?? 0);
-        else {
-          const replica = replicaFromItem(item);
-          replicas.set(`${replica.collection}#${replica.objectId}`, replica);
-        }
-      }
-      pending = [...((UnprocessedKeys?.[this.table]?.Keys as typeof keys) ?? []), ...pending.slice(100)];
-    }
-    return { replicas, lastSeq };
-  }
-
   /**
    * Captures a whole transaction in one DynamoDB transaction: its replicas, its log entry (when
    * devices have something to see) and the mark on its record that makes any later member
@@ -401,17 +377,7 @@ export class SyncStore {
       ...replicas.map((replica) => this.replicaPut(userId, replica)),
       ...(entry ? this.logAppendItems(userId, lastSeq, entry) : []),
     ];
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-      return 'committed';
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
-      if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
-        return 'raced';
-      throw error;
-    }
+    return this.commit(items, true);
   }
 
   /** Log entries with afterSeq < logSeq <= upToSeq, in order. */

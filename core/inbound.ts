@@ -72,7 +72,14 @@ export const planPush = (
     /** The collection's policy decides; returns a rejection when the resolved write is invalid. */
     const conflict = (): PushPlan | undefined => {
       const outcome = resolveConflict(write, { version: serverVersion, deleted: !exists, ...serverData });
-      const kept = () =>
+      if (outcome.kind === 'conflict') {
+        conflicts.push({
+          ...target,
+          serverVersion,
+          ...(exists && cur?.data ? { serverData: cur.data } : {}),
+          serverDeleted: !exists,
+        });
+      } else if (outcome.kind === 'server-kept' || (outcome.data === undefined && !exists)) {
         resolutions.push({
           ...target,
           policy: outcome.policy,
@@ -81,52 +88,22 @@ export const planPush = (
           deleted: !exists,
           ...serverData,
         });
-      if (outcome.kind === 'conflict') {
-        conflicts.push({
-          ...target,
-          serverVersion,
-          ...(exists && cur?.data ? { serverData: cur.data } : {}),
-          serverDeleted: !exists,
-        });
-      } else if (outcome.kind === 'server-kept') kept();
-      else if (outcome.data === undefined) {
-        if (!exists) kept();
-        else {
-          planned.push({
-            ...target,
-            expectedVersion: serverVersion,
-            version: serverVersion + 1,
-            noop: false,
-          });
-          resolutions.push({
-            ...target,
-            policy: outcome.policy,
-            outcome: outcome.outcome,
-            version: serverVersion + 1,
-            deleted: true,
-          });
-        }
       } else {
-        if (jsonByteLength(outcome.data) > MAX_OBJECT_DATA_BYTES) {
+        const { data } = outcome;
+        if (data && jsonByteLength(data) > MAX_OBJECT_DATA_BYTES) {
           return reject(
             `the resolved object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`,
             write.changeId,
           );
         }
-        planned.push({
-          ...target,
-          expectedVersion: serverVersion,
-          version: serverVersion + 1,
-          data: outcome.data,
-          noop: false,
-        });
+        const written = { version: serverVersion + 1, ...(data ? { data } : {}) };
+        planned.push({ ...target, expectedVersion: serverVersion, ...written, noop: false });
         resolutions.push({
           ...target,
           policy: outcome.policy,
           outcome: outcome.outcome,
-          version: serverVersion + 1,
-          deleted: false,
-          data: outcome.data,
+          ...written,
+          deleted: data === undefined,
           ...(outcome.overlapping?.length ? { overlapping: outcome.overlapping } : {}),
         });
       }

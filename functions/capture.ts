@@ -61,10 +61,7 @@ const captureTransaction = async (userId: string, txId: string): Promise<void> =
     if (!record) throw new Error(`transaction ${txId} of user ${userId} has no transaction record`);
     if (record.logSeq !== undefined) return; // captured from another member's record
     const members = record.members.filter((member) => isCollectionSynced(selection, member.collection));
-    const [{ replicas, lastSeq }, { settings }] = await Promise.all([
-      syncStore.readTransactionState(userId, members),
-      syncStore.getUserSettings(userId),
-    ]);
+    const { replicas, lastSeq, settings } = await syncStore.readState(userId, members);
     const plan = planTransactionCapture({ ...record, members }, userId, replicas, (collection) =>
       generatorFor(settings, collection),
     );

@@ -81,7 +81,7 @@ const conflictResolution = async (
     );
   });
   const { replicas } =
-    needsBase.length > 0 ? await syncStore.readTransactionState(userId, needsBase) : { replicas: new Map() };
+    needsBase.length > 0 ? await syncStore.readState(userId, needsBase) : { replicas: new Map() };
   return (write, server) => {
     const policy = policyFor(write.collection);
     const base =
@@ -148,7 +148,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const [current, { lastSeq, settings }] = await Promise.all([
       writes ? objects.getMany(userId, writes) : Promise.resolve(new Map<string, CurrentObject>()),
-      syncStore.readLogState(userId),
+      syncStore.readState(userId, []),
     ]);
     const plan = writes
       ? planPush(pushId, writes, current, await conflictResolution(userId, device, settings, writes, current))

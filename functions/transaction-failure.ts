@@ -45,7 +45,7 @@ export const transactionFailureHandler = ({
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const [transaction, { lastSeq, settings }] = await Promise.all([
         syncStore.getTransaction(userId, txId),
-        syncStore.readLogState(userId),
+        syncStore.readState(userId, []),
       ]);
       if (!transaction) {
         logger.warn('failure reported for an unknown transaction; ignored');
@@ -59,7 +59,7 @@ export const transactionFailureHandler = ({
       if (transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback') {
         const [current, { replicas }] = await Promise.all([
           objects.getMany(userId, transaction.members),
-          syncStore.readTransactionState(userId, transaction.members),
+          syncStore.readState(userId, transaction.members),
         ]);
         const plan = planRollback(transaction, current, replicas);
         if (plan.kind === 'impossible') outcome = { ...outcome, rollbackImpossible: plan.reason };
