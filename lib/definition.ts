@@ -308,8 +308,15 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
 export type Auth = 'none' | 'user' | 'device';
 
 export interface RouteDefinition {
-  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
-  /** API Gateway HTTP API path syntax: `{name}` parameters. */
+  /**
+   * `ANY` matches every method the path has no route of its own for, WebDAV's `PROPFIND`,
+   * `REPORT` and the like included (protocol fronts dispatch on the method themselves).
+   */
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'ANY';
+  /**
+   * API Gateway HTTP API path syntax: whole-segment `{name}` parameters, and a greedy `{name+}`
+   * as the last segment (it takes every remaining segment, slashes included).
+   */
   readonly path: string;
   readonly function: string;
   readonly auth: Auth;

@@ -1,7 +1,13 @@
 import type { RouteDefinition } from '../../lib/definition';
 
-/** A path segment of a route template: literal text or a `{name}` parameter. */
-type Segment = { readonly literal: string } | { readonly parameter: string };
+/**
+ * A path segment of a route template: literal text, a `{name}` parameter, or a greedy `{name+}`
+ * (last segment only) taking every remaining segment.
+ */
+type Segment =
+  | { readonly literal: string }
+  | { readonly parameter: string }
+  | { readonly greedy: string };
 
 interface CompiledRoute {
   readonly route: RouteDefinition;
@@ -20,29 +26,39 @@ export type RouteMatch =
   | { readonly kind: 'bad-path'; readonly detail: string };
 
 const PARAMETER = /^\{([A-Za-z0-9_]+)\}$/;
+const GREEDY = /^\{([A-Za-z0-9_]+)\+\}$/;
 
-const compile = (route: RouteDefinition): CompiledRoute => ({
-  route,
-  segments: route.path
-    .split('/')
-    .slice(1)
-    .map((part) => {
+const compile = (route: RouteDefinition): CompiledRoute => {
+  const parts = route.path.split('/').slice(1);
+  return {
+    route,
+    segments: parts.map((part, index) => {
+      const greedy = GREEDY.exec(part)?.[1];
+      if (greedy !== undefined) {
+        if (index !== parts.length - 1) {
+          throw new Error(`route ${route.method} ${route.path}: a greedy {name+} must be the last segment`);
+        }
+        return { greedy };
+      }
       const parameter = PARAMETER.exec(part)?.[1];
       if (part.includes('{') && parameter === undefined) {
         throw new Error(
-          `route ${route.method} ${route.path}: only whole-segment {name} parameters are supported`,
+          `route ${route.method} ${route.path}: only whole-segment {name} and a final {name+} are supported`,
         );
       }
       return parameter === undefined ? { literal: part } : { parameter };
     }),
-});
+  };
+};
 
-/** More literal segments, earlier, is more specific: API Gateway prefers `/a/b` to `/a/{x}`. */
+/** Literal before `{name}` before `{name+}`: API Gateway prefers `/a/b` to `/a/{x}` to `/a/{x+}`. */
+const rank = (segment: Segment): number => ('literal' in segment ? 0 : 'parameter' in segment ? 1 : 2);
+
+/** More literal segments, earlier, is more specific; a greedy route is the least specific. */
 const bySpecificity = (a: CompiledRoute, b: CompiledRoute): number => {
   for (let i = 0; i < Math.min(a.segments.length, b.segments.length); i++) {
-    const aLiteral = 'literal' in a.segments[i]!;
-    const bLiteral = 'literal' in b.segments[i]!;
-    if (aLiteral !== bLiteral) return aLiteral ? -1 : 1;
+    const difference = rank(a.segments[i]!) - rank(b.segments[i]!);
+    if (difference !== 0) return difference;
   }
   return 0;
 };
@@ -51,12 +67,19 @@ const matchSegments = (
   segments: readonly Segment[],
   parts: readonly string[],
 ): Record<string, string> | undefined => {
-  if (segments.length !== parts.length) return undefined;
+  const last = segments.at(-1);
+  const greedy = last !== undefined && 'greedy' in last ? last.greedy : undefined;
+  // A greedy segment takes one or more segments (`/v1/dav/` gives it the empty one).
+  if (greedy === undefined ? segments.length !== parts.length : parts.length < segments.length) {
+    return undefined;
+  }
   const parameters: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     const part = parts[i]!;
-    if ('literal' in segment) {
+    if ('greedy' in segment) {
+      parameters[segment.greedy] = parts.slice(i).join('/');
+    } else if ('literal' in segment) {
       if (segment.literal !== part) return undefined;
     } else {
       // A parameter never matches an empty segment (`/v1/objects//x`).
@@ -76,7 +99,10 @@ export const routeTable = (routes: readonly RouteDefinition[]) => {
       .map((entry) => ({ entry, raw: matchSegments(entry.segments, parts) }))
       .filter((candidate) => candidate.raw !== undefined);
     if (candidates.length === 0) return { kind: 'not-found' };
-    const chosen = candidates.find((candidate) => candidate.entry.route.method === method);
+    // A route of the method itself wins over `ANY` on the same path, as on API Gateway.
+    const chosen =
+      candidates.find((candidate) => candidate.entry.route.method === method) ??
+      candidates.find((candidate) => candidate.entry.route.method === 'ANY');
     if (!chosen) {
       const allowed = [...new Set(candidates.map((candidate) => candidate.entry.route.method))].sort();
       return { kind: 'method-not-allowed', allowed };
@@ -84,7 +110,9 @@ export const routeTable = (routes: readonly RouteDefinition[]) => {
     const pathParameters: Record<string, string> = {};
     for (const [name, raw] of Object.entries(chosen.raw!)) {
       try {
-        pathParameters[name] = decodeURIComponent(raw);
+        // API Gateway decodes every parameter, a greedy one segment by segment (an encoded
+        // slash stays a slash in the value); fronts that need exact hrefs read `rawPath`.
+        pathParameters[name] = raw.split('/').map(decodeURIComponent).join('/');
       } catch {
         return {
           kind: 'bad-path',
