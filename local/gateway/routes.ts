@@ -4,10 +4,7 @@ import type { RouteDefinition } from '../../lib/definition';
  * A path segment of a route template: literal text, a `{name}` parameter, or a greedy `{name+}`
  * (last segment only) taking every remaining segment.
  */
-type Segment =
-  | { readonly literal: string }
-  | { readonly parameter: string }
-  | { readonly greedy: string };
+type Segment = { readonly literal: string } | { readonly parameter: string } | { readonly greedy: string };
 
 interface CompiledRoute {
   readonly route: RouteDefinition;
