@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
+import { METRICS } from '../lib/metrics';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
 import {
   type EventSourcePoller,
@@ -69,8 +70,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const provisioned = await provision({ prefix: options.prefix, ...options.endpoints });
   const env = environmentFor(provisioned, options.endpoints);
   Object.assign(process.env, {
-    POWERTOOLS_SERVICE_NAME: 'synchub',
-    POWERTOOLS_METRICS_NAMESPACE: 'SyncHub',
+    POWERTOOLS_SERVICE_NAME: METRICS.service,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
     // EMF lines and traces mean something only on AWS; locally they would drown the output.
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',

@@ -4,7 +4,7 @@ import type {
 } from 'aws-lambda';
 import { makeDocumentClient } from '../../aws/clients';
 import { DeviceRegistry } from '../../aws/device-registry';
-import { requireEnv } from '../lib/config';
+import { requireEnv } from '../lib/env';
 import type { DeviceAuthorizerContext } from '../lib/http';
 import { withObservability } from '../lib/middleware';
 import { logger } from '../lib/observability';

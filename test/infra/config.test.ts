@@ -47,25 +47,27 @@ describe('readConfig', () => {
   });
 
   it.each([
-    [{ stage: 'Dev' }, /context stage must match/],
-    [{ stage: 'dev-inbox' }, /context stage must match/],
-    [{ stage: 'a'.repeat(17) }, /context stage must match/],
+    [{ stage: 'Dev' }, /context stage: must be 1-16 lower-case letters and digits/],
+    [{ stage: 'dev-inbox' }, /context stage: must be/],
+    [{ stage: 'a'.repeat(17) }, /context stage: must be/],
     [{ jwtIssuer: 'https://issuer.example.com' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtAudience: 'client' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtIssuer: 'http://issuer.example.com', jwtAudience: 'client' }, /must be an https URL/],
     [
       { deviceAuthorizerCacheTtlSeconds: '60' },
-      /deviceAuthorizerCacheTtlSeconds must be an integer from 0 to 10/,
+      /context deviceAuthorizerCacheTtlSeconds: must be an integer from 0 to 10 \(got "60"\)/,
     ],
-    [{ apiRateLimit: 'fast' }, /apiRateLimit must be an integer/],
-    [{ deleteInboxQueuesOnRemoval: 'yes' }, /must be true or false/],
-    [{ logGroupRetentionDays: '0' }, /logGroupRetentionDays must be an integer from 1/],
+    [{ apiRateLimit: 'fast' }, /context apiRateLimit: must be an integer/],
+    [{ deleteInboxQueuesOnRemoval: 'yes' }, /context deleteInboxQueuesOnRemoval: must be true or false/],
+    [{ logGroupRetentionDays: '0' }, /context logGroupRetentionDays: must be an integer from 1/],
     [{ deltaGenerators: 'notes=magic' }, /context deltaGenerators: .*unknown generator "magic"/],
+    [{ syncExcludedCollections: 'drafts,#x' }, /context syncExcludedCollections: "#x": collection must be/],
     [
       { inboxVisibilityTimeoutSeconds: '0' },
       /context inboxVisibilityTimeoutSeconds: must be an integer from 1 to 43200/,
     ],
     [{ changeLogRetentionDays: '1000' }, /context changeLogRetentionDays: must be an integer from 1 to 365/],
+    [{ changeLogRetentionDays: '1e2' }, /context changeLogRetentionDays: must be an integer/],
     [{ logLevel: 'LOUD' }, /context logLevel: must be one of/],
   ])('refuses %j', (context, message) => {
     expect(() => configOf(context)).toThrow(message);
