@@ -4,6 +4,7 @@ import type { JsonObject } from '../core/model';
 import { PLATFORM_NAMES } from '../core/platforms';
 import { DeviceSettingsInputSchema } from '../core/settings';
 import { MAX_TRANSACTION_WRITES } from '../core/transactions';
+import { jsonPointer } from '../core/validation';
 
 /** Request schemas of the HTTP API, validated at the edge. Strict: unknown fields are errors. */
 
@@ -128,7 +129,7 @@ export const TransactionBodySchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['writes', index],
-          message: `object ${write.collection}/${write.objectId} is already written by writes[${first}]; write each object at most once`,
+          message: `object ${write.collection}/${write.objectId} is already written by ${jsonPointer(['writes', first])}; write each object at most once`,
         });
       }
     });

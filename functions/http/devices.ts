@@ -55,7 +55,7 @@ export const handler = httpApi({
   'PUT /v1/settings': async (event) => {
     const userId = userIdOf(event);
     const settings = readJsonBody(event, UserSettingsSchema, 65_536);
-    assertResolversExist(settings.collections, 'settings', settings.defaults);
+    assertResolversExist(settings.collections, ['collections'], settings.defaults);
     const { settings: before } = await syncStore.getUserSettings(userId);
     const version = await syncStore.putUserSettings(userId, settings);
     // Filters decide which objects a device holds: after a change, devices re-read those
@@ -78,7 +78,7 @@ export const handler = httpApi({
   'POST /v1/devices': async (event) => {
     const userId = userIdOf(event);
     const body = readJsonBody(event, RegisterDeviceBodySchema, 16_384);
-    assertResolversExist(body.settings?.collectionSettings, 'settings.collectionSettings');
+    assertResolversExist(body.settings?.collectionSettings, ['settings', 'collectionSettings']);
     const existing = await registry.list(userId);
     if (existing.length >= MAX_DEVICES_PER_USER) {
       throw new ConflictError(

@@ -6,18 +6,13 @@ import { type DeviceRecord, DeviceRegistry, type InflightBundle } from '../../aw
 import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
 import { collectionDigests } from '../../core/digest';
-import {
-  ConflictError,
-  ForbiddenError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../../core/errors';
+import { ConflictError, ForbiddenError, UnauthorizedError } from '../../core/errors';
 import { CollectionSchema, deepEqual, jsonByteLength, ObjectIdSchema } from '../../core/ids';
 import { findInboxGap, resyncForGap } from '../../core/inbox-gap';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import type { DeviceSettings, InboxMessage, Replica } from '../../core/model';
 import { codecFor } from '../../core/platforms';
+import { assertPushMediaType } from '../../core/platforms/codec';
 import { effectivePolicy, matchesFilter, type UserSettings } from '../../core/policies';
 import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
 import {
@@ -27,6 +22,7 @@ import {
   resolveSettings,
   sendsToServer,
 } from '../../core/settings';
+import { invalidRequest } from '../../core/validation';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import {
   contentTypeOf,
@@ -95,6 +91,7 @@ const remakeQueue = async (device: DeviceRecord): Promise<string> => {
   return queueUrl;
 };
 
+const invalidCursor = (message: string) => invalidRequest('query', [{ path: '/cursor', message }]);
 const SnapshotCursorSchema = z.strictObject({ c: CollectionSchema, o: ObjectIdSchema });
 const encodeCursor = (at: { collection: string; objectId: string }) =>
   Buffer.from(JSON.stringify({ c: at.collection, o: at.objectId })).toString('base64url');
@@ -103,10 +100,10 @@ const decodeCursor = (cursor: string) => {
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new ValidationError('cursor is not one this API returned');
+    throw invalidCursor('not one this API returned');
   }
   const parsed = SnapshotCursorSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError('cursor is not one this API returned');
+  if (!parsed.success) throw invalidCursor('not one this API returned');
   return { collection: parsed.data.c, objectId: parsed.data.o };
 };
 
@@ -227,9 +224,9 @@ export const handler = httpApi({
           deviceReceivesFrom(device, transaction.origin, member.collection),
         );
       if (!given)
-        throw new ValidationError(
-          `failed[${index}].txId: transaction ${txId} was not delivered to this device`,
-        );
+        throw invalidRequest('body', [
+          { path: `/failed/${index}/txId`, message: `transaction ${txId} was not delivered to this device` },
+        ]);
     }
     await reportTransactionFailures(
       sqs,
@@ -263,12 +260,7 @@ export const handler = httpApi({
       );
     }
     const codec = codecFor(device.platform);
-    const contentType = contentTypeOf(event);
-    if (!codec.pushContentTypes.includes(contentType)) {
-      throw new UnsupportedMediaTypeError(
-        `a ${codec.name} device pushes ${codec.pushContentTypes.join(' or ')}, not "${contentType || '(none)'}"`,
-      );
-    }
+    const contentType = assertPushMediaType(codec, contentTypeOf(event));
     const body = rawBody(event, MAX_PUSH_BODY_BYTES);
     // A codec that rejects items one by one (syncml) reports them in the result, not here.
     const { writes, rejected } = codec.decodePushItems?.(body, contentType) ?? {
@@ -341,7 +333,7 @@ export const handler = httpApi({
     if (query.collection) assertCollectionAllowed(device, query.collection);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after && query.collection && after.collection !== query.collection) {
-      throw new ValidationError('cursor belongs to another collection');
+      throw invalidCursor('belongs to another collection');
     }
     if (!after) await markResyncPoint(device);
     const [page, { settings: userSettings }] = await Promise.all([
@@ -368,7 +360,7 @@ export const handler = httpApi({
   'PUT /v1/sync/settings': async (event) => {
     const device = await callingDevice(event);
     const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
-    assertResolversExist(input.collectionSettings, 'collectionSettings');
+    assertResolversExist(input.collectionSettings, ['collectionSettings']);
     const settings = resolveSettings(input);
     const version = await registry.updateSettings(device, settings);
     // What the device holds depends on its collections and filters: when they change, it

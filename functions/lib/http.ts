@@ -6,8 +6,9 @@ import {
   SyncHubError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
-  ValidationError,
 } from '../../core/errors';
+import { mediaTypeOf } from '../../core/platforms/codec';
+import { invalidRequest, parseJsonBody, parseRequestPart, type RequestPart } from '../../core/validation';
 import { withObservability } from './middleware';
 import { logger } from './observability';
 
@@ -80,51 +81,30 @@ export const httpApi = (routes: Record<string, RouteHandler>) =>
     }
   });
 
-export const zodIssues = (error: z.ZodError) =>
-  error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(body)',
-    message: issue.message,
-  }));
+/**
+ * Parses a request part with a zod schema; every failure becomes a precise 400 in the one shape
+ * every route reports (core/validation.ts: `errors[]` of JSON Pointer paths).
+ */
+export const validate = <S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: `invalid ${RequestPart}`,
+): z.output<S> => parseRequestPart(schema, value, what.slice('invalid '.length) as RequestPart);
 
-/** Parses a value with a zod schema, turning every failure into a precise 400. */
-export const validate = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> => {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const errors = zodIssues(parsed.error);
-  const first = errors[0]!;
-  const more =
-    errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
-  throw new ValidationError(`${what}: ${first.path}: ${first.message}${more}`, { errors });
-};
-
-const MAX_JSON_DEPTH = 64;
-
-const depthExceeds = (value: unknown, limit: number): boolean => {
-  // Iterative, so a hostile body cannot blow the stack here.
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-};
-
-export const contentTypeOf = (event: HttpEvent): string =>
-  (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+/** The request's media type (parameters such as charset dropped, lower case). */
+export const contentTypeOf = (event: HttpEvent): string => mediaTypeOf(event.headers?.['content-type']);
 
 /** The raw body text, bounded; API Gateway may have base64-encoded it. */
 export const rawBody = (event: HttpEvent, maxBytes: number): string => {
   if (event.body === undefined || event.body === null || event.body === '') {
-    throw new ValidationError('a request body is required');
+    throw invalidRequest('body', [{ path: '', message: 'a request body is required' }]);
   }
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (bytes.length > maxBytes)
     throw new PayloadTooLargeError(`the body is ${bytes.length} bytes; at most ${maxBytes} are accepted`);
   const text = bytes.toString('utf8');
   if (event.isBase64Encoded && !Buffer.from(text, 'utf8').equals(bytes)) {
-    throw new ValidationError('the body is not valid UTF-8');
+    throw invalidRequest('body', [{ path: '', message: 'not valid UTF-8' }]);
   }
   return text;
 };
@@ -139,16 +119,7 @@ export const readJsonBody = <S extends z.ZodType>(
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new UnsupportedMediaTypeError(`Content-Type must be application/json, got "${type || '(none)'}"`);
   }
-  const text = rawBody(event, maxBytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(`the body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (depthExceeds(value, MAX_JSON_DEPTH))
-    throw new ValidationError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
-  return validate(schema, value, 'invalid body');
+  return parseRequestPart(schema, parseJsonBody(rawBody(event, maxBytes)), 'body');
 };
 
 export const userIdOf = (event: HttpEvent): string => {

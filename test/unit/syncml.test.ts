@@ -5,6 +5,7 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { deepEqual } from '../../core/ids';
 import type { JsonObject } from '../../core/model';
+import { assertPushMediaType } from '../../core/platforms/codec';
 import { decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
 import { ContentError } from '../../core/platforms/syncml/content-error';
 import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
@@ -230,7 +231,6 @@ describe('syncml push decoding', () => {
   it('converts good items and rejects bad ones without failing the push', () => {
     const { writes, rejected } = decodeSyncmlPush(
       push(add(2, 'ada', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nEND:VCARD') + add(3, 'bad', 'not a vcard')),
-      MT,
     );
     expect(writes).toEqual([
       { changeId: '7.1.2', op: 'add', collection: 'contacts', objectId: 'ada', data: { fullName: 'Ada' } },
@@ -249,10 +249,12 @@ describe('syncml push decoding', () => {
     ['an undefined entity', '<SyncML>&nope;</SyncML>', 400],
     ['another root', '<html/>', 400],
   ])('refuses %s with a 4xx', (_, body, status) => {
-    expect(() => decodeSyncmlPush(body, MT)).toThrow(expect.objectContaining({ status }));
+    expect(() => decodeSyncmlPush(body)).toThrow(expect.objectContaining({ status }));
   });
-  it('refuses other media types with 415', () => {
-    expect(() => decodeSyncmlPush(push(''), 'application/json')).toThrow(
+  it('takes pushes of its own media type only (checked at the edge), refusing others with 415', () => {
+    const codec = syncmlCodecFor('d1', { contacts: 'vcard30', events: 'icalendar20' });
+    expect(assertPushMediaType(codec, `${MT}; charset=UTF-8`)).toBe(MT);
+    expect(() => assertPushMediaType(codec, 'application/json')).toThrow(
       expect.objectContaining({ status: 415 }),
     );
   });

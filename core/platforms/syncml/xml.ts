@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { PayloadTooLargeError, ValidationError } from '../../errors';
+import { PayloadTooLargeError } from '../../errors';
+import { invalidRequest } from '../../validation';
 
 /**
  * Safe XML for SyncML pushes. Device XML is hostile input, so before any parser sees it we
@@ -38,9 +39,7 @@ const parser = new XMLParser({
 });
 
 const invalid = (detail: string) =>
-  new ValidationError(`the SyncML body is not acceptable XML: ${detail}`, {
-    errors: [{ path: 'body', message: detail }],
-  });
+  invalidRequest('body', [{ path: '', message: `not acceptable XML: ${detail}` }]);
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
