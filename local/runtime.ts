@@ -14,6 +14,7 @@ import {
   type DeviceAuthorizer,
   type GatewayFunction,
   type HttpHandler,
+  type ResponseCheck,
   startGateway,
 } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   /** Extra environment for the handlers (the tuning variables of functions/lib/config.ts). */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: Log;
+  /** Tests only: checks every handler response (see `GatewayOptions.checkResponse`). */
+  readonly checkResponse?: ResponseCheck;
 }
 
 export interface Runtime {
@@ -150,6 +153,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       port: options.port,
       region: LOCAL_REGION,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     });
 
     let stopping: Promise<void> | undefined;

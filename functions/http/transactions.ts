@@ -11,9 +11,9 @@ import type { TransactionRecord } from '../../core/model';
 import { deviceReceivesFrom } from '../../core/selection';
 import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
-import { json, type RouteHandler, readJsonBody, userIdOf, validate } from '../lib/http';
+import { json, type RouteHandler, type RouteHandlers, readJsonBody, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
-import { TransactionBodySchema, TransactionPathSchema } from '../schemas';
+import { type DeliveryState, TransactionBodySchema, TransactionPathSchema } from '../schemas';
 
 const config = tuning();
 const db = makeDocumentClient();
@@ -48,7 +48,7 @@ const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) 
       );
     });
   if (!same) throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
-  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true });
+  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true as const });
 };
 
 /**
@@ -56,7 +56,7 @@ const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) 
  * transaction record (the outbox change capture reads) is part of the same TransactWriteItems,
  * so devices receive the transaction as one unit.
  */
-const commit: RouteHandler = async (event) => {
+const commit: RouteHandler<'POST /v1/transactions'> = async (event) => {
   const userId = userIdOf(event);
   const body = readJsonBody(event, TransactionBodySchema, MAX_TRANSACTION_BODY_BYTES);
   const tooLarge = transactionSizeProblem(body.writes);
@@ -110,7 +110,7 @@ const commit: RouteHandler = async (event) => {
 };
 
 /** `GET /v1/transactions/{txId}`: the transaction, and where it stands for each device. */
-const status: RouteHandler = async (event) => {
+const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
   const userId = userIdOf(event);
   const { txId } = validate(TransactionPathSchema, event.pathParameters ?? {}, 'invalid path');
   const record = await syncStore.getTransaction(userId, txId);
@@ -120,7 +120,7 @@ const status: RouteHandler = async (event) => {
     const concerned =
       device.createdAt <= record.createdAt &&
       record.members.some((member) => deviceReceivesFrom(device, record.origin, member.collection));
-    const state =
+    const state: DeliveryState =
       !concerned || record.logSeq === 0
         ? 'not-applicable'
         : record.logSeq !== undefined && device.logCursor >= record.logSeq
@@ -148,7 +148,7 @@ const status: RouteHandler = async (event) => {
   });
 };
 
-export const transactionRoutes: Record<string, RouteHandler> = {
+export const transactionRoutes = {
   'POST /v1/transactions': commit,
   'GET /v1/transactions/{txId}': status,
-};
+} satisfies RouteHandlers;

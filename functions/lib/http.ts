@@ -9,6 +9,7 @@ import {
 } from '../../core/errors';
 import { mediaTypeOf } from '../../core/platforms/codec';
 import { invalidRequest, parseJsonBody, parseRequestPart, type RequestPart } from '../../core/validation';
+import type { Contract, RouteKey } from '../schemas/contract';
 import { withObservability } from './middleware';
 import { logger } from './observability';
 
@@ -18,19 +19,36 @@ export type HttpEvent = APIGatewayProxyEventV2 & {
   };
 };
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
-export const json = (
-  statusCode: number,
-  body: unknown,
+declare const wireBody: unique symbol;
+/** A response whose status and JSON body the compiler knows (the body is in `body`, serialized). */
+export type TypedResult<Status extends number, Body> = HttpResult & {
+  readonly statusCode: Status;
+  readonly [wireBody]?: Body;
+};
+
+type Responses<K extends RouteKey> = Contract[K]['responses'];
+type WireBody<R> = R extends { readonly schema: infer S extends z.ZodType } ? z.input<S> : undefined;
+/** Every response the contract (functions/schemas/contract.ts) allows route `K`. */
+export type Reply<K extends RouteKey> = {
+  [S in keyof Responses<K>]: TypedResult<S & number, WireBody<Responses<K>[S]>>;
+}[keyof Responses<K>];
+
+/** A route's handler: it may answer only as its contract says (problems are thrown, see below). */
+export type RouteHandler<K extends RouteKey> = (event: HttpEvent) => Promise<Reply<K>>;
+export type RouteHandlers = { readonly [K in RouteKey]?: RouteHandler<K> };
+
+export const json = <Status extends number, Body>(
+  statusCode: Status,
+  body: Body,
   headers: Record<string, string> = {},
-): HttpResult => ({
+): TypedResult<Status, Body> => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
-export const noContent = (): HttpResult => ({ statusCode: 204 });
+export const noContent = (): TypedResult<204, undefined> => ({ statusCode: 204 });
 
 const awsErrorStatus = (error: unknown): SyncHubError | undefined => {
   const name = (error as { name?: string }).name ?? '';
@@ -69,11 +87,17 @@ export const problemResponse = (error: unknown, instance?: string): HttpResult =
   };
 };
 
-/** A Lambda handler serving several routes, dispatched on API Gateway's routeKey. */
-export const httpApi = (routes: Record<string, RouteHandler>) =>
+/**
+ * A Lambda handler serving several routes, dispatched on API Gateway's routeKey. Each route's
+ * handler is typed by the contract: a status or body the contract does not allow for that route
+ * does not compile.
+ */
+export const httpApi = (routes: RouteHandlers) =>
   withObservability(async (event: HttpEvent, _context: Context): Promise<HttpResult> => {
     try {
-      const route = routes[event.routeKey];
+      const route = (routes as Readonly<Record<string, (event: HttpEvent) => Promise<HttpResult>>>)[
+        event.routeKey
+      ];
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
       return await route(event);
     } catch (error) {

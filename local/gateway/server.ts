@@ -39,7 +39,15 @@ export interface GatewayOptions {
   readonly host?: string;
   readonly region: string;
   readonly log?: Log;
+  /**
+   * Tests only: what is wrong with a handler's response (the API contract check of
+   * test/support/contract.ts). A response it finds fault with is answered as a 500 that says why.
+   */
+  readonly checkResponse?: ResponseCheck;
 }
+
+/** Says what is wrong with a handler's response to a route (nothing: an empty list). */
+export type ResponseCheck = (route: RouteDefinition, result: APIGatewayProxyResultV2) => readonly string[];
 
 export interface Gateway {
   readonly url: string;
@@ -201,6 +209,15 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
         response,
         rawPath,
         problem(500, 'Internal Server Error', 'the function failed; it has been logged'),
+      );
+    }
+    const faults = options.checkResponse?.(route, outcome.result) ?? [];
+    if (faults.length > 0) {
+      log(`${route.function} broke the API contract on ${routeKeyOf(route)}: ${faults.join('; ')}`);
+      return sendProblem(
+        response,
+        rawPath,
+        problem(500, 'Internal Server Error', `the response broke the API contract: ${faults.join('; ')}`),
       );
     }
     sendResult(response, outcome.result);
