@@ -93,8 +93,8 @@ export const readConfig = (node: Node): SyncHubConfig => {
   // checked here with the rules the functions apply at cold start: a bad value fails synthesis.
   const functionEnvironment: Record<string, string> = {};
   for (const key of FUNCTION_TUNABLES) {
-    const value = tunable(node, key);
-    if (value !== undefined) functionEnvironment[TUNABLES[key].env] = String(value);
+    if (read(node, key) === undefined) continue;
+    functionEnvironment[TUNABLES[key].env] = String(tunable(node, key));
   }
 
   return {

@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { CONTRACT, errorsOf, type Operation, ProblemSchema } from '../functions/schemas';
+import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { ProblemSchema } from '../functions/schemas/responses';
 import { ROUTES, type RouteDefinition } from '../lib/definition';
 
 /** Requests are described as a client writes them, responses as a client reads them. */

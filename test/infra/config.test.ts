@@ -28,6 +28,8 @@ describe('readConfig', () => {
       functionEnvironment: {},
       alarms: { iteratorAgeMs: 300_000, errorRatePercent: 5, api5xxCount: 5 },
     });
+    // Unset function tunables are not passed on: the functions apply the same defaults.
+    expect(config.functionEnvironment).toEqual({});
     expect(config.jwt).toBeUndefined();
     expect(config.alarmEmail).toBeUndefined();
     expect(config.deviceAuthorizerCacheTtl.toSeconds()).toBe(5);

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { fieldIssues } from '../../core/validation';
-import { CONTRACT, errorsOf, type Operation, ProblemSchema } from '../../functions/schemas';
+import { CONTRACT, errorsOf, type Operation } from '../../functions/schemas/contract';
+import { ProblemSchema } from '../../functions/schemas/responses';
 import type { RouteDefinition } from '../../lib/definition';
 
 const headerOf = (headers: Record<string, unknown> | undefined, name: string): string =>

@@ -12,7 +12,7 @@ import {
   JsonSnapshotItemSchema,
   SnapshotItemSchema,
   SyncmlInboxMessageSchema,
-} from '../../functions/schemas';
+} from '../../functions/schemas/messages';
 import { ROUTES } from '../../lib/definition';
 import { contractFaults } from '../support/contract';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTRACT } from '../../functions/schemas';
+import { CONTRACT } from '../../functions/schemas/contract';
 import { ROUTES } from '../../lib/definition';
 import { buildOpenApi } from '../../scripts/openapi';
 
