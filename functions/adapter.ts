@@ -63,14 +63,23 @@ const deliver = async (record: SQSRecord): Promise<void> => {
   const codec = codecFor(device.platform);
   const logGap = entries.length < envelope.upTo - device.logCursor;
   const plan = planDelivery(device, entries, codec, device.nextSeq, logGap, settings);
+  const bundles = bundleMessages(plan.messages, MAX_BUNDLE_BYTES);
   try {
-    await inbox.send(device.queueUrl, bundleMessages(plan.messages, MAX_BUNDLE_BYTES));
+    await inbox.send(device.queueUrl, bundles);
   } catch (error) {
-    if (isMissingQueue(error)) {
-      logger.warn('inbox queue is gone; the device is being removed');
+    if (!isMissingQueue(error)) throw error;
+    // Removal deletes the record before the queue: a device still registered lost its queue
+    // (deleted outside SyncHub, or an emulator restarted). Make it anew and deliver, as a poll
+    // would; what was in the old queue is reported to the device as a gap when it polls.
+    const current = await registry.get(device.userId, device.deviceId);
+    if (!current) {
+      logger.warn('inbox queue is gone with its device; nothing to deliver');
       return;
     }
-    throw error;
+    logger.warn('inbox queue lost; making it anew');
+    const queueUrl = await inbox.create(device.deviceId);
+    await registry.setQueueUrl(current, queueUrl);
+    await inbox.send(queueUrl, bundles);
   }
   // Before the cursor moves, so that a crash in between repeats the (deduplicated) report.
   const transactionFailures = plan.failures.flatMap((failure) =>
