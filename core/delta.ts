@@ -1,7 +1,8 @@
 import * as fastJsonPatch from 'fast-json-patch';
 import { UnprocessableError } from './errors';
-import { CollectionSchema, deepEqual, isJsonObject } from './ids';
-import type { Delta, JsonObject, JsonPatchOperation, JsonValue, TextDelta } from './model';
+import { CollectionSchema } from './ids';
+import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json';
+import type { Delta, JsonPatchOperation, TextDelta } from './model';
 
 /**
  * Delta generators compare an object's replica with its new data and say how it changed.

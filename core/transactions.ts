@@ -1,15 +1,19 @@
-import { type CapturePlan, dataAtVersion, planCapture } from './capture';
+import { type CapturePlan, changeEntry, dataAtVersion, planCapture } from './capture';
 import type { DeltaGenerator } from './delta';
-import { jsonByteLength } from './ids';
 import type { CurrentObject, PlannedWrite } from './inbound';
 import { objectKey } from './inbound';
-import type { JsonObject, ObjectChange, Replica, TransactionMember, TransactionRecord } from './model';
-import {
-  type DeviceCollectionSettings,
-  type ErrorPolicy,
-  effectivePolicy,
-  type UserSettings,
-} from './policies';
+import { type JsonObject, jsonByteLength } from './json';
+import type {
+  DeviceCollectionSettings,
+  ErrorPolicy,
+  LogEntry,
+  ObjectChange,
+  Replica,
+  TransactionMember,
+  TransactionRecord,
+  UserSettings,
+} from './model';
+import { effectivePolicy } from './policies';
 
 /**
  * Application transactions: several object writes applied all or none on the primary platform,
@@ -142,6 +146,24 @@ export const planTransactionCapture = (
     if (plan.kind === 'change') capture.changes.push(plan.change);
   }
   return capture;
+};
+
+/**
+ * The change log entry of a captured transaction: one `transaction` entry, so every hop after
+ * capture moves its changes as one unit; a single change (the rest changed nothing visible) is a
+ * plain `change` entry that keeps its `txId`; nothing at all when no member changed anything.
+ */
+export const transactionEntry = (
+  userId: string,
+  logSeq: number,
+  txId: string,
+  changes: readonly ObjectChange[],
+  at: string,
+): LogEntry | undefined => {
+  const [only, ...others] = changes;
+  if (!only) return undefined;
+  if (others.length === 0) return changeEntry(userId, logSeq, { ...only, txId }, at);
+  return { kind: 'transaction', userId, logSeq, txId, changes: [...changes], at };
 };
 
 /**

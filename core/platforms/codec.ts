@@ -1,20 +1,13 @@
 import type {
   DeviceSettings,
   InboundWrite,
+  ItemRejection,
   JsonValue,
   ObjectChange,
   PushResult,
   Replica,
   TransactionOutcome,
 } from '../model';
-
-/** One item of a push that could not be converted; reported, and the rest still applies. */
-export interface ItemRejection {
-  changeId: string;
-  collection?: string;
-  objectId?: string;
-  reason: string;
-}
 
 /** A push decoded item by item: what applies, and what was rejected on its own. */
 export interface PushItems {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isJsonObject } from '../ids';
+import { isJsonObject } from '../json';
 import type { JsonObject, JsonPatchOperation, JsonValue, ObjectChange, Replica } from '../model';
 import type { PlatformCodec } from './codec';
 import { encodePushResult, requireData } from './json';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../errors';
-import { ChangeIdSchema, CollectionSchema, isJsonObject, ObjectIdSchema } from '../ids';
+import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../ids';
+import { isJsonObject } from '../json';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
 import type { PlatformCodec } from './codec';
 

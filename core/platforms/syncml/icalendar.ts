@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
@@ -25,7 +25,7 @@ import { rruleToVcal, vcalToRrule } from './vcal-rules';
  * mapping in its `vcal` dialect: UTC times plus X-SYNCHUB-TZID, 1.0 recurrence, DALARM/AALARM).
  */
 
-export type CalendarVersion = 'icalendar20' | 'vcalendar10';
+export type CalendarVersion = SyncmlFormats['events'];
 
 const design = ICAL.design.icalendar as DesignSet;
 

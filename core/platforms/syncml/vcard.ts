@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
@@ -24,7 +24,7 @@ import { type LegacyProfile, legacyToModern, modernToLegacy } from './legacy';
  * syntax step in legacy.ts, then the same mapping). docs/syncml.md has the table.
  */
 
-export type VCardVersion = 'vcard30' | 'vcard21';
+export type VCardVersion = SyncmlFormats['contacts'];
 
 const design = ICAL.design.vcard3 as DesignSet;
 
