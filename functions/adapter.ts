@@ -60,6 +60,7 @@ const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
     return;
   }
   if (envelope.upTo <= device.logCursor) return; // already delivered (a late or repeated envelope)
+  logger.appendKeys({ platform: device.platform, logCursor: device.logCursor });
 
   const [entries, { settings }] = await Promise.all([
     syncStore.readLog(device.userId, device.logCursor, envelope.upTo),
@@ -105,6 +106,7 @@ const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
       failures: plan.failures,
     });
   }
+  logger.debug('delivered', { messages: plan.messages.length });
   recordLatency(entries, Date.now());
 });
 
