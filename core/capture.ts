@@ -16,7 +16,7 @@ export type CapturePlan =
   | { kind: 'silent'; replica: Replica }
   | { kind: 'change'; replica: Replica; change: ObjectChange };
 
-export const replicaOf = (object: StoredObject): Replica => ({
+const replicaOf = (object: StoredObject): Replica => ({
   collection: object.collection,
   objectId: object.objectId,
   version: object.version,
@@ -26,8 +26,8 @@ export const replicaOf = (object: StoredObject): Replica => ({
 });
 
 /** History kept on a replica: at most this many versions and bytes of JSON (the item is 400 KB). */
-export const REPLICA_HISTORY_VERSIONS = 3;
-export const REPLICA_HISTORY_BYTES = 80_000;
+const REPLICA_HISTORY_VERSIONS = 3;
+const REPLICA_HISTORY_BYTES = 80_000;
 
 /** The next replica remembers the previous one, newest first, within the budget. */
 export const withHistory = (next: Replica, previous: Replica | undefined): Replica => {

@@ -49,7 +49,7 @@ export const jsonPatchGenerator: DeltaGenerator = {
 };
 
 /** Strings at least this long are diffed; shorter ones are simply set. */
-export const TEXT_DIFF_MIN_LENGTH = 256;
+const TEXT_DIFF_MIN_LENGTH = 256;
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 

@@ -116,8 +116,8 @@ export interface EffectivePolicy {
   filter?: Filter;
 }
 
-export const DEFAULT_CONFLICT_POLICY: ConflictPolicy = 'reject';
-export const DEFAULT_ERROR_POLICY: ErrorPolicy = 'cancel';
+const DEFAULT_CONFLICT_POLICY: ConflictPolicy = 'reject';
+const DEFAULT_ERROR_POLICY: ErrorPolicy = 'cancel';
 
 /** The policy in force for one collection, for one device when given. */
 export const effectivePolicy = (

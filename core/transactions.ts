@@ -22,7 +22,7 @@ import { effectivePolicy } from './policies';
  * item, and the capture transaction within DynamoDB's 100 items.
  */
 export const MAX_TRANSACTION_WRITES = 50;
-export const MAX_TRANSACTION_DATA_BYTES = 300_000;
+const MAX_TRANSACTION_DATA_BYTES = 300_000;
 
 export interface TransactionWrite {
   op: 'put' | 'delete';

@@ -17,7 +17,7 @@ export interface PushItems {
 
 /**
  * A platform codec converts between SyncHub's generic messages and one device format.
- * Adding a platform is one module implementing this plus one line in `platforms/index.ts`;
+ * Adding a platform is one module implementing this plus one line in `core/platforms/index.ts`;
  * the adapter function, the inbound function and the infrastructure all read the registry.
  */
 export interface PlatformCodec {

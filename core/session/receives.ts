@@ -11,7 +11,7 @@ import { collectionInScope, filterOf, holds } from './holdings';
  */
 
 /** Does a change of `collection` made by `origin` go to this device: echo suppression, direction, collections. */
-export const receivesFrom = (device: DeviceSelection, origin: Origin, collection: string): boolean =>
+const receivesFrom = (device: DeviceSelection, origin: Origin, collection: string): boolean =>
   // Echo suppression: a device never gets its own change back as a new change.
   !(origin.kind === 'device' && origin.deviceId === device.deviceId) &&
   receivesFromServer(device) &&

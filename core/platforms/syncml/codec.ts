@@ -33,7 +33,7 @@ import { parseXml } from './xml';
  * vCard, events as iCalendar, notes as plain text, anything else as JSON (docs/syncml.md).
  */
 
-export const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
+const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
 
 const TYPES = {
   vcard30: 'text/vcard',
