@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { CollectionSchema } from './ids';
-import type { DeviceSettings, DeviceSettingsInput, SyncmlFormats } from './model';
+import type { DeviceSettings, DeviceSettingsInput, SyncmlFormats, UserSettings } from './model';
 import { DeviceCollectionSettingsSchema, DirectionSchema } from './policies';
 
 /** Device settings as a client sends them; absent fields take the defaults. */
@@ -24,6 +24,15 @@ export const DeviceSettingsInputSchema = z
     collectionSettings: DeviceCollectionSettingsSchema.optional(),
   })
   .describe('DeviceSettings') satisfies z.ZodType<DeviceSettingsInput>;
+
+/**
+ * The settings a device registers with: what the registration names, else the user's device
+ * defaults (`devices` in the user's settings), else the built-in defaults.
+ */
+export const registrationSettings = (
+  user: UserSettings,
+  requested: DeviceSettingsInput | undefined,
+): DeviceSettings => resolveSettings({ ...user.devices, ...requested });
 
 /** The stored settings for what a device asked for: absent members take their defaults. */
 export const resolveSettings = (input: DeviceSettingsInput | undefined): DeviceSettings => ({

@@ -2,7 +2,7 @@ import { type CapturePlan, changeEntry, dataAtVersion, planCapture } from './cap
 import type { DeltaGenerator } from './delta';
 import type { CurrentObject, PlannedWrite } from './inbound';
 import { objectKey } from './inbound';
-import { type JsonObject, jsonByteLength } from './json';
+import { deepEqual, type JsonObject, jsonByteLength } from './json';
 import type {
   DeviceCollectionSettings,
   ErrorPolicy,
@@ -98,6 +98,25 @@ export const planTransaction = (
   });
   return failures.length > 0 ? { kind: 'failed', failures } : { kind: 'apply', writes: planned, members };
 };
+
+/**
+ * A transaction id names one transaction: the same writes again are a replay of it (answered
+ * as it was), other writes under the same id are a mistake.
+ */
+export const isReplayOf = (
+  record: Pick<TransactionRecord, 'members'>,
+  writes: readonly TransactionWrite[],
+): boolean =>
+  record.members.length === writes.length &&
+  record.members.every((member, index) => {
+    const write = writes[index]!;
+    return (
+      member.collection === write.collection &&
+      member.objectId === write.objectId &&
+      member.deleted === (write.op === 'delete') &&
+      deepEqual(member.data, write.data)
+    );
+  });
 
 /** Checks what a schema cannot: the size of the whole transaction. Returns the problem, if any. */
 export const transactionSizeProblem = (writes: readonly TransactionWrite[]): string | undefined => {

@@ -9,7 +9,7 @@ import { MAX_BUNDLE_BYTES } from '../core/limits';
 import type { LogEntry } from '../core/model';
 import { codecFor } from '../core/platforms';
 import { parseSelection } from '../core/selection';
-import { bundleMessages, planDelivery } from '../core/session/delivery';
+import { bundleMessages, logGapIn, planDelivery } from '../core/session/delivery';
 import { deviceSession } from '../core/session/device-session';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
 import { EnvelopeSchema } from './lib/envelope';
@@ -68,13 +68,12 @@ const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
     settingsOf(device.userId),
   ]);
   const codec = codecFor(device.platform);
-  const logGap = entries.length < envelope.upTo - device.logCursor;
   const plan = planDelivery(
     deviceSession(device, settings, selection),
     entries,
     codec,
     device.nextSeq,
-    logGap,
+    logGapIn(entries, device.logCursor, envelope.upTo),
   );
   try {
     await inbox.send(device.queueUrl, bundleMessages(plan.messages, MAX_BUNDLE_BYTES));

@@ -106,6 +106,13 @@ const encodeTransaction = (
     ? codec.encodeTransaction(txId, changes)
     : { txId, changes: changes.map((change) => codec.encodeChange(change)) };
 
+/**
+ * Whether log entries the device should have had are gone (expired before delivery): the
+ * log is contiguous, so reading `afterSeq < logSeq <= upTo` must find every number.
+ */
+export const logGapIn = (entries: readonly LogEntry[], afterSeq: number, upTo: number): boolean =>
+  entries.length < upTo - afterSeq;
+
 /** Splits consecutive messages into SQS-sized bundles, keeping order. */
 export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: number): InboxMessage[][] => {
   const bundles: InboxMessage[][] = [];

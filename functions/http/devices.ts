@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from '../../core/errors';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
 import { UserSettingsSchema } from '../../core/policies';
 import { resyncForUserSettings } from '../../core/session/holdings';
-import { resolveSettings } from '../../core/settings';
+import { registrationSettings } from '../../core/settings';
 import { conflictResolvers } from '../conflict-resolvers';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import { httpApi, json, noContent, readJsonBody, userIdOf, validate } from '../lib/http';
@@ -75,8 +75,7 @@ export const handler = httpApi({
       deviceId,
       platform: body.platform,
       ...(body.name ? { name: body.name } : {}),
-      // The user's device defaults fill in what the registration leaves out.
-      settings: resolveSettings({ ...userSettings.devices, ...body.settings }),
+      settings: registrationSettings(userSettings, body.settings),
       createdAt: new Date().toISOString(),
       queueUrl,
       tokenHash: hashToken(deviceToken),

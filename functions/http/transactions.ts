@@ -6,11 +6,15 @@ import { cancellationCodes } from '../../aws/errors';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
-import { deepEqual } from '../../core/json';
 import type { TransactionRecord } from '../../core/model';
 import { parseSelection } from '../../core/selection';
 import { transactionDelivery } from '../../core/session/receives';
-import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
+import {
+  isReplayOf,
+  planTransaction,
+  type TransactionWrite,
+  transactionSizeProblem,
+} from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
 import { json, type RouteHandler, readJsonBody, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
@@ -38,18 +42,9 @@ const versionsOf = (record: TransactionRecord) =>
 
 /** A transaction id names one transaction: the same request again gets the same answer. */
 const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) => {
-  const same =
-    record.members.length === writes.length &&
-    record.members.every((member, index) => {
-      const write = writes[index]!;
-      return (
-        member.collection === write.collection &&
-        member.objectId === write.objectId &&
-        member.deleted === (write.op === 'delete') &&
-        deepEqual(member.data, write.data)
-      );
-    });
-  if (!same) throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  if (!isReplayOf(record, writes)) {
+    throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  }
   return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true });
 };
 

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { replaceGenerator } from '../../core/delta';
 import { type CurrentObject, objectKey } from '../../core/inbound';
 import type { Replica, TransactionRecord } from '../../core/model';
-import { planTransaction, planTransactionCapture, transactionSizeProblem } from '../../core/transactions';
+import {
+  isReplayOf,
+  planTransaction,
+  planTransactionCapture,
+  transactionSizeProblem,
+} from '../../core/transactions';
 
 const current = (entries: [string, CurrentObject][]) =>
   new Map(entries.map(([id, object]) => [objectKey('c', id), object]));
@@ -107,5 +112,25 @@ describe('planTransactionCapture', () => {
       ['b', 1],
       ['same', 4],
     ]);
+  });
+});
+
+describe('isReplayOf', () => {
+  const record = {
+    members: [
+      { collection: 'c', objectId: 'a', version: 2, deleted: false, data: { x: 1, y: [1] } },
+      { collection: 'c', objectId: 'b', version: 3, deleted: true },
+    ],
+  };
+  it('knows the same writes again, whatever their key order, and nothing else', () => {
+    const same = [
+      { op: 'put' as const, collection: 'c', objectId: 'a', data: { y: [1], x: 1 } },
+      { op: 'delete' as const, collection: 'c', objectId: 'b' },
+    ];
+    expect(isReplayOf(record, same)).toBe(true);
+    expect(isReplayOf(record, same.slice(0, 1))).toBe(false);
+    expect(isReplayOf(record, [{ ...same[0]!, data: { x: 2, y: [1] } }, same[1]!])).toBe(false);
+    expect(isReplayOf(record, [same[0]!, { ...same[1]!, op: 'put', data: {} }])).toBe(false);
+    expect(isReplayOf(record, [same[1]!, same[0]!])).toBe(false);
   });
 });

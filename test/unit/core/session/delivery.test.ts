@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogEntry, ObjectChange } from '../../../../core/model';
 import { jsonCodec } from '../../../../core/platforms/json';
 import { jsonPatchCodec } from '../../../../core/platforms/jsonpatch';
-import { bundleMessages, planDelivery } from '../../../../core/session/delivery';
+import { bundleMessages, logGapIn, planDelivery } from '../../../../core/session/delivery';
 import { change, changeEntry, session } from './fixtures';
 
 const note = (logSeq: number, collection: string, origin: ObjectChange['origin'] = { kind: 'app' }) =>
@@ -39,6 +39,12 @@ describe('planDelivery', () => {
         payload: { op: 'add', collection: 'notes', objectId: 'o2', version: 1, data: { n: 2 } },
       },
     ]);
+  });
+
+  it('sees a log gap when entries between the cursor and the envelope are missing', () => {
+    expect(logGapIn([note(4, 'notes'), note(5, 'notes')], 3, 5)).toBe(false);
+    expect(logGapIn([note(5, 'notes')], 3, 5)).toBe(true);
+    expect(logGapIn([], 3, 3)).toBe(false);
   });
 
   it('bundles in order under the size limit', () => {
