@@ -33,10 +33,10 @@ onClientCreated((client) => {
  * logger is never used by two records at once; keys meant for a whole invocation must be
  * persistent keys (`appendPersistentKeys`), which this leaves alone.
  */
-export const withRecordLogKeys = async <T>(process: () => Promise<T>): Promise<T> => {
+export const withRecordLogKeys = async <T>(run: () => Promise<T>): Promise<T> => {
   logger.resetKeys();
   try {
-    return await process();
+    return await run();
   } finally {
     logger.resetKeys();
   }
