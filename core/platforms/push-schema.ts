@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../errors';
-import { ChangeIdSchema, CollectionSchema, isJsonObject, ObjectIdSchema } from '../ids';
+import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../ids';
+import { isJsonObject } from '../json';
+import { MAX_CHANGES_PER_PUSH } from '../limits';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
 import type { PlatformCodec } from './codec';
 
@@ -9,9 +11,6 @@ import type { PlatformCodec } from './codec';
  * naming a change id, an op and an object. Platforms differ only in how add / modify carry
  * the new data, which they declare as payload fields plus per-op presence rules.
  */
-
-/** A push applies as one DynamoDB transaction, which holds at most 100 items. */
-export const MAX_CHANGES_PER_PUSH = 50;
 
 /** Zod error callback: "required" when the member is missing, else what it should be. */
 export const requiredOr =
@@ -26,7 +25,7 @@ export const JsonObjectSchema = z.custom<JsonObject>(isJsonObject, {
 /** Any value: push bodies come from JSON.parse, so whatever is present is JSON already. */
 export const JsonValueSchema = z.custom<JsonValue>();
 
-export const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
+const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
 
 export const changeBaseShape = {
   changeId: ChangeIdSchema,
@@ -167,7 +166,7 @@ function validationError(issues: readonly z.core.$ZodIssue[]): ValidationError {
 }
 
 /** `changes[2].data`, the way a reader of the body would point at it; the root is `body`. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return 'body';
   return path
     .map((segment, index) => {

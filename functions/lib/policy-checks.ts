@@ -1,10 +1,10 @@
-import { hasConflictResolver } from '../../core/conflicts';
+import type { ConflictResolvers } from '../../core/conflicts';
 import { ValidationError } from '../../core/errors';
-import type { DeviceCollectionSettings, UserSettings } from '../../core/policies';
-import '../conflict-resolvers';
+import type { DeviceCollectionSettings, UserSettings } from '../../core/model';
 
 /** `custom` names a function registered in code; settings for a collection without one are refused. */
 export const assertResolversExist = (
+  resolvers: ConflictResolvers,
   collections: UserSettings['collections'] | DeviceCollectionSettings | undefined,
   where: string,
   defaults?: UserSettings['defaults'],
@@ -15,7 +15,7 @@ export const assertResolversExist = (
     );
   }
   for (const [collection, policy] of Object.entries(collections ?? {})) {
-    if (policy?.conflictPolicy === 'custom' && !hasConflictResolver(collection)) {
+    if (policy?.conflictPolicy === 'custom' && !resolvers.has(collection)) {
       throw new ValidationError(
         `${where}.collections.${collection}.conflictPolicy: "custom" needs a resolver registered in code for "${collection}" (functions/conflict-resolvers.ts)`,
       );
