@@ -15,8 +15,8 @@ import type {
   ReplicaVersion,
   TransactionOutcome,
   TransactionRecord,
+  UserSettings,
 } from '../core/model';
-import type { UserSettings } from '../core/policies';
 import { cancellationCodes, isConditionFailure } from './errors';
 import {
   epochSeconds,

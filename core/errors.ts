@@ -1,6 +1,7 @@
 /**
  * Typed domain errors. Core and functions throw these; the HTTP edge maps them to RFC 9457
- * problem+json in one place (functions/lib/problem.ts), so every route reports alike.
+ * problem+json in one place (`problemResponse` in functions/lib/http.ts), so every route
+ * reports alike.
  */
 export class SyncHubError extends Error {
   constructor(
@@ -35,11 +36,6 @@ export class NotFoundError extends SyncHubError {
     super(404, 'Not Found', detail);
   }
 }
-export class MethodNotAllowedError extends SyncHubError {
-  constructor(detail: string) {
-    super(405, 'Method Not Allowed', detail);
-  }
-}
 export class ConflictError extends SyncHubError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) {
     super(409, 'Conflict', detail, extensions);
@@ -58,10 +54,5 @@ export class UnsupportedMediaTypeError extends SyncHubError {
 export class UnprocessableError extends SyncHubError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) {
     super(422, 'Unprocessable Content', detail, extensions);
-  }
-}
-export class TooManyRequestsError extends SyncHubError {
-  constructor(detail: string) {
-    super(429, 'Too Many Requests', detail);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Size limits that follow from AWS limits (DESIGN.md §6): a change log entry carries the full
+ * Size limits that follow from AWS service limits: a change log entry carries the full
  * object plus its delta in one DynamoDB item (400 KB), and an inbox bundle is one SQS message
  * (1 MiB). The README's "Limits" section documents these numbers.
  */
@@ -10,6 +10,7 @@ export const MAX_DELTA_BYTES = 60_000;
 export const MAX_JSON_BODY_BYTES = 400_000;
 /** A push travels as one inbound SQS message (1 MiB) with its envelope. */
 export const MAX_PUSH_BODY_BYTES = 900_000;
+/** A push applies as one DynamoDB transaction (100 items): its writes, the result and the marker. */
 export const MAX_CHANGES_PER_PUSH = 50;
 /** One inbox SQS message (a bundle of consecutive device messages). */
 export const MAX_BUNDLE_BYTES = 900_000;

@@ -5,12 +5,11 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { storedObjectFromItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
-import { planCapture } from '../core/capture';
-import { deltaGeneratorFor, generatorForCollection, parseDeltaAssignments } from '../core/delta';
-import type { LogEntry, StoredObject } from '../core/model';
-import { effectivePolicy, type UserSettings } from '../core/policies';
-import { isCollectionSynced, parseExcludedCollections } from '../core/selection';
-import { planTransactionCapture } from '../core/transactions';
+import { changeEntry, generatorOf, planCapture, removedOutsideApi } from '../core/capture';
+import { parseDeltaAssignments } from '../core/delta';
+import type { StoredObject } from '../core/model';
+import { isCollectionSynced, parseSelection } from '../core/selection';
+import { planTransactionCapture, transactionEntry } from '../core/transactions';
 import { requireEnv, tuning } from './lib/config';
 import { backoff, processStreamInOrder, RetryableError, StreamDeadLetters } from './lib/failures';
 import { withObservability } from './lib/middleware';
@@ -19,31 +18,18 @@ import { logger, MetricName, metrics } from './lib/observability';
 const config = tuning();
 const syncStore = new SyncStore(makeDocumentClient(), requireEnv('SYNC_TABLE'), config);
 const deadLetters = new StreamDeadLetters(makeSqsClient(), requireEnv('STREAM_DLQ_URL'), 'capture');
-const selection = { excludedCollections: parseExcludedCollections(config.excludedCollections) };
+const selection = parseSelection(config.excludedCollections);
 const deltaAssignments = parseDeltaAssignments(config.deltaGenerators);
-
-/** The user's choice for the collection, else the deployment's, else the default (`replace`). */
-const generatorFor = (settings: UserSettings | undefined, collection: string) => {
-  const chosen = effectivePolicy(settings, collection).deltaGenerator;
-  return chosen ? deltaGeneratorFor(chosen) : generatorForCollection(collection, deltaAssignments);
-};
 
 const image = (value: unknown) => unmarshall(value as Record<string, AttributeValue>);
 
 /** The object version a stream record stands for, or undefined when it is no change to sync. */
 const objectOf = (record: DynamoDBRecord): StoredObject | undefined => {
   if (record.eventName === 'REMOVE') {
-    const { txId: _writtenBy, ...old } = storedObjectFromItem(image(record.dynamodb?.OldImage));
-    // A tombstone expiring is housekeeping; a live item removed outside the API is a delete.
-    if (old.deleted) return undefined;
-    return {
-      ...old,
-      deleted: true,
-      data: undefined,
-      version: old.version + 1,
-      origin: { kind: 'app' },
-      updatedAt: new Date().toISOString(),
-    };
+    return removedOutsideApi(
+      storedObjectFromItem(image(record.dynamodb?.OldImage)),
+      new Date().toISOString(),
+    );
   }
   return storedObjectFromItem(image(record.dynamodb?.NewImage));
 };
@@ -56,6 +42,7 @@ const MAX_ATTEMPTS = 8;
  * one item arrive in order, so a later write of a member can only be seen after this one.
  */
 const captureTransaction = async (userId: string, txId: string): Promise<void> => {
+  logger.appendKeys({ userId, txId });
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const record = await syncStore.getTransaction(userId, txId);
     if (!record) throw new Error(`transaction ${txId} of user ${userId} has no transaction record`);
@@ -63,20 +50,13 @@ const captureTransaction = async (userId: string, txId: string): Promise<void> =
     const members = record.members.filter((member) => isCollectionSynced(selection, member.collection));
     const { replicas, lastSeq, settings } = await syncStore.readState(userId, members);
     const plan = planTransactionCapture({ ...record, members }, userId, replicas, (collection) =>
-      generatorFor(settings, collection),
+      generatorOf(settings, collection, deltaAssignments),
     );
-    const at = new Date().toISOString();
-    const [only] = plan.changes;
-    const entry: LogEntry | undefined =
-      plan.changes.length === 0
-        ? undefined
-        : plan.changes.length === 1 && only
-          ? { kind: 'change', userId, logSeq: lastSeq + 1, change: { ...only, txId }, at }
-          : { kind: 'transaction', userId, logSeq: lastSeq + 1, txId, changes: plan.changes, at };
+    const entry = transactionEntry(userId, lastSeq + 1, txId, plan.changes, new Date().toISOString());
     const outcome = await syncStore.captureTransaction(userId, txId, lastSeq, plan.replicas, entry);
     if (outcome === 'committed') {
       if (entry) metrics.addMetric(MetricName.ChangesCaptured, MetricUnit.Count, plan.changes.length);
-      logger.debug('transaction captured', { userId, txId, changes: plan.changes.length });
+      logger.debug('transaction captured', { changes: plan.changes.length });
       return;
     }
     if (outcome === 'duplicate') return;
@@ -90,13 +70,14 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
   if (!object) return;
   if (object.txId) return captureTransaction(object.userId, object.txId);
   if (!isCollectionSynced(selection, object.collection)) return;
+  logger.appendKeys({ userId: object.userId, collection: object.collection, objectId: object.objectId });
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const { replica, lastSeq, settings } = await syncStore.readCaptureState(
       object.userId,
       object.collection,
       object.objectId,
     );
-    const plan = planCapture(replica, object, generatorFor(settings, object.collection));
+    const plan = planCapture(replica, object, generatorOf(settings, object.collection, deltaAssignments));
     if (plan.kind === 'duplicate') return;
     if (plan.kind === 'silent') {
       await syncStore.putReplica(object.userId, plan.replica);
@@ -105,18 +86,12 @@ const captureRecord = async (record: DynamoDBRecord): Promise<void> => {
     const outcome = await syncStore.append(
       object.userId,
       lastSeq,
-      {
-        kind: 'change',
-        userId: object.userId,
-        logSeq: lastSeq + 1,
-        change: plan.change,
-        at: new Date().toISOString(),
-      },
+      changeEntry(object.userId, lastSeq + 1, plan.change, new Date().toISOString()),
       plan.replica,
     );
     if (outcome === 'committed') {
       metrics.addMetric(MetricName.ChangesCaptured, MetricUnit.Count, 1);
-      logger.debug('change captured', { userId: object.userId, logSeq: lastSeq + 1, op: plan.change.op });
+      logger.debug('change captured', { logSeq: lastSeq + 1, op: plan.change.op });
       return;
     }
     if (outcome === 'duplicate') return;

@@ -6,8 +6,10 @@ import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { LOG_PREFIX } from '../aws/keys';
 import type { LogEntry } from '../core/model';
-import { deviceReceives } from '../core/selection';
-import { requireEnv } from './lib/config';
+import { parseSelection } from '../core/selection';
+import { deviceSession } from '../core/session/device-session';
+import { receivesEntry } from '../core/session/receives';
+import { requireEnv, tuning } from './lib/config';
 import type { Envelope } from './lib/envelope';
 import { isTransient, StreamDeadLetters } from './lib/failures';
 import { withObservability } from './lib/middleware';
@@ -15,6 +17,7 @@ import { logger, MetricName, metrics } from './lib/observability';
 
 const sqs = makeSqsClient();
 const registry = new DeviceRegistry(makeDocumentClient(), requireEnv('DEVICES_TABLE'));
+const selection = parseSelection(tuning().excludedCollections);
 const deadLetters = new StreamDeadLetters(sqs, requireEnv('STREAM_DLQ_URL'), 'router');
 const adapterQueues = z
   .record(z.string(), z.string().url())
@@ -54,7 +57,10 @@ const route = async (entries: readonly LogEntry[]) => {
   for (const [userId, userEntries] of byUser) {
     const devices = await registry.list(userId);
     for (const device of devices) {
-      const receiving = userEntries.filter((entry) => deviceReceives(device, entry));
+      // Without the user's settings: their filters only narrow what a device receives, and the
+      // adapter applies them, so the router wakes it for a superset and reads no settings.
+      const session = deviceSession(device, {}, selection);
+      const receiving = userEntries.filter((entry) => receivesEntry(session, entry));
       if (receiving.length === 0) continue;
       const queueUrl = adapterQueues[device.platform];
       if (!queueUrl) {

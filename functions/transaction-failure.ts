@@ -6,7 +6,7 @@ import type { DeviceRegistry } from '../aws/device-registry';
 import { cancellationCodes } from '../aws/errors';
 import type { ObjectsStore, TransactItem } from '../aws/objects-store';
 import type { SyncStore } from '../aws/sync-store';
-import type { LogEntry, TransactionOutcome } from '../core/model';
+import { decideFailure, outcomeEntries } from '../core/session/outcomes';
 import { planRollback, transactionErrorPolicy } from '../core/transactions';
 import { backoff, RetryableError } from './lib/failures';
 import { messageAttribute } from './lib/message-attributes';
@@ -52,53 +52,30 @@ export const transactionFailureHandler = ({
         return;
       }
       if (transaction.outcomes?.[deviceId]) return; // handled before
-      const objectsOf = transaction.members.map(({ collection, objectId }) => ({ collection, objectId }));
       const now = new Date().toISOString();
+      const rollback =
+        transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback'
+          ? await Promise.all([
+              objects.getMany(userId, transaction.members),
+              syncStore.readState(userId, transaction.members),
+            ]).then(([current, { replicas }]) => planRollback(transaction, current, replicas))
+          : undefined;
+      const decision = decideFailure(transaction, reason, rollback, now);
+      const { outcome } = decision;
       const items: TransactItem[] = [];
-      let outcome: TransactionOutcome = { txId, status: 'cancelled', reason, objects: objectsOf };
-      if (transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback') {
-        const [current, { replicas }] = await Promise.all([
-          objects.getMany(userId, transaction.members),
-          syncStore.readState(userId, transaction.members),
-        ]);
-        const plan = planRollback(transaction, current, replicas);
-        if (plan.kind === 'impossible') outcome = { ...outcome, rollbackImpossible: plan.reason };
-        else {
-          const rollbackTxId = `rb_${txId}`.slice(0, 64);
-          const app = { kind: 'app' } as const;
-          for (const write of plan.writes) {
-            if (!write.noop) items.push(objects.transactWrite(userId, write, app, now, rollbackTxId));
-          }
-          items.push(
-            syncStore.transactionRecordItem(userId, {
-              txId: rollbackTxId,
-              origin: app,
-              createdAt: now,
-              members: plan.members,
-            }),
-          );
-          outcome = { ...outcome, status: 'rolled-back', rollbackTxId };
-        }
-      }
-      const entries: LogEntry[] = [
-        { kind: 'outcome', userId, logSeq: lastSeq + 1, targetDeviceId: deviceId, outcome, at: now },
-      ];
-      // A cancelled transaction leaves the device's copy of its objects in doubt: re-read them.
-      // (A rollback reaches the device as a transaction of its own.)
-      if (outcome.status === 'cancelled') {
-        entries.push({
-          kind: 'resync',
-          userId,
-          logSeq: lastSeq + 2,
-          targetDeviceIds: [deviceId],
-          objects: objectsOf,
-          reason: `transaction ${txId} was cancelled for this device`,
-          at: now,
-        });
+      if (decision.rollback) {
+        const { writes, record: undo } = decision.rollback;
+        for (const write of writes)
+          items.push(objects.transactWrite(userId, write, undo.origin, now, undo.txId));
+        items.push(syncStore.transactionRecordItem(userId, undo));
       }
       items.push(
         syncStore.transactionOutcomeItem(userId, deviceId, outcome),
-        ...syncStore.logAppendManyItems(userId, lastSeq, entries),
+        ...syncStore.logAppendManyItems(
+          userId,
+          lastSeq,
+          outcomeEntries(userId, deviceId, outcome, lastSeq, now),
+        ),
       );
       try {
         await db.send(new TransactWriteCommand({ TransactItems: items }));

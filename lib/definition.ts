@@ -218,7 +218,12 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       trigger: { kind: 'queue', queue: adapterQueueKey(platform), batchSize: 10 },
       env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX', 'INBOUND_QUEUE_URL'],
       // inbound: a transaction the platform cannot express is reported there (error policy).
-      access: { tables: { sync: 'read', devices: 'readwrite' }, inbox: ['send'], sendTo: ['inbound'] },
+      // recreate: a registered device's lost inbox queue is made anew before delivering to it.
+      access: {
+        tables: { sync: 'read', devices: 'readwrite' },
+        inbox: ['send', 'recreate'],
+        sendTo: ['inbound'],
+      },
       constants: { PLATFORM: platform },
       timeoutSeconds: 30,
       memoryMb: 512,

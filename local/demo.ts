@@ -1,6 +1,6 @@
 import { type InboxMessage, SyncHubDevice } from '../client/device';
 import { SyncHubUser } from '../client/user';
-import { deepEqual } from '../core/ids';
+import { deepEqual } from '../core/json';
 
 /**
  * The newcomer's tour, played against a running SyncHub: one user, three devices on two

@@ -2,20 +2,13 @@ import { UnsupportedMediaTypeError } from '../errors';
 import type {
   DeviceSettings,
   InboundWrite,
+  ItemRejection,
   JsonValue,
   ObjectChange,
   PushResult,
   Replica,
   TransactionOutcome,
 } from '../model';
-
-/** One item of a push that could not be converted; reported, and the rest still applies. */
-export interface ItemRejection {
-  changeId: string;
-  collection?: string;
-  objectId?: string;
-  reason: string;
-}
 
 /** A push decoded item by item: what applies, and what was rejected on its own. */
 export interface PushItems {
@@ -25,7 +18,7 @@ export interface PushItems {
 
 /**
  * A platform codec converts between SyncHub's generic messages and one device format.
- * Adding a platform is one module implementing this plus one line in `platforms/index.ts`;
+ * Adding a platform is one module implementing this plus one line in `core/platforms/index.ts`;
  * the adapter function, the inbound function and the infrastructure all read the registry.
  */
 export interface PlatformCodec {

@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { ChangeIdSchema, CollectionSchema, isJsonObject, ObjectIdSchema } from '../ids';
+import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../ids';
+import { isJsonObject } from '../json';
+import { MAX_CHANGES_PER_PUSH } from '../limits';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
 import { jsonPointer, parseJsonBody, parseRequestPart } from '../validation';
 
@@ -8,9 +10,6 @@ import { jsonPointer, parseJsonBody, parseRequestPart } from '../validation';
  * naming a change id, an op and an object. Platforms differ only in how add / modify carry
  * the new data, which they declare as payload fields plus per-op presence rules.
  */
-
-/** A push applies as one DynamoDB transaction, which holds at most 100 items. */
-export const MAX_CHANGES_PER_PUSH = 50;
 
 /** Zod error callback: "required" when the member is missing, else what it should be. */
 export const requiredOr =
@@ -25,7 +24,7 @@ export const JsonObjectSchema = z.custom<JsonObject>(isJsonObject, {
 /** Any value: push bodies come from JSON.parse, so whatever is present is JSON already. */
 export const JsonValueSchema = z.custom<JsonValue>();
 
-export const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
+const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
 
 export const changeBaseShape = {
   changeId: ChangeIdSchema,

@@ -1,7 +1,7 @@
 import { makeDocumentClient } from '../../aws/clients';
 import { ObjectsStore } from '../../aws/objects-store';
 import { NotFoundError, PayloadTooLargeError } from '../../core/errors';
-import { jsonByteLength } from '../../core/ids';
+import { jsonByteLength } from '../../core/json';
 import { MAX_JSON_BODY_BYTES, MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import type { StoredObject } from '../../core/model';
 import { requireEnv, tuning } from '../lib/config';

@@ -6,20 +6,26 @@ import { cancellationCodes } from '../../aws/errors';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
-import { deepEqual } from '../../core/ids';
 import type { TransactionRecord } from '../../core/model';
-import { deviceReceivesFrom } from '../../core/selection';
-import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
+import { parseSelection } from '../../core/selection';
+import { transactionDelivery } from '../../core/session/receives';
+import {
+  isReplayOf,
+  planTransaction,
+  type TransactionWrite,
+  transactionSizeProblem,
+} from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
 import { json, type RouteHandler, type RouteHandlers, readJsonBody, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
-import { type DeliveryState, TransactionBodySchema, TransactionPathSchema } from '../schemas';
+import { TransactionBodySchema, TransactionPathSchema } from '../schemas';
 
 const config = tuning();
 const db = makeDocumentClient();
 const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const selection = parseSelection(config.excludedCollections);
 const APP = { kind: 'app' } as const;
 
 /** 50 writes of up to 300 KB of data in all, with their envelope. */
@@ -36,18 +42,9 @@ const versionsOf = (record: TransactionRecord) =>
 
 /** A transaction id names one transaction: the same request again gets the same answer. */
 const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) => {
-  const same =
-    record.members.length === writes.length &&
-    record.members.every((member, index) => {
-      const write = writes[index]!;
-      return (
-        member.collection === write.collection &&
-        member.objectId === write.objectId &&
-        member.deleted === (write.op === 'delete') &&
-        deepEqual(member.data, write.data)
-      );
-    });
-  if (!same) throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  if (!isReplayOf(record, writes)) {
+    throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  }
   return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true as const });
 };
 
@@ -117,15 +114,6 @@ const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
   if (!record) throw new NotFoundError(`no transaction ${txId}`);
   const devices = await registry.list(userId);
   const deviceStatus = devices.map((device) => {
-    const concerned =
-      device.createdAt <= record.createdAt &&
-      record.members.some((member) => deviceReceivesFrom(device, record.origin, member.collection));
-    const state: DeliveryState =
-      !concerned || record.logSeq === 0
-        ? 'not-applicable'
-        : record.logSeq !== undefined && device.logCursor >= record.logSeq
-          ? 'delivered'
-          : 'pending';
     const outcome = record.outcomes?.[device.deviceId];
     return outcome
       ? {
@@ -135,7 +123,7 @@ const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
           ...(outcome.rollbackTxId ? { rollbackTxId: outcome.rollbackTxId } : {}),
           ...(outcome.rollbackImpossible ? { rollbackImpossible: outcome.rollbackImpossible } : {}),
         }
-      : { deviceId: device.deviceId, status: state };
+      : { deviceId: device.deviceId, status: transactionDelivery({ ...device, selection }, record) };
   });
   return json(200, {
     txId,

@@ -1,6 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { logger } from './observability';
+import { logger, withRecordLogKeys } from './observability';
 
 /** A failure that will likely pass on a retry (contention, throttling, a dropped connection). */
 export class RetryableError extends Error {
@@ -65,7 +65,8 @@ export class StreamDeadLetters {
 /**
  * Processes stream records in order, one at a time. A transient failure stops the batch and
  * reports that record, so Lambda retries from it and later records never overtake it; a
- * permanent one parks the record in the DLQ and moves on.
+ * permanent one parks the record in the DLQ and moves on. Each record's log lines, its failure
+ * included, carry the keys it appended and no earlier record's (see `withRecordLogKeys`).
  */
 export const processStreamInOrder = async (
   records: readonly DynamoDBRecord[],
@@ -73,20 +74,25 @@ export const processStreamInOrder = async (
   deadLetters: StreamDeadLetters,
 ): Promise<DynamoDBBatchResponse> => {
   for (const record of records) {
-    try {
-      await handleRecord(record);
-    } catch (error) {
-      const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
-      if (isTransient(error)) {
-        logger.warn('stream record failed; will be retried', { sequenceNumber, error: error as Error });
-        return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+    const failure = await withRecordLogKeys(async () => {
+      try {
+        await handleRecord(record);
+        return undefined;
+      } catch (error) {
+        if (isTransient(error)) {
+          logger.warn('stream record failed; will be retried', { sequenceNumber, error: error as Error });
+          return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+        }
+        logger.error('stream record cannot be processed; kept in the stream DLQ', {
+          sequenceNumber,
+          error: error as Error,
+        });
+        await deadLetters.keep(record, error);
+        return undefined;
       }
-      logger.error('stream record cannot be processed; kept in the stream DLQ', {
-        sequenceNumber,
-        error: error as Error,
-      });
-      await deadLetters.keep(record, error);
-    }
+    });
+    if (failure) return failure;
   }
   return { batchItemFailures: [] };
 };

@@ -29,3 +29,25 @@ export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_N
 onClientCreated((client) => {
   tracer.captureAWSv3Client(client);
 });
+
+/**
+ * Runs the processing of one record of a batch so that the log keys it appends (`pushId`,
+ * `txId`, ...) are its own: they are cleared before and after it, so no record's lines carry
+ * an earlier record's keys. Batch consumers process records one at a time, so the shared
+ * logger is never used by two records at once; keys meant for a whole invocation must be
+ * persistent keys (`appendPersistentKeys`), which this leaves alone.
+ */
+export const withRecordLogKeys = async <T>(run: () => Promise<T>): Promise<T> => {
+  logger.resetKeys();
+  try {
+    return await run();
+  } finally {
+    logger.resetKeys();
+  }
+};
+
+/** A batch consumer's per-record function, with log keys of its own (`withRecordLogKeys`). */
+export const recordScoped =
+  <R, T>(handle: (record: R) => Promise<T>) =>
+  (record: R): Promise<T> =>
+    withRecordLogKeys(() => handle(record));

@@ -1,13 +1,13 @@
-import { hasConflictResolver } from '../../core/conflicts';
-import type { DeviceCollectionSettings, UserSettings } from '../../core/policies';
+import type { ConflictResolvers } from '../../core/conflicts';
+import type { DeviceCollectionSettings, UserSettings } from '../../core/model';
 import { invalidRequest, jsonPointer } from '../../core/validation';
-import '../conflict-resolvers';
 
 /**
  * `custom` names a function registered in code; settings for a collection without one are
  * refused. `at` is where the per-collection map sits in the body (JSON Pointer segments).
  */
 export const assertResolversExist = (
+  resolvers: ConflictResolvers,
   collections: UserSettings['collections'] | DeviceCollectionSettings | undefined,
   at: readonly string[],
   defaults?: UserSettings['defaults'],
@@ -21,7 +21,7 @@ export const assertResolversExist = (
     ]);
   }
   for (const [collection, policy] of Object.entries(collections ?? {})) {
-    if (policy?.conflictPolicy === 'custom' && !hasConflictResolver(collection)) {
+    if (policy?.conflictPolicy === 'custom' && !resolvers.has(collection)) {
       throw invalidRequest('body', [
         {
           path: jsonPointer([...at, collection, 'conflictPolicy']),

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../../core/ids';
-import type { JsonPatchOperation, JsonValue } from '../../core/model';
+import type { JsonValue } from '../../core/json';
+import type { JsonPatchOperation } from '../../core/model';
 import { JsonObjectSchema, TransactionIdSchema, VersionSchema } from './requests';
 
 /**

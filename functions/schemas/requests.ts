@@ -1,15 +1,12 @@
 import * as z from 'zod';
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
-import type { JsonObject } from '../../core/model';
+import { isJsonObject, type JsonObject } from '../../core/json';
 import { PLATFORM_NAMES } from '../../core/platforms';
 import { DeviceSettingsInputSchema } from '../../core/settings';
 import { MAX_TRANSACTION_WRITES } from '../../core/transactions';
 import { jsonPointer } from '../../core/validation';
 
 /** Request schemas of the HTTP API, validated at the edge. Strict: unknown fields are errors. */
-
-const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const JsonObjectSchema = z
   .custom<JsonObject>(isJsonObject, 'must be a JSON object')

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
-import { UserSettingsSchema } from '../../core/policies';
-import { DeviceSettingsInputSchema, DirectionSchema } from '../../core/settings';
+import { DirectionSchema, UserSettingsSchema } from '../../core/policies';
+import { DeviceSettingsInputSchema } from '../../core/settings';
 import { InboxMessageSchema, SnapshotItemSchema } from './messages';
 import { JsonObjectSchema, TransactionIdSchema, VersionSchema } from './requests';
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { planDelivery } from '../../core/delivery';
 import { fieldsGenerator, jsonPatchGenerator, textGenerator } from '../../core/delta';
-import { resyncForGap } from '../../core/inbox-gap';
-import type { Device, LogEntry, ObjectChange, PushResult, Replica } from '../../core/model';
+import type { LogEntry, ObjectChange, PushResult, Replica } from '../../core/model';
 import { CODECS } from '../../core/platforms';
+import { planDelivery } from '../../core/session/delivery';
+import { deviceSession } from '../../core/session/device-session';
+import { planPoll } from '../../core/session/inbox';
 import {
   InboxMessageSchema,
   JsonInboxMessageSchema,
@@ -69,13 +70,11 @@ describe('the API contract check every e2e response passes (test/support/contrac
 
 /** Codec outputs are plain JSON values in core; on the wire they must take the declared shapes. */
 describe('what the codecs produce is what the message schemas declare', () => {
-  const device: Device = {
-    userId: 'u1',
-    deviceId: 'd_aaaaaaaaaaaaaaaaaaaa',
-    platform: 'json',
-    settings: { direction: 'two-way' },
-    createdAt: '2026-01-01T00:00:00.000Z',
-  };
+  const device = deviceSession(
+    { deviceId: 'd_aaaaaaaaaaaaaaaaaaaa', settings: { direction: 'two-way' } },
+    {},
+    { excludedCollections: new Set() },
+  );
   const at = '2026-01-01T00:00:00.000Z';
   const change = (op: ObjectChange['op'], extra: Partial<ObjectChange> = {}): ObjectChange => ({
     op,
@@ -179,9 +178,16 @@ describe('what the codecs produce is what the message schemas declare', () => {
   it.each(Object.keys(CODECS))('platform %s', (platform) => {
     const [messageSchema, itemSchema] = perPlatform[platform as keyof typeof perPlatform];
     const codec = CODECS[platform]!;
-    const plan = planDelivery({ ...device, platform }, entries, codec, 1, true);
+    const plan = planDelivery(device, entries, codec, 1, true);
     expect(plan.failures).toEqual([]);
-    const messages = [...plan.messages, resyncForGap({ from: 3, to: 5 }, 'lost')];
+    // A poll whose first message is not the next one: a resync stands in for the lost numbers.
+    const poll = planPoll(
+      { nextSeq: 7, ackedSeq: 0, inflight: [] },
+      [{ handle: 'h', messages: plan.messages.filter((m) => m.seq >= 6) }],
+      { max: 100, longPoll: true, queueRemade: false, now: 0, visibilityMs: 30_000 },
+    );
+    expect(poll.gap).toEqual({ from: 1, to: 5 });
+    const messages = [...plan.messages, poll.messages[0]!];
     expect(messages.length).toBe(entries.length + 2);
     for (const message of messages) {
       expect(messageSchema.safeParse(message).error?.issues ?? []).toEqual([]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
-import { deepEqual } from '../../core/ids';
+import { deepEqual } from '../../core/json';
 import type { JsonObject } from '../../core/model';
 import { assertPushMediaType } from '../../core/platforms/codec';
 import { decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';

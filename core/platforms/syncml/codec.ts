@@ -1,16 +1,18 @@
 import { ValidationError } from '../../errors';
-import { isJsonObject, jsonByteLength } from '../../ids';
+import { isJsonObject, jsonByteLength } from '../../json';
 import { MAX_CHANGES_PER_PUSH, MAX_OBJECT_DATA_BYTES } from '../../limits';
 import type {
   DeviceSettings,
   InboundWrite,
+  ItemRejection,
   JsonObject,
   JsonValue,
   ObjectChange,
   PushResult,
   Replica,
+  SyncmlFormats,
 } from '../../model';
-import type { ItemRejection, PlatformCodec, PushItems } from '../codec';
+import type { PlatformCodec, PushItems } from '../codec';
 import { requireData } from '../json';
 import { ContentError } from './content-error';
 import {
@@ -22,8 +24,8 @@ import {
   statusElements,
   syncPackage,
 } from './document';
-import { type CalendarVersion, calendarToEvent, eventToCalendar } from './icalendar';
-import { contactToVCard, type VCardVersion, vcardToContact } from './vcard';
+import { calendarToEvent, eventToCalendar } from './icalendar';
+import { contactToVCard, vcardToContact } from './vcard';
 import { parseXml } from './xml';
 
 /**
@@ -31,11 +33,7 @@ import { parseXml } from './xml';
  * vCard, events as iCalendar, notes as plain text, anything else as JSON (docs/syncml.md).
  */
 
-export interface SyncmlFormats {
-  contacts: VCardVersion;
-  events: CalendarVersion;
-}
-export const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
+const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
 
 const TYPES = {
   vcard30: 'text/vcard',
@@ -109,9 +107,6 @@ export function decodeContent(
 
 const COMMAND = { add: 'Add', modify: 'Replace', delete: 'Delete' } as const;
 const OP = { Add: 'add', Replace: 'modify', Delete: 'delete' } as const;
-
-/** What a result adds for items that could not be converted (see functions/inbound.ts). */
-export type ResultWithItems = PushResult & { rejectedItems?: ItemRejection[] };
 
 const refOf = (changeId: string) => {
   const parts = changeId.split('.');
@@ -218,7 +213,6 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
     },
 
     encodeResult(result: PushResult): JsonValue {
-      const withItems = result as ResultWithItems;
       const statuses: OutStatus[] = [];
       if (result.status === 'applied') {
         for (const c of result.changes)
@@ -244,7 +238,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
         }
       } else if (result.changeId)
         statuses.push({ ...refOf(result.changeId), cmd: 'Sync', code: 400, reason: result.reason });
-      for (const item of withItems.rejectedItems ?? []) {
+      for (const item of result.rejectedItems ?? []) {
         if (statuses.some((s) => `${s.cmdRef}` === refOf(item.changeId).cmdRef)) continue;
         statuses.push({
           ...refOf(item.changeId),
@@ -286,9 +280,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
     decodePushItems: decodeSyncmlPush,
 
     forDevice(device: { deviceId: string; settings: DeviceSettings }): PlatformCodec {
-      // The settings member is declared by core/settings.ts (DeviceSettingsInputSchema).
-      const { syncml } = device.settings as DeviceSettings & { syncml?: Partial<SyncmlFormats> };
-      return syncmlCodecFor(device.deviceId, { ...DEFAULT_FORMATS, ...syncml });
+      return syncmlCodecFor(device.deviceId, { ...DEFAULT_FORMATS, ...device.settings.syncml });
     },
   };
   return codec;

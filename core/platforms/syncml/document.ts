@@ -5,11 +5,11 @@ import { child, childrenNamed, childText, el, textEl, type XmlElement } from './
 /**
  * SyncML 1.2 documents (OMA DS 1.2 representation protocol): writing the server's Sync
  * packages and reading a device's package into protocol-level commands. The content of each
- * item is converted elsewhere (content.ts).
+ * item is converted by the codec (codec.ts, with vcard.ts and icalendar.ts).
  */
 
 export const SYNCML_MEDIA_TYPE = 'application/vnd.syncml+xml';
-export const SERVER_URI = 'synchub';
+const SERVER_URI = 'synchub';
 
 export type Command = 'Add' | 'Replace' | 'Delete';
 

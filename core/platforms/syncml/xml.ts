@@ -10,10 +10,10 @@ import { invalidRequest } from '../../validation';
  * character references ourselves, which cannot expand.
  */
 
-export const MAX_XML_BYTES = 900_000;
-export const MAX_XML_ELEMENTS = 20_000;
+const MAX_XML_BYTES = 900_000;
+const MAX_XML_ELEMENTS = 20_000;
 /** A SyncML push nests about 8 deep (SyncML > SyncBody > Atomic > Sync > Add > Item > Meta > Type). */
-export const MAX_XML_DEPTH = 24;
+const MAX_XML_DEPTH = 24;
 
 /** A parsed element: child elements by name (always arrays, in document order per name) and text. */
 export interface XmlElement {
@@ -44,7 +44,7 @@ const invalid = (detail: string) =>
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** Decodes the predefined entities and character references; anything else is refused. */
-export function decodeEntities(text: string): string {
+function decodeEntities(text: string): string {
   return text.replace(/&([^;&\s]{0,12});?/g, (match, name: string) => {
     if (!match.endsWith(';')) throw invalid(`a bare "&" in text (write &amp;)`);
     if (Object.hasOwn(PREDEFINED, name)) return PREDEFINED[name]!;
@@ -136,7 +136,7 @@ export const childrenNamed = (element: XmlElement | undefined, name: string): Xm
 export const childText = (element: XmlElement | undefined, name: string): string | undefined =>
   child(element, name)?.text.trim();
 
-export const escapeXml = (text: string): string =>
+const escapeXml = (text: string): string =>
   text
     .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
     .replace(
