@@ -11,7 +11,7 @@ import { describeError, invoke, type LambdaHandler, type Log, stderrLog } from '
 import type { ContextFactory } from '../lambda-context';
 import { buildAuthorizerEvent, buildHttpEvent, parseRequest, routeKeyOf } from './http-event';
 import { type Problem, problem, problemBody, unauthorized } from './problem';
-import { routeTable } from './routes';
+import { routeTable } from '../../lib/route-table';
 
 export type HttpHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 export type DeviceAuthorizer = LambdaHandler<
