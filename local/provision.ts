@@ -190,8 +190,14 @@ const queueAttributes = (
     : {}),
 });
 
+/** The user JWT settings come from the local issuer instead (local/local-issuer.ts). */
+type UserJwtKey = 'USER_JWT_ISSUER' | 'USER_JWT_AUDIENCE' | 'USER_JWKS_URL';
+
 export type LocalEnvironment = Readonly<
-  Record<Exclude<EnvKey, 'PLATFORM'> | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_ENDPOINT_URL_SQS', string>
+  Record<
+    Exclude<EnvKey, 'PLATFORM' | UserJwtKey> | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_ENDPOINT_URL_SQS',
+    string
+  >
 >;
 
 /** The environment the handlers read, pointing at the provisioned resources and emulators. */

@@ -8,7 +8,7 @@ import { MAX_DEVICES_PER_USER } from '../../core/limits';
 import { type UserSettings, UserSettingsSchema } from '../../core/policies';
 import { resolveSettings } from '../../core/settings';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
-import { httpApi, json, noContent, readJsonBody, userIdOf, validate } from '../lib/http';
+import { httpApi, json, noContent, readJsonBody, userAuth, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { hashToken, newDeviceId, newDeviceToken } from '../lib/tokens';
@@ -46,7 +46,7 @@ const filterChanges = (before: UserSettings, after: UserSettings): string[] => {
   );
 };
 
-export const handler = httpApi({
+export const handler = httpApi(userAuth(), {
   'GET /v1/settings': async (event) => {
     const userId = userIdOf(event);
     return json(200, await syncStore.getUserSettings(userId));

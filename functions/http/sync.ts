@@ -30,6 +30,7 @@ import {
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import {
   contentTypeOf,
+  deviceAuth,
   deviceOf,
   type HttpEvent,
   httpApi,
@@ -130,7 +131,7 @@ const holdingsOf = (settings: DeviceSettings) => ({
   direction: settings.direction === 'from-device',
 });
 
-export const handler = httpApi({
+export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
     const device = await callingDevice(event);
     const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
