@@ -146,7 +146,9 @@ export type EnvKey =
   /** Issuer, audiences (comma list) and key set URL of user JWTs: what functions/lib/auth.ts checks. */
   | 'USER_JWT_ISSUER'
   | 'USER_JWT_AUDIENCE'
-  | 'USER_JWKS_URL';
+  | 'USER_JWKS_URL'
+  /** The deployed routes' keys (JSON array of `METHOD /path`): what the `$default` function tells 404 from 405 with. */
+  | 'ROUTE_KEYS';
 
 /** What a function that serves `auth: 'user'` routes verifies user JWTs with. */
 export const USER_JWT_ENV: readonly EnvKey[] = ['USER_JWT_ISSUER', 'USER_JWT_AUDIENCE', 'USER_JWKS_URL'];
@@ -294,7 +296,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'fallback',
     entry: 'functions/http/fallback.ts',
     trigger: { kind: 'http' },
-    env: [],
+    // The routes arrive as data rather than by importing ROUTES, which would bundle every codec.
+    env: ['ROUTE_KEYS'],
     access: {},
     timeoutSeconds: 3,
     memoryMb: 128,
@@ -363,6 +366,10 @@ export const ROUTES: readonly RouteDefinition[] = [
  * in the local gateway), so a wrong path or method is answered problem+json too.
  */
 export const DEFAULT_ROUTE = { function: 'fallback' } as const;
+
+/** API Gateway route keys (`METHOD /path`) of the routes that are deployed (local-only ones are not). */
+export const deployedRouteKeys = (routes: readonly RouteDefinition[]): string[] =>
+  routes.filter((route) => !route.localOnly).map((route) => `${route.method} ${route.path}`);
 
 /** Physical names of everything the definition names, for a given prefix (stage). */
 export const physicalNames = (prefix: string) => ({

@@ -13,7 +13,12 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccountRecovery, FeaturePlan, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_ROUTE, type FunctionDefinition, type RouteDefinition } from './definition';
+import {
+  DEFAULT_ROUTE,
+  deployedRouteKeys,
+  type FunctionDefinition,
+  type RouteDefinition,
+} from './definition';
 import { SyncHubFunction, type SyncHubFunctionProps, type UserJwtSettings } from './function';
 
 export interface DeviceApiProps extends Omit<SyncHubFunctionProps, 'definition'> {
@@ -97,7 +102,7 @@ export class DeviceApi extends Construct {
     const origins = props.corsAllowOrigins ?? [];
     const functionProps = {
       prefix: rest.prefix,
-      resources: { ...rest.resources, userJwt: this.userJwt },
+      resources: { ...rest.resources, userJwt: this.userJwt, routeKeys: deployedRouteKeys(routes) },
       logRetention: rest.logRetention,
       logRemovalPolicy: rest.logRemovalPolicy,
       environment: {
@@ -231,7 +236,7 @@ export class DeviceApi extends Construct {
   }
 }
 
-/** JSON access log line: request identity, route, outcome, latency, authorizer errors. */
+/** JSON access log line: request identity, route, outcome, latency, integration errors. */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
@@ -246,7 +251,6 @@ const ACCESS_LOG_FIELDS = {
   integrationStatus: '$context.integrationStatus',
   integrationLatency: '$context.integrationLatency',
   integrationError: '$context.integrationErrorMessage',
-  authorizerError: '$context.authorizer.error',
   userAgent: '$context.identity.userAgent',
 };
 

@@ -46,6 +46,8 @@ export interface FunctionResources {
   readonly inboxPrefix: string;
   /** How user JWTs are verified; needed by functions whose env lists `USER_JWT_*`. */
   readonly userJwt?: UserJwtSettings;
+  /** Route keys of the API (`METHOD /path`); needed by functions whose env lists `ROUTE_KEYS`. */
+  readonly routeKeys?: readonly string[];
 }
 
 /** The user JWT issuer as the functions verify it (functions/lib/auth.ts). */
@@ -187,6 +189,10 @@ export class SyncHubFunction extends Construct {
       USER_JWT_ISSUER: () => userJwt().issuer,
       USER_JWT_AUDIENCE: () => userJwt().audience.join(','),
       USER_JWKS_URL: () => userJwt().jwksUrl,
+      ROUTE_KEYS: () => {
+        if (!resources.routeKeys) throw new Error(`function ${definition.key} needs resources.routeKeys`);
+        return JSON.stringify(resources.routeKeys);
+      },
       PLATFORM: () => {
         const platform = definition.constants?.PLATFORM;
         if (!platform) throw new Error(`function ${definition.key} needs constants.PLATFORM`);

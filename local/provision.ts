@@ -12,10 +12,12 @@ import { makeDynamoClient, makeSqsClient } from '../aws/clients';
 import { PLATFORM_NAMES } from '../core/platforms';
 import {
   adapterQueueKey,
+  deployedRouteKeys,
   type EnvKey,
   physicalNames,
   QUEUES,
   type QueueDefinition,
+  ROUTES,
   TABLES,
   type TableDefinition,
   type TableKey,
@@ -217,6 +219,7 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     ),
     INBOX_QUEUE_PREFIX: physicalNames(provisioned.prefix).inboxPrefix,
     STREAM_DLQ_URL: queueUrl('stream-dlq'),
+    ROUTE_KEYS: JSON.stringify(deployedRouteKeys(ROUTES)),
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
   };

@@ -21,6 +21,7 @@ import {
 import { corsHeaders, corsPolicyFromEnv } from './cors';
 import { withObservability } from './middleware';
 import { logger } from './observability';
+import { problemOf } from './problem';
 
 /** API Gateway HTTP API events (payload 2.0). No authorizer: the handlers authenticate (./auth.ts). */
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -59,22 +60,7 @@ export const problemResponse = (error: unknown, instance?: string): HttpResult =
   const problem =
     known ??
     new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
-  return {
-    statusCode: problem.status,
-    headers: {
-      'content-type': 'application/problem+json',
-      ...(problem.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-      ...(problem.status === 503 ? { 'retry-after': '1' } : {}),
-    },
-    body: JSON.stringify({
-      type: 'about:blank',
-      title: problem.title,
-      status: problem.status,
-      detail: problem.message,
-      ...(instance ? { instance } : {}),
-      ...problem.extensions,
-    }),
-  };
+  return problemOf(problem, instance);
 };
 
 /**

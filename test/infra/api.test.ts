@@ -9,7 +9,7 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, ROUTES, type RouteDefinition } from '../../lib/definition';
+import { deployedRouteKeys, FUNCTIONS, ROUTES, type RouteDefinition } from '../../lib/definition';
 import { DeviceApi } from '../../lib/device-api';
 import { Queues } from '../../lib/queues';
 import type { SyncHubStack } from '../../lib/synchub-stack';
@@ -85,7 +85,6 @@ describe('HTTP API', () => {
       status: '$context.status',
       responseLatency: '$context.responseLatency',
       integrationError: '$context.integrationErrorMessage',
-      authorizerError: '$context.authorizer.error',
     });
   });
 
@@ -134,11 +133,15 @@ describe('routes', () => {
     },
   );
 
-  it('sends every request no route matches to the fallback function ($default)', () => {
+  it('sends every request no route matches to the fallback function ($default), which knows the routes', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: '$default',
       Target: targetOf('fallback'),
       AuthorizationType: 'NONE',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'synchub-dev-fallback',
+      Environment: { Variables: Match.objectLike({ ROUTE_KEYS: JSON.stringify(deployedRouteKeys(ROUTES)) }) },
     });
   });
 

@@ -20,6 +20,7 @@ import {
   userIdOf,
 } from '../../../functions/lib/http';
 import { hashToken, newDeviceToken } from '../../../functions/lib/tokens';
+import { deployedRouteKeys, ROUTES } from '../../../lib/definition';
 import { lambdaContextFactory } from '../../../local/lambda-context';
 
 const context = lambdaContextFactory({ functionName: 'unit', timeoutSeconds: 10, memoryMb: 128 });
@@ -211,6 +212,7 @@ describe('the $default function', () => {
 
   beforeAll(async () => {
     process.env.CORS_ALLOW_ORIGINS = 'https://app.example.com';
+    process.env.ROUTE_KEYS = JSON.stringify(deployedRouteKeys(ROUTES));
     ({ handler: fallback } = await import('../../../functions/http/fallback'));
   });
 
