@@ -92,6 +92,8 @@ const authenticator = (auth: HttpAuth): Authenticate => {
       return async (event) => {
         const user = await authenticateUser(event, users);
         callers.set(event, { user });
+        // Every later log line of the invocation names the caller (the middleware resets keys).
+        logger.appendKeys({ userId: user.userId });
         return user;
       };
     }
@@ -99,6 +101,7 @@ const authenticator = (auth: HttpAuth): Authenticate => {
       return async (event, context) => {
         const device = await authenticateDevice(event, auth.devices, { deadlineMs: deadlineOf(context) });
         callers.set(event, { device });
+        logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
         return device;
       };
   }
