@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { parseDeltaAssignments } from '../core/delta';
+import { parseCorsOrigins } from '../functions/lib/cors';
 
 /**
  * Deployment configuration, read once from CDK context (`-c key=value` or cdk.json). Everything
@@ -21,13 +22,20 @@ export interface SyncHubConfig {
   readonly logRetention: RetentionDays;
   /** Optional e-mail address subscribed to the alarm topic. */
   readonly alarmEmail?: string;
-  /** External OIDC issuer for user JWTs; when absent the stack creates a Cognito user pool. */
-  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[] };
-  /** Device authorizer cache TTL: the longest a removed device's token keeps working. */
-  readonly deviceAuthorizerCacheTtl: Duration;
-  /** Stage-wide default route throttling (requests/s steady state, and burst). */
+  /**
+   * External OIDC issuer for user JWTs, with its key set URL (default
+   * `{issuer}/.well-known/jwks.json`); when absent the stack creates a Cognito user pool.
+   */
+  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[]; readonly jwksUrl: string };
+  /**
+   * Stage-wide default route throttling (requests/s steady state, and burst). Authentication runs
+   * in the functions, so this also bounds what unauthenticated traffic can cost.
+   */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Allowed browser origins for CORS; empty means no CORS (native clients need none). */
+  /**
+   * Allowed browser origins for CORS (`scheme://host[:port]`), answered by the functions; empty
+   * means no browser origin (native clients need none).
+   */
   readonly corsAllowOrigins: readonly string[];
   /** Delete every per-device inbox queue when the stack is deleted (default: all but prod). */
   readonly deleteInboxQueuesOnRemoval: boolean;
@@ -78,9 +86,6 @@ export const FUNCTION_ENV_CONTEXT: Readonly<
 };
 
 const STAGE_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
-
-/** The API Gateway maximum is 3600 s; more than a few seconds would keep removed devices alive. */
-const MAX_AUTHORIZER_TTL_SECONDS = 10;
 
 /** Context values arrive as strings from `-c`, or as JSON types from cdk.json. */
 const read = (node: Node, key: string): string | undefined => {
@@ -140,6 +145,27 @@ export const readConfig = (node: Node): SyncHubConfig => {
   if (issuer !== undefined && !issuer.startsWith('https://')) {
     throw new Error(`context jwtIssuer must be an https URL (got "${issuer}")`);
   }
+  const jwksUrl = read(node, 'jwtJwksUrl');
+  if (jwksUrl !== undefined && issuer === undefined) {
+    throw new Error('context jwtJwksUrl needs jwtIssuer (the Cognito pool the stack creates has its own)');
+  }
+  if (jwksUrl !== undefined && !jwksUrl.startsWith('https://')) {
+    throw new Error(`context jwtJwksUrl must be an https URL (got "${jwksUrl}")`);
+  }
+  // The device authorizer and its cache are gone (functions/lib/auth.ts); a stage still setting
+  // the key would believe in a revocation window that no longer exists.
+  if (read(node, 'deviceAuthorizerCacheTtlSeconds') !== undefined) {
+    throw new Error(
+      'context deviceAuthorizerCacheTtlSeconds no longer exists: device tokens are checked on every ' +
+        'request (docs/operations.md, "Revocation window"); remove it',
+    );
+  }
+  const corsAllowOrigins = list(read(node, 'corsAllowOrigins'));
+  try {
+    parseCorsOrigins(corsAllowOrigins.join(','));
+  } catch (error) {
+    throw new Error(`context corsAllowOrigins: ${(error as Error).message}`);
+  }
 
   const functionEnvironment: Record<string, string> = {};
   for (const [key, { env, check }] of Object.entries(FUNCTION_ENV_CONTEXT)) {
@@ -160,15 +186,15 @@ export const readConfig = (node: Node): SyncHubConfig => {
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     logRetention: retentionDays(readInt(node, 'logGroupRetentionDays', isProduction ? 365 : 14, 1, 3653)),
     alarmEmail: read(node, 'alarmEmail'),
-    jwt: issuer === undefined ? undefined : { issuer, audience },
-    deviceAuthorizerCacheTtl: Duration.seconds(
-      readInt(node, 'deviceAuthorizerCacheTtlSeconds', 5, 0, MAX_AUTHORIZER_TTL_SECONDS),
-    ),
+    jwt:
+      issuer === undefined
+        ? undefined
+        : { issuer, audience, jwksUrl: jwksUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json` },
     throttle: {
       rateLimit: readInt(node, 'apiRateLimit', 100, 1, 10_000),
       burstLimit: readInt(node, 'apiBurstLimit', 200, 1, 5_000),
     },
-    corsAllowOrigins: list(read(node, 'corsAllowOrigins')),
+    corsAllowOrigins,
     deleteInboxQueuesOnRemoval: readBool(node, 'deleteInboxQueuesOnRemoval', !isProduction),
     functionEnvironment,
     alarms: {

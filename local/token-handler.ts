@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { httpApi, json, readJsonBody } from '../functions/lib/http';
+import { httpApi, json, noAuth, readJsonBody } from '../functions/lib/http';
 import { issueUserToken } from './local-issuer';
 
 /**
@@ -12,7 +12,7 @@ export const TokenRequestSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.@:+=-]{1,128}$/, 'userId must be 1-128 characters of A-Z a-z 0-9 _ . @ : + = -'),
 });
 
-export const handler = httpApi({
+export const handler = httpApi(noAuth(), {
   'POST /v1/local/token': async (event) => {
     const { userId } = readJsonBody(event, TokenRequestSchema, 4096);
     return json(200, { token: await issueUserToken(userId), tokenType: 'Bearer', expiresIn: 12 * 3600 });

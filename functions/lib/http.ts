@@ -8,16 +8,26 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../core/errors';
+import {
+  authenticateDevice,
+  authenticateUser,
+  DEFAULT_AUTH_DEADLINE_MS,
+  type DeviceCaller,
+  type DeviceTokenLookup,
+  type UserCaller,
+  type UserTokenVerifier,
+  userTokenVerifierFromEnv,
+} from './auth';
+import { corsHeaders, corsPolicyFromEnv } from './cors';
 import { withObservability } from './middleware';
 import { logger } from './observability';
+import { problemOf } from './problem';
 
-export type HttpEvent = APIGatewayProxyEventV2 & {
-  requestContext: APIGatewayProxyEventV2['requestContext'] & {
-    authorizer?: { jwt?: { claims?: Record<string, unknown> }; lambda?: Record<string, unknown> };
-  };
-};
+/** API Gateway HTTP API events (payload 2.0). No authorizer: the handlers authenticate (./auth.ts). */
+export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+/** A route's handler; `caller` is who `httpApi` authenticated (see `HttpAuth`). */
+export type RouteHandler<Caller = unknown> = (event: HttpEvent, caller: Caller) => Promise<HttpResult>;
 
 export const json = (
   statusCode: number,
@@ -50,35 +60,97 @@ export const problemResponse = (error: unknown, instance?: string): HttpResult =
   const problem =
     known ??
     new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
-  return {
-    statusCode: problem.status,
-    headers: {
-      'content-type': 'application/problem+json',
-      ...(problem.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-      ...(problem.status === 503 ? { 'retry-after': '1' } : {}),
-    },
-    body: JSON.stringify({
-      type: 'about:blank',
-      title: problem.title,
-      status: problem.status,
-      detail: problem.message,
-      ...(instance ? { instance } : {}),
-      ...problem.extensions,
-    }),
-  };
+  return problemOf(problem, instance);
 };
 
-/** A Lambda handler serving several routes, dispatched on API Gateway's routeKey. */
-export const httpApi = (routes: Record<string, RouteHandler>) =>
-  withObservability(async (event: HttpEvent, _context: Context): Promise<HttpResult> => {
+/**
+ * Who may call a JSON API function: everyone (`none`), a user with a JWT (`user`; the verifier
+ * defaults to the one of the function's environment, `USER_JWT_*`), or a device with its token
+ * (`device`, looked up in the device registry on every request).
+ */
+export type HttpAuth =
+  | { readonly caller: 'none' }
+  | { readonly caller: 'user'; readonly users?: UserTokenVerifier }
+  | { readonly caller: 'device'; readonly devices: DeviceTokenLookup };
+
+type Authenticate = (event: HttpEvent, context: Context) => Promise<unknown>;
+
+/** The identity `httpApi` established for an event, for `userIdOf` and `deviceOf`. */
+const callers = new WeakMap<HttpEvent, { user?: UserCaller; device?: DeviceCaller }>();
+
+/** A credential check leaves a second of the function's time to answer 503 in time. */
+const deadlineOf = (context: Context) =>
+  Math.max(100, Math.min(DEFAULT_AUTH_DEADLINE_MS, context.getRemainingTimeInMillis() - 1_000));
+
+const authenticator = (auth: HttpAuth): Authenticate => {
+  switch (auth.caller) {
+    case 'none':
+      return async () => undefined;
+    case 'user': {
+      // Made at cold start, so a missing USER_JWT_* variable fails the init, not a request.
+      const users = auth.users ?? userTokenVerifierFromEnv();
+      return async (event) => {
+        const user = await authenticateUser(event, users);
+        callers.set(event, { user });
+        // Every later log line of the invocation names the caller (the middleware resets keys).
+        logger.appendKeys({ userId: user.userId });
+        return user;
+      };
+    }
+    case 'device':
+      return async (event, context) => {
+        const device = await authenticateDevice(event, auth.devices, { deadlineMs: deadlineOf(context) });
+        callers.set(event, { device });
+        logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
+        return device;
+      };
+  }
+};
+
+/** Routes anyone may call. */
+export const noAuth = () => ({ caller: 'none' }) as const;
+/** Routes for a user with a JWT; `users` defaults to the verifier of the environment (`USER_JWT_*`). */
+export const userAuth = (users?: UserTokenVerifier) =>
+  ({ caller: 'user', ...(users ? { users } : {}) }) as const;
+/** Routes for a device with its token, looked up in `devices` on every request. */
+export const deviceAuth = (devices: DeviceTokenLookup) => ({ caller: 'device', devices }) as const;
+
+/**
+ * A Lambda handler serving several routes, dispatched on API Gateway's routeKey. Every route of
+ * the function is authenticated as `auth` says before its handler runs (API Gateway routes only),
+ * every answer carries the CORS headers of `CORS_ALLOW_ORIGINS`, and every error is problem+json.
+ */
+export function httpApi(
+  auth: { readonly caller: 'none' },
+  routes: Record<string, RouteHandler<undefined>>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(
+  auth: { readonly caller: 'user'; readonly users?: UserTokenVerifier },
+  routes: Record<string, RouteHandler<UserCaller>>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(
+  auth: { readonly caller: 'device'; readonly devices: DeviceTokenLookup },
+  routes: Record<string, RouteHandler<DeviceCaller>>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(auth: HttpAuth, routes: Record<string, RouteHandler<never>>) {
+  const authenticate = authenticator(auth);
+  const cors = corsPolicyFromEnv();
+  return withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    let result: HttpResult;
     try {
+      const caller = await authenticate(event, context);
       const route = routes[event.routeKey];
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-      return await route(event);
+      result = await route(event, caller as never);
     } catch (error) {
-      return problemResponse(error, event.rawPath);
+      result = problemResponse(error, event.rawPath);
     }
+    const headers = corsHeaders(event, cors);
+    return Object.keys(headers).length === 0
+      ? result
+      : { ...result, headers: { ...result.headers, ...headers } };
   });
+}
 
 export const zodIssues = (error: z.ZodError) =>
   error.issues.map((issue) => ({
@@ -151,41 +223,20 @@ export const readJsonBody = <S extends z.ZodType>(
   return validate(schema, value, 'invalid body');
 };
 
+/** The user `httpApi` authenticated for this event (routes with `caller: 'user'`). */
 export const userIdOf = (event: HttpEvent): string => {
-  const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0)
-    throw new UnauthorizedError('the token carries no subject');
-  return sub;
+  const user = callers.get(event)?.user;
+  if (!user) throw new UnauthorizedError('a valid user token is required');
+  return user.userId;
 };
 
-export interface DeviceIdentity {
-  userId: string;
-  deviceId: string;
-}
+export type DeviceIdentity = DeviceCaller;
 
-/** What the device authorizer passes on (functions/authorizers/device.ts). */
-export interface DeviceAuthorizerContext {
-  [key: string]: string | boolean;
-  authenticated: boolean;
-  userId: string;
-  deviceId: string;
-  platform: string;
-}
-
-/** The device is known from its token only (set by the device authorizer), never from the request. */
+/** The device `httpApi` authenticated from its token (routes with `caller: 'device'`), never from the request. */
 export const deviceOf = (event: HttpEvent): DeviceIdentity => {
-  const context = event.requestContext.authorizer?.lambda;
-  const { authenticated, userId, deviceId } = context ?? {};
-  if (
-    authenticated !== true ||
-    typeof userId !== 'string' ||
-    typeof deviceId !== 'string' ||
-    !userId ||
-    !deviceId
-  ) {
-    throw new UnauthorizedError('a valid device token is required');
-  }
-  return { userId, deviceId };
+  const device = callers.get(event)?.device;
+  if (!device) throw new UnauthorizedError('a valid device token is required');
+  return device;
 };
 
 export const queryOf = (event: HttpEvent): Record<string, string> => {
