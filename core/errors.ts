@@ -36,6 +36,11 @@ export class NotFoundError extends SyncHubError {
     super(404, 'Not Found', detail);
   }
 }
+export class MethodNotAllowedError extends SyncHubError {
+  constructor(detail: string) {
+    super(405, 'Method Not Allowed', detail);
+  }
+}
 export class ConflictError extends SyncHubError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) {
     super(409, 'Conflict', detail, extensions);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import {
@@ -29,13 +29,20 @@ export interface SyncHubConfig {
   readonly logRetention: RetentionDays;
   /** Optional e-mail address subscribed to the alarm topic. */
   readonly alarmEmail?: string;
-  /** External OIDC issuer for user JWTs; when absent the stack creates a Cognito user pool. */
-  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[] };
-  /** Device authorizer cache TTL: the longest a removed device's token keeps working. */
-  readonly deviceAuthorizerCacheTtl: Duration;
-  /** Stage-wide default route throttling (requests/s steady state, and burst). */
+  /**
+   * External OIDC issuer for user JWTs, with its key set URL (default
+   * `{issuer}/.well-known/jwks.json`); when absent the stack creates a Cognito user pool.
+   */
+  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[]; readonly jwksUrl: string };
+  /**
+   * Stage-wide default route throttling (requests/s steady state, and burst). Authentication runs
+   * in the functions, so this also bounds what unauthenticated traffic can cost.
+   */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Allowed browser origins for CORS; empty means no CORS (native clients need none). */
+  /**
+   * Allowed browser origins for CORS (`scheme://host[:port]`), answered by the functions; empty
+   * means no browser origin (native clients need none).
+   */
   readonly corsAllowOrigins: readonly string[];
   /** Delete every per-device inbox queue when the stack is deleted (default: all but prod). */
   readonly deleteInboxQueuesOnRemoval: boolean;
@@ -88,6 +95,18 @@ export const readConfig = (node: Node): SyncHubConfig => {
   if ((issuer === undefined) !== (audience.length === 0)) {
     throw new Error('context jwtIssuer and jwtAudience must be given together');
   }
+  const jwksUrl = tunable(node, 'jwtJwksUrl');
+  if (jwksUrl !== undefined && issuer === undefined) {
+    throw new Error('context jwtJwksUrl needs jwtIssuer (the Cognito pool the stack creates has its own)');
+  }
+  // The device authorizer and its cache are gone (functions/lib/auth.ts); a stage still setting
+  // the key would believe in a revocation window that no longer exists.
+  if (node.tryGetContext('deviceAuthorizerCacheTtlSeconds') !== undefined) {
+    throw new Error(
+      'context deviceAuthorizerCacheTtlSeconds no longer exists: device tokens are checked on every ' +
+        'request (docs/operations.md, "Revocation window"); remove it',
+    );
+  }
 
   // The functions' tunables pass through only when set (the functions apply the same defaults),
   // checked here with the rules the functions apply at cold start: a bad value fails synthesis.
@@ -104,8 +123,10 @@ export const readConfig = (node: Node): SyncHubConfig => {
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     logRetention: retentionDays(tunable(node, 'logGroupRetentionDays', isProduction)),
     alarmEmail: tunable(node, 'alarmEmail'),
-    jwt: issuer === undefined ? undefined : { issuer, audience },
-    deviceAuthorizerCacheTtl: Duration.seconds(tunable(node, 'deviceAuthorizerCacheTtlSeconds')),
+    jwt:
+      issuer === undefined
+        ? undefined
+        : { issuer, audience, jwksUrl: jwksUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json` },
     throttle: {
       rateLimit: tunable(node, 'apiRateLimit'),
       burstLimit: tunable(node, 'apiBurstLimit'),

@@ -8,6 +8,7 @@
  */
 import { parseDeltaAssignments } from '../core/delta';
 import { CollectionSchema } from '../core/ids';
+import { parseCorsOrigins } from '../functions/lib/cors';
 
 const DAY_SECONDS = 24 * 3600;
 
@@ -126,14 +127,14 @@ export const TUNABLES = {
     defaultNote: 'none',
     doc: "The audiences of the external issuer's tokens; give `jwtIssuer` with it.",
   },
-  deviceAuthorizerCacheTtlSeconds: {
-    kind: 'int',
-    // API Gateway allows up to 3600 s; more than a few seconds would keep removed devices alive.
-    min: 0,
-    max: 10,
-    default: 5,
-    unit: 'seconds',
-    doc: "How long API Gateway caches the device authorizer's answer (see [Revocation window](#revocation-window)).",
+  jwtJwksUrl: {
+    kind: 'text',
+    format: 'an https URL',
+    defaultNote: '`{jwtIssuer}/.well-known/jwks.json`',
+    doc: "The external issuer's JSON Web Key Set, when it lives elsewhere (its OIDC discovery document's `jwks_uri`); needs `jwtIssuer`.",
+    check: (value) => {
+      if (!value.startsWith('https://')) throw new Error('must be an https URL');
+    },
   },
   apiRateLimit: {
     kind: 'int',
@@ -141,7 +142,7 @@ export const TUNABLES = {
     max: 10_000,
     default: 100,
     unit: 'requests/s',
-    doc: 'Default route throttling of the stage, steady state; above it clients get 429.',
+    doc: 'Default route throttling of the stage, steady state; above it clients get 429. It also bounds unauthenticated traffic, which reaches the functions (see [Authentication and unauthenticated traffic](#authentication-and-unauthenticated-traffic)).',
   },
   apiBurstLimit: {
     kind: 'int',
@@ -153,9 +154,10 @@ export const TUNABLES = {
   },
   corsAllowOrigins: {
     kind: 'text',
-    format: 'comma list',
+    format: 'comma list of `scheme://host[:port]`, no `*`',
     defaultNote: 'none',
-    doc: 'Browser origins for CORS; native clients need none.',
+    doc: 'Browser origins for CORS, answered by the functions (`CORS_ALLOW_ORIGINS`); native clients need none.',
+    check: (value) => void parseCorsOrigins(value),
   },
   deleteInboxQueuesOnRemoval: {
     kind: 'bool',

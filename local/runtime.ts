@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
+import { DEFAULT_ROUTE, FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
 import { METRICS } from '../lib/metrics';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
 import {
@@ -10,15 +10,9 @@ import {
 } from './event-sources/dynamodb-stream';
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
-import {
-  type DeviceAuthorizer,
-  type GatewayFunction,
-  type HttpHandler,
-  type ResponseCheck,
-  startGateway,
-} from './gateway/server';
+import { type GatewayFunction, type HttpHandler, type ResponseCheck, startGateway } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
-import { verifyUserToken } from './local-issuer';
+import { localUserJwtEnvironment } from './local-issuer';
 import { environmentFor, type LocalEnvironment, type Provisioned, provision } from './provision';
 
 export interface RuntimeOptions {
@@ -80,6 +74,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
     ...env,
+    // User JWTs are verified by the functions against the local issuer's key.
+    ...(await localUserJwtEnvironment()),
     ...options.env,
   });
 
@@ -140,18 +136,11 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         });
       }
     }
-    const authorizer = httpFunctions.get('device-authorizer');
-    if (!authorizer) throw new Error('the definition has no device-authorizer function');
     const gateway = await startGateway({
       routes: ROUTES,
       functions: httpFunctions,
-      deviceAuthorizer: {
-        handler: authorizer.handler as unknown as DeviceAuthorizer,
-        createContext: authorizer.createContext,
-      },
-      verifyUserToken: async (token) => ({ ...(await verifyUserToken(token)) }),
+      defaultFunction: DEFAULT_ROUTE.function,
       port: options.port,
-      region: LOCAL_REGION,
       ...(options.log ? { log: options.log } : {}),
       ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     });

@@ -9,7 +9,7 @@ import { resyncForUserSettings } from '../../core/session/holdings';
 import { registrationSettings } from '../../core/settings';
 import { conflictResolvers } from '../conflict-resolvers';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
-import { httpApi, json, noContent, readJsonBody, userIdOf, validate } from '../lib/http';
+import { httpApi, json, noContent, readJsonBody, userAuth, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { hashToken, newDeviceId, newDeviceToken } from '../lib/tokens';
@@ -35,7 +35,7 @@ const view = (device: DeviceRecord) => ({
   lastSeq: device.nextSeq - 1,
 });
 
-export const handler = httpApi({
+export const handler = httpApi(userAuth(), {
   'GET /v1/settings': async (event) => {
     const userId = userIdOf(event);
     return json(200, await syncStore.getUserSettings(userId));

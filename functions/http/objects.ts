@@ -12,6 +12,7 @@ import {
   noContent,
   queryOf,
   readJsonBody,
+  userAuth,
   userIdOf,
   validate,
 } from '../lib/http';
@@ -42,7 +43,7 @@ const view = (object: StoredObject) => ({
 const objectPath = (event: HttpEvent) =>
   validate(ObjectPathSchema, event.pathParameters ?? {}, 'invalid path');
 
-export const handler = httpApi({
+export const handler = httpApi(userAuth(), {
   ...transactionRoutes,
   'PUT /v1/objects/{collection}/{objectId}': async (event) => {
     const userId = userIdOf(event);

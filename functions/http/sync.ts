@@ -30,6 +30,7 @@ import { conflictResolvers } from '../conflict-resolvers';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import {
   contentTypeOf,
+  deviceAuth,
   deviceOf,
   type HttpEvent,
   httpApi,
@@ -113,7 +114,7 @@ const decodeCursor = (cursor: string) => {
   return { collection: parsed.data.c, objectId: parsed.data.o };
 };
 
-export const handler = httpApi({
+export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
     const device = await callingDevice(event);
     const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');

@@ -10,14 +10,23 @@ import {
 import { mediaTypeOf } from '../../core/platforms/codec';
 import { invalidRequest, parseJsonBody, parseRequestPart, type RequestPart } from '../../core/validation';
 import type { Contract, RouteKey } from '../schemas/contract';
+import {
+  authenticateDevice,
+  authenticateUser,
+  DEFAULT_AUTH_DEADLINE_MS,
+  type DeviceCaller,
+  type DeviceTokenLookup,
+  type UserCaller,
+  type UserTokenVerifier,
+  userTokenVerifierFromEnv,
+} from './auth';
+import { corsHeaders, corsPolicyFromEnv } from './cors';
 import { withObservability } from './middleware';
 import { logger } from './observability';
+import { problemOf } from './problem';
 
-export type HttpEvent = APIGatewayProxyEventV2 & {
-  requestContext: APIGatewayProxyEventV2['requestContext'] & {
-    authorizer?: { jwt?: { claims?: Record<string, unknown> }; lambda?: Record<string, unknown> };
-  };
-};
+/** API Gateway HTTP API events (payload 2.0). No authorizer: the handlers authenticate (./auth.ts). */
+export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 declare const wireBody: unique symbol;
@@ -34,9 +43,16 @@ export type Reply<K extends RouteKey> = {
   [S in keyof Responses<K>]: TypedResult<S & number, WireBody<Responses<K>[S]>>;
 }[keyof Responses<K>];
 
-/** A route's handler: it may answer only as its contract says (problems are thrown, see below). */
-export type RouteHandler<K extends RouteKey> = (event: HttpEvent) => Promise<Reply<K>>;
-export type RouteHandlers = { readonly [K in RouteKey]?: RouteHandler<K> };
+/**
+ * Route `K`'s handler; `caller` is who `httpApi` authenticated (see `HttpAuth`). It may answer
+ * only as the route's contract says (problems are thrown, and become problem+json in one place).
+ */
+export type RouteHandler<K extends RouteKey, Caller = unknown> = (
+  event: HttpEvent,
+  caller: Caller,
+) => Promise<Reply<K>>;
+/** Handlers by route key: a key the contract does not know, or a reply it does not allow, does not compile. */
+export type RouteHandlers<Caller = unknown> = { readonly [K in RouteKey]?: RouteHandler<K, Caller> };
 
 export const json = <Status extends number, Body>(
   statusCode: Status,
@@ -69,41 +85,99 @@ export const problemResponse = (error: unknown, instance?: string): HttpResult =
   const problem =
     known ??
     new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
-  return {
-    statusCode: problem.status,
-    headers: {
-      'content-type': 'application/problem+json',
-      ...(problem.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-      ...(problem.status === 503 ? { 'retry-after': '1' } : {}),
-    },
-    body: JSON.stringify({
-      type: 'about:blank',
-      title: problem.title,
-      status: problem.status,
-      detail: problem.message,
-      ...(instance ? { instance } : {}),
-      ...problem.extensions,
-    }),
-  };
+  return problemOf(problem, instance);
 };
 
 /**
- * A Lambda handler serving several routes, dispatched on API Gateway's routeKey. Each route's
- * handler is typed by the contract: a status or body the contract does not allow for that route
- * does not compile.
+ * Who may call a JSON API function: everyone (`none`), a user with a JWT (`user`; the verifier
+ * defaults to the one of the function's environment, `USER_JWT_*`), or a device with its token
+ * (`device`, looked up in the device registry on every request).
  */
-export const httpApi = (routes: RouteHandlers) =>
-  withObservability(async (event: HttpEvent, _context: Context): Promise<HttpResult> => {
-    try {
-      const route = (routes as Readonly<Record<string, (event: HttpEvent) => Promise<HttpResult>>>)[
-        event.routeKey
-      ];
-      if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-      return await route(event);
-    } catch (error) {
-      return problemResponse(error, event.rawPath);
+export type HttpAuth =
+  | { readonly caller: 'none' }
+  | { readonly caller: 'user'; readonly users?: UserTokenVerifier }
+  | { readonly caller: 'device'; readonly devices: DeviceTokenLookup };
+
+type Authenticate = (event: HttpEvent, context: Context) => Promise<unknown>;
+
+/** The identity `httpApi` established for an event, for `userIdOf` and `deviceOf`. */
+const callers = new WeakMap<HttpEvent, { user?: UserCaller; device?: DeviceCaller }>();
+
+/** A credential check leaves a second of the function's time to answer 503 in time. */
+const deadlineOf = (context: Context) =>
+  Math.max(100, Math.min(DEFAULT_AUTH_DEADLINE_MS, context.getRemainingTimeInMillis() - 1_000));
+
+const authenticator = (auth: HttpAuth): Authenticate => {
+  switch (auth.caller) {
+    case 'none':
+      return async () => undefined;
+    case 'user': {
+      // Made at cold start, so a missing USER_JWT_* variable fails the init, not a request.
+      const users = auth.users ?? userTokenVerifierFromEnv();
+      return async (event) => {
+        const user = await authenticateUser(event, users);
+        callers.set(event, { user });
+        // Every later log line of the invocation names the caller (the middleware resets keys).
+        logger.appendKeys({ userId: user.userId });
+        return user;
+      };
     }
+    case 'device':
+      return async (event, context) => {
+        const device = await authenticateDevice(event, auth.devices, { deadlineMs: deadlineOf(context) });
+        callers.set(event, { device });
+        logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
+        return device;
+      };
+  }
+};
+
+/** Routes anyone may call. */
+export const noAuth = () => ({ caller: 'none' }) as const;
+/** Routes for a user with a JWT; `users` defaults to the verifier of the environment (`USER_JWT_*`). */
+export const userAuth = (users?: UserTokenVerifier) =>
+  ({ caller: 'user', ...(users ? { users } : {}) }) as const;
+/** Routes for a device with its token, looked up in `devices` on every request. */
+export const deviceAuth = (devices: DeviceTokenLookup) => ({ caller: 'device', devices }) as const;
+
+/**
+ * A Lambda handler serving several routes, dispatched on API Gateway's routeKey. Every route of
+ * the function is authenticated as `auth` says before its handler runs (API Gateway routes only),
+ * every answer carries the CORS headers of `CORS_ALLOW_ORIGINS`, and every error is problem+json.
+ * Each route's handler is typed by the API contract (`RouteHandlers`).
+ */
+export function httpApi(
+  auth: { readonly caller: 'none' },
+  routes: RouteHandlers<undefined>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(
+  auth: { readonly caller: 'user'; readonly users?: UserTokenVerifier },
+  routes: RouteHandlers<UserCaller>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(
+  auth: { readonly caller: 'device'; readonly devices: DeviceTokenLookup },
+  routes: RouteHandlers<DeviceCaller>,
+): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
+export function httpApi(auth: HttpAuth, routes: RouteHandlers<never>) {
+  const byKey = routes as Readonly<Record<string, (event: HttpEvent, caller: never) => Promise<HttpResult>>>;
+  const authenticate = authenticator(auth);
+  const cors = corsPolicyFromEnv();
+  return withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    let result: HttpResult;
+    try {
+      const caller = await authenticate(event, context);
+      const route = byKey[event.routeKey];
+      if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
+      result = await route(event, caller as never);
+    } catch (error) {
+      result = problemResponse(error, event.rawPath);
+    }
+    const headers = corsHeaders(event, cors);
+    return Object.keys(headers).length === 0
+      ? result
+      : { ...result, headers: { ...result.headers, ...headers } };
   });
+}
 
 /**
  * Parses a request part with a zod schema; every failure becomes a precise 400 in the one shape
@@ -146,41 +220,20 @@ export const readJsonBody = <S extends z.ZodType>(
   return parseRequestPart(schema, parseJsonBody(rawBody(event, maxBytes)), 'body');
 };
 
+/** The user `httpApi` authenticated for this event (routes with `caller: 'user'`). */
 export const userIdOf = (event: HttpEvent): string => {
-  const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0)
-    throw new UnauthorizedError('the token carries no subject');
-  return sub;
+  const user = callers.get(event)?.user;
+  if (!user) throw new UnauthorizedError('a valid user token is required');
+  return user.userId;
 };
 
-export interface DeviceIdentity {
-  userId: string;
-  deviceId: string;
-}
+export type DeviceIdentity = DeviceCaller;
 
-/** What the device authorizer passes on (functions/authorizers/device.ts). */
-export interface DeviceAuthorizerContext {
-  [key: string]: string | boolean;
-  authenticated: boolean;
-  userId: string;
-  deviceId: string;
-  platform: string;
-}
-
-/** The device is known from its token only (set by the device authorizer), never from the request. */
+/** The device `httpApi` authenticated from its token (routes with `caller: 'device'`), never from the request. */
 export const deviceOf = (event: HttpEvent): DeviceIdentity => {
-  const context = event.requestContext.authorizer?.lambda;
-  const { authenticated, userId, deviceId } = context ?? {};
-  if (
-    authenticated !== true ||
-    typeof userId !== 'string' ||
-    typeof deviceId !== 'string' ||
-    !userId ||
-    !deviceId
-  ) {
-    throw new UnauthorizedError('a valid device token is required');
-  }
-  return { userId, deviceId };
+  const device = callers.get(event)?.device;
+  if (!device) throw new UnauthorizedError('a valid device token is required');
+  return device;
 };
 
 export const queryOf = (event: HttpEvent): Record<string, string> => {

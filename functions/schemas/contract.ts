@@ -208,13 +208,14 @@ export const errorsOf = (route: RouteDefinition, operation: Operation): Record<n
   const errors: Record<number, string> = {};
   if (operation.body || operation.query || operation.path)
     errors[400] = 'the request breaks its schema: `errors` lists every problem (JSON Pointer paths)';
-  if (route.auth !== 'none') errors[401] = 'no valid credential';
-  if (route.auth === 'device') errors[403] = 'the device authorizer refused the request';
+  if (route.auth !== 'none') errors[401] = 'no valid credential (`WWW-Authenticate: Bearer`)';
   if (operation.body) {
     errors[413] = 'the body is too large';
     errors[415] = 'the body is not of a media type this route takes';
   }
-  // Everything behind a credential reads a store, which may throttle.
-  if (route.auth !== 'none') errors[503] = 'a store is busy: retry after `Retry-After` seconds';
+  // Everything behind a credential checks it against a store or a key set and reads a store,
+  // any of which may be busy or slow.
+  if (route.auth !== 'none')
+    errors[503] = 'a store or the key set is busy: retry after `Retry-After` seconds';
   return { ...errors, ...operation.errors };
 };
