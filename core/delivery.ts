@@ -1,4 +1,4 @@
-import { jsonByteLength } from './ids';
+import { MAX_INBOX_PAYLOAD_BYTES } from './limits';
 import type {
   Device,
   InboxMessage,
@@ -10,6 +10,7 @@ import type {
 } from './model';
 import type { PlatformCodec } from './platforms/codec';
 import type { UserSettings } from './policies';
+import { queueJsonBytes } from './queue-json';
 import { changesFor, deviceReceives } from './selection';
 
 export interface DeliveryPlan {
@@ -72,6 +73,11 @@ export const planDelivery = (
         entry.kind === 'change'
           ? deviceCodec.encodeChange(changes[0]!)
           : encodeTransaction(deviceCodec, entry.txId, changes);
+      // A message must fit an inbox queue message once encoded; a larger one would stall the
+      // device's inbox, so the device re-reads those objects through the snapshot instead.
+      const bytes = queueJsonBytes(payload);
+      if (bytes > MAX_INBOX_PAYLOAD_BYTES)
+        throw new Error(`it is ${bytes} bytes once encoded for the inbox; at most ${MAX_INBOX_PAYLOAD_BYTES} fit`);
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
@@ -115,13 +121,13 @@ export const encodeTransaction = (
     ? codec.encodeTransaction(txId, changes)
     : { txId, changes: changes.map((change) => codec.encodeChange(change)) };
 
-/** Splits consecutive messages into SQS-sized bundles, keeping order. */
+/** Splits consecutive messages into SQS-sized bundles, keeping order; sizes are the encoded bytes sent. */
 export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: number): InboxMessage[][] => {
   const bundles: InboxMessage[][] = [];
   let current: InboxMessage[] = [];
   let size = 2;
   for (const message of messages) {
-    const bytes = jsonByteLength(message) + 1;
+    const bytes = queueJsonBytes(message) + 1;
     if (current.length > 0 && size + bytes > maxBytes) {
       bundles.push(current);
       current = [];

@@ -1,11 +1,10 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDocumentClient } from '../aws/clients';
+import { Committer, type TransactItem } from '../aws/commit';
 import { type DeviceRecord, DeviceRegistry } from '../aws/device-registry';
-import { cancellationCodes } from '../aws/errors';
-import { ObjectsStore, type TransactItem } from '../aws/objects-store';
+import { ObjectsStore } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { dataAtVersion } from '../core/capture';
 import { resolveConflict } from '../core/conflicts';
@@ -24,8 +23,7 @@ import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../cor
 import { codecFor } from '../core/platforms';
 import type { ItemRejection } from '../core/platforms/codec';
 import { requireEnv, tuning } from './lib/config';
-import { backoff, RetryableError } from './lib/failures';
-import { messageAttribute } from './lib/message-attributes';
+import { pushIdentity, readPush } from './lib/inbound-push';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics } from './lib/observability';
 import { transactionFailureHandler } from './transaction-failure';
@@ -35,9 +33,8 @@ const db = makeDocumentClient();
 const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const committer = new Committer(db);
 const processor = new SqsFifoPartialProcessorAsync();
-
-const MAX_ATTEMPTS = 6;
 
 const pushTransaction = (
   txId: string,
@@ -110,9 +107,7 @@ const conflictResolution = async (
  * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
  */
 const applyPush = async (record: SQSRecord): Promise<void> => {
-  const userId = messageAttribute(record, 'userId');
-  const deviceId = messageAttribute(record, 'deviceId');
-  const pushId = messageAttribute(record, 'pushId');
+  const { userId, deviceId, pushId } = pushIdentity(record);
   logger.appendKeys({ userId, deviceId, pushId });
   const device = await registry.get(userId, deviceId);
   if (!device) {
@@ -126,12 +121,7 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
   // Items a codec rejects on their own (syncml) ride along in the result; the rest applies.
   let rejectedItems: ItemRejection[] = [];
   try {
-    const codec = codecFor(device.platform);
-    const contentType = messageAttribute(record, 'contentType');
-    const decoded = codec.decodePushItems?.(record.body, contentType) ?? {
-      writes: codec.decodePush(record.body, contentType),
-      rejected: [],
-    };
+    const decoded = readPush(record, () => codecFor(device.platform));
     writes = decoded.writes;
     rejectedItems = decoded.rejected;
     if (writes.length === 0 && rejectedItems.length > 0) {
@@ -145,7 +135,8 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
   }
 
   const origin = { kind: 'device', deviceId } as const;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  // An object changed or another writer took the sequence number since the read: re-plan.
+  const { outcome, value } = await committer.optimistically(`push ${pushId}`, async () => {
     const [current, { lastSeq, settings }] = await Promise.all([
       writes ? objects.getMany(userId, writes) : Promise.resolve(new Map<string, CurrentObject>()),
       syncStore.readState(userId, []),
@@ -169,6 +160,8 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     } else result = plan.result;
     if (rejectedItems.length > 0) result = Object.assign({ ...result }, { rejectedItems });
     const objectWrites = items.length;
+    // The marker: when its condition fails, the push was handled concurrently.
+    const marker = syncStore.pushMarkerItem(userId, deviceId, pushId, result.status);
     items.push(
       ...syncStore.logAppendItems(userId, lastSeq, {
         kind: 'result',
@@ -178,30 +171,21 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
         result,
         at: now,
       }),
-      syncStore.pushMarkerItem(userId, deviceId, pushId, result.status),
+      marker,
     );
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes.at(-1) === 'ConditionalCheckFailed') return; // the marker: handled concurrently
-      // An object changed or another writer took the sequence number since we read: re-plan.
-      await backoff(attempt);
-      continue;
-    }
-    if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
-    if (plan?.kind === 'apply' && plan.resolutions.length > 0) {
-      metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, plan.resolutions.length);
-    }
-    if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
-    logger.info('push handled', { status: result.status, writes: objectWrites });
-    return;
+    return { commit: { items, duplicateIf: marker }, value: { result, plan, objectWrites } };
+  });
+  if (outcome !== 'committed') return;
+  const { result, plan, objectWrites } = value;
+  if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
+  if (plan?.kind === 'apply' && plan.resolutions.length > 0) {
+    metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, plan.resolutions.length);
   }
-  throw new RetryableError(`push ${pushId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+  if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
+  logger.info('push handled', { status: result.status, writes: objectWrites });
 };
 
-const handleTransactionFailure = transactionFailureHandler({ db, objects, syncStore, registry });
+const handleTransactionFailure = transactionFailureHandler({ committer, objects, syncStore, registry });
 
 /** The inbound queue carries device pushes and reports of transactions a device could not apply. */
 const handleInbound = (record: SQSRecord): Promise<void> =>
