@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../errors';
 import { ChangeIdSchema, CollectionSchema, isJsonObject, ObjectIdSchema } from '../ids';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
+import { findInvalidText } from '../unicode';
 import type { PlatformCodec } from './codec';
 
 /**
@@ -129,6 +130,12 @@ export function decodePushBody<Change extends DecodedChange>(
   } catch (error) {
     const message = `not valid JSON: ${(error as Error).message}`;
     throw new ValidationError(`body is ${message}`, { errors: [{ path: 'body', message }] });
+  }
+  const invalidText = findInvalidText(json);
+  if (invalidText) {
+    const path = formatPath(invalidText.path);
+    const message = `is not valid Unicode: ${invalidText.problem}`;
+    throw new ValidationError(`${path}: ${message}`, { errors: [{ path, message }] });
   }
   const result = schema.safeParse(json);
   if (!result.success) throw validationError(result.error.issues);
