@@ -23,7 +23,7 @@ export type FaultKind =
   | 'server-error'
   /** TransactWriteItems cancelled with `ThrottlingError` on every item (the SDK does not retry this). */
   | 'transaction-throttled'
-  /** BatchGetItem / BatchWriteItem answered with every key or item unprocessed (throttled batches). */
+  /** BatchGetItem / BatchWriteItem answered with every key or item unprocessed (throttled batches); `call` layer only. */
   | 'unprocessed'
   /** The call waits `delayMs` before it goes ahead (a store that paused). */
   | 'delay';
@@ -34,6 +34,11 @@ export interface FaultRule {
   readonly operations?: readonly string[];
   /** Only calls touching a table name or queue URL that contains this. */
   readonly resource?: string;
+  /**
+   * Only calls whose input passes this: at the `call` layer the input as the caller gave it
+   * (document-client values plain), at the `attempt` layer as it is sent (values marshalled).
+   */
+  readonly when?: (input: Readonly<Record<string, unknown>>) => boolean;
   readonly fault: FaultKind;
   /** Chance that a matching call fails (0..1); 1 when absent. */
   readonly probability?: number;
@@ -221,7 +226,9 @@ export class Faults {
       if ((rule.layer ?? 'call') !== layer || rule.service !== service) continue;
       if (rule.operations && !rule.operations.includes(operation)) continue;
       if (rule.resource && !resourcesOf(input).some((name) => name.includes(rule.resource!))) continue;
+      if (rule.when && !rule.when(input)) continue;
       if (rule.times !== undefined && active.injected >= rule.times) continue;
+      if (rule.fault === 'unprocessed' && layer !== 'call') continue;
       if (rule.fault !== 'delay' && outcomeOf(rule.fault, operation, input) === undefined) continue;
       if ((rule.probability ?? 1) < 1 && this.random() >= (rule.probability ?? 1)) continue;
       active.injected++;

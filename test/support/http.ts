@@ -4,6 +4,7 @@ export interface RawResponse {
   contentType: string;
   body: unknown;
   text: string;
+  headers: Record<string, string>;
 }
 
 export const raw = async (
@@ -33,7 +34,13 @@ export const raw = async (
   } catch {
     body = undefined;
   }
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body, text };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body,
+    text,
+    headers: Object.fromEntries(response.headers),
+  };
 };
 
 export const json = (value: unknown) => ({ body: JSON.stringify(value), contentType: 'application/json' });
