@@ -77,7 +77,9 @@ export const planDelivery = (
       // device's inbox, so the device re-reads those objects through the snapshot instead.
       const bytes = queueJsonBytes(payload);
       if (bytes > MAX_INBOX_PAYLOAD_BYTES)
-        throw new Error(`it is ${bytes} bytes once encoded for the inbox; at most ${MAX_INBOX_PAYLOAD_BYTES} fit`);
+        throw new Error(
+          `it is ${bytes} bytes once encoded for the inbox; at most ${MAX_INBOX_PAYLOAD_BYTES} fit`,
+        );
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;

@@ -20,30 +20,49 @@ export interface InvalidText {
   problem: string;
 }
 
+interface Frame {
+  readonly node: unknown;
+  readonly parent: Frame | undefined;
+  readonly key: string | number | undefined;
+}
+
+const pathOf = (frame: Frame): (string | number)[] => {
+  const path: (string | number)[] = [];
+  for (let at: Frame | undefined = frame; at?.key !== undefined; at = at.parent) path.push(at.key);
+  return path.reverse();
+};
+
+const isContainerOrText = (value: unknown) =>
+  typeof value === 'string' || (typeof value === 'object' && value !== null);
+
 /**
  * The first string — member name or value — in a parsed JSON value that is not valid Unicode.
- * Iterative, so that hostile nesting cannot overflow the stack.
+ * Iterative and linear (paths are built only for what is found), so hostile nesting can neither
+ * overflow the stack nor make it slow.
  */
 export const findInvalidText = (value: unknown): InvalidText | undefined => {
-  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: [] }];
+  const stack: Frame[] = [{ node: value, parent: undefined, key: undefined }];
   while (stack.length > 0) {
-    const { node, path } = stack.pop()!;
+    const frame = stack.pop()!;
+    const { node } = frame;
     if (typeof node === 'string') {
       const found = unpairedSurrogate(node);
-      if (found) return { path, problem: `an unpaired surrogate ${found}` };
+      if (found) return { path: pathOf(frame), problem: `an unpaired surrogate ${found}` };
     } else if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--)
-        if (typeof node[i] === 'object' || typeof node[i] === 'string')
-          stack.push({ node: node[i], path: [...path, i] });
+        if (isContainerOrText(node[i])) stack.push({ node: node[i], parent: frame, key: i });
     } else if (typeof node === 'object' && node !== null) {
       const entries = Object.entries(node);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
         const found = unpairedSurrogate(key);
-        if (found)
-          return { path: [...path, key], problem: `an unpaired surrogate ${found} in the member name` };
-        if (typeof child === 'object' || typeof child === 'string')
-          stack.push({ node: child, path: [...path, key] });
+        if (found) {
+          return {
+            path: [...pathOf(frame), key],
+            problem: `an unpaired surrogate ${found} in the member name`,
+          };
+        }
+        if (isContainerOrText(child)) stack.push({ node: child, parent: frame, key });
       }
     }
   }
