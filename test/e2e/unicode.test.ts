@@ -171,7 +171,7 @@ describe('any valid text syncs', () => {
       await raw(runtime.baseUrl, 'POST', '/v1/transactions', {
         token: user.token,
         ...json({
-          writes: [{ op: 'put', collection: 'notes', objectId: 'a', data: { ok: 1, ['\udc00']: 2 } }],
+          writes: [{ op: 'put', collection: 'notes', objectId: 'a', data: { ok: 1, '\udc00': 2 } }],
         }),
       }),
       400,
