@@ -4,6 +4,7 @@ import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../ids';
 import { isJsonObject } from '../json';
 import { MAX_CHANGES_PER_PUSH } from '../limits';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
+import { findInvalidText } from '../unicode';
 import type { PlatformCodec } from './codec';
 
 /**
@@ -128,6 +129,12 @@ export function decodePushBody<Change extends DecodedChange>(
   } catch (error) {
     const message = `not valid JSON: ${(error as Error).message}`;
     throw new ValidationError(`body is ${message}`, { errors: [{ path: 'body', message }] });
+  }
+  const invalidText = findInvalidText(json);
+  if (invalidText) {
+    const path = formatPath(invalidText.path);
+    const message = `is not valid Unicode: ${invalidText.problem}`;
+    throw new ValidationError(`${path}: ${message}`, { errors: [{ path, message }] });
   }
   const result = schema.safeParse(json);
   if (!result.success) throw validationError(result.error.issues);
