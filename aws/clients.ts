@@ -25,7 +25,7 @@ const fromEnv = (): ClientOptions => ({
  * benchmark's request counter. Empty unless something registers one; register before the
  * clients are made (handlers make theirs when their module is first imported).
  */
-type AnyPluggable = Parameters<DynamoDBClient['middlewareStack']['use']>[0] &
+export type AnyPluggable = Parameters<DynamoDBClient['middlewareStack']['use']>[0] &
   Parameters<SQSClient['middlewareStack']['use']>[0];
 const clientMiddleware: AnyPluggable[] = [];
 

@@ -203,18 +203,14 @@ export type DecodedPush =
   | { kind: 'rejected'; result: PushResult };
 
 /**
- * Decodes a queued push. A body the codec refuses (it was accepted at the API, so only a
- * codec change in between can do that) and a push of nothing but rejected items are answered
+ * Decodes a queued push (`decode` reads it off the queue message). A body the codec refuses (it
+ * was accepted at the API, so only a codec change in between can do that) and a push of nothing
+ * but rejected items are answered
  * with a `rejected` result; other errors are bugs and propagate.
  */
-export const decodeQueuedPush = (
-  pushId: string,
-  codec: PlatformCodec,
-  body: string,
-  contentType: string,
-): DecodedPush => {
+export const decodeQueuedPush = (pushId: string, decode: () => PushItems): DecodedPush => {
   try {
-    const { writes, rejected } = decodePushItems(codec, body, contentType);
+    const { writes, rejected } = decode();
     const [first] = rejected;
     if (writes.length === 0 && first) {
       return {

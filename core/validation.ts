@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { ValidationError } from './errors';
+import { findInvalidText } from './unicode';
 
 /**
  * The one way a request that breaks its schema is reported, on every route and every platform:
@@ -65,7 +66,7 @@ const depthExceeds = (value: unknown, limit: number): boolean => {
   return false;
 };
 
-/** A JSON request body as a value: valid JSON, nested at most MAX_JSON_DEPTH deep. */
+/** A JSON request body as a value: valid JSON, nested at most MAX_JSON_DEPTH deep, valid Unicode. */
 export const parseJsonBody = (text: string): unknown => {
   let value: unknown;
   try {
@@ -75,6 +76,13 @@ export const parseJsonBody = (text: string): unknown => {
   }
   if (depthExceeds(value, MAX_JSON_DEPTH)) {
     throw invalidRequest('body', [{ path: '', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
+  }
+  // JSON escapes can spell half a surrogate pair, which no UTF-8 store or device can hold.
+  const invalidText = findInvalidText(value);
+  if (invalidText) {
+    throw invalidRequest('body', [
+      { path: jsonPointer(invalidText.path), message: `is not valid Unicode: ${invalidText.problem}` },
+    ]);
   }
   return value;
 };

@@ -4,6 +4,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { Inbox, isMissingQueue } from '../aws/inbox';
+import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
 import { MAX_BUNDLE_BYTES } from '../core/limits';
 import type { LogEntry } from '../core/model';
@@ -22,6 +23,7 @@ const db = makeDocumentClient();
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const sqs = makeSqsClient();
+const queues = new QueueSender(sqs);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
 const inbox = new Inbox(sqs, {
   prefix: requireEnv('INBOX_QUEUE_PREFIX'),
@@ -100,7 +102,7 @@ const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
       : [],
   );
   if (transactionFailures.length > 0)
-    await reportTransactionFailures(sqs, inboundQueueUrl, transactionFailures);
+    await reportTransactionFailures(queues, inboundQueueUrl, transactionFailures);
   const advanced = await registry.advanceDelivery(
     device,
     envelope.upTo,

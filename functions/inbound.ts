@@ -1,11 +1,10 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDocumentClient } from '../aws/clients';
+import { Committer, type TransactItem } from '../aws/commit';
 import { DeviceRegistry } from '../aws/device-registry';
-import { cancellationCodes } from '../aws/errors';
-import { ObjectsStore, type TransactItem } from '../aws/objects-store';
+import { ObjectsStore } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { type CurrentObject, decodeQueuedPush, type PushCommit, planPush, pushCommit } from '../core/inbound';
 import type { InboundWrite } from '../core/model';
@@ -15,8 +14,7 @@ import { type DeviceSession, deviceSession } from '../core/session/device-sessio
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
 import { conflictResolvers } from './conflict-resolvers';
 import { requireEnv, tuning } from './lib/config';
-import { backoff, RetryableError } from './lib/failures';
-import { messageAttribute } from './lib/message-attributes';
+import { pushIdentity, readPush } from './lib/inbound-push';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics, recordScoped } from './lib/observability';
 import { transactionFailureHandler } from './transaction-failure';
@@ -26,10 +24,9 @@ const db = makeDocumentClient();
 const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const committer = new Committer(db);
 const selection = parseSelection(config.excludedCollections);
 const processor = new SqsFifoPartialProcessorAsync();
-
-const MAX_ATTEMPTS = 6;
 
 /**
  * How the push's conflicts resolve, by the session's policies. Field merges and custom
@@ -54,9 +51,7 @@ const resolutionFor = async (
  * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
  */
 const applyPush = async (record: SQSRecord): Promise<void> => {
-  const userId = messageAttribute(record, 'userId');
-  const deviceId = messageAttribute(record, 'deviceId');
-  const pushId = messageAttribute(record, 'pushId');
+  const { userId, deviceId, pushId } = pushIdentity(record);
   logger.appendKeys({ userId, deviceId, pushId });
   const device = await registry.get(userId, deviceId);
   if (!device) {
@@ -64,15 +59,11 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     return;
   }
   if (await syncStore.pushHandled(userId, deviceId, pushId)) return;
-  const decoded = decodeQueuedPush(
-    pushId,
-    codecFor(device.platform),
-    record.body,
-    messageAttribute(record, 'contentType'),
-  );
+  const decoded = decodeQueuedPush(pushId, () => readPush(record, () => codecFor(device.platform)));
 
   const origin = { kind: 'device', deviceId } as const;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  // An object changed or another writer took the sequence number since the read: re-plan.
+  const { outcome, value } = await committer.optimistically(`push ${pushId}`, async () => {
     const [current, { lastSeq, settings }] = await Promise.all([
       decoded.kind === 'writes'
         ? objects.getMany(userId, decoded.writes)
@@ -94,6 +85,8 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     );
     if (transaction) items.push(syncStore.transactionRecordItem(userId, transaction));
     const objectWrites = items.length;
+    // The marker: when its condition fails, the push was handled concurrently.
+    const marker = syncStore.pushMarkerItem(userId, deviceId, pushId, result.status);
     items.push(
       ...syncStore.logAppendItems(userId, lastSeq, {
         kind: 'result',
@@ -103,30 +96,21 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
         result,
         at: now,
       }),
-      syncStore.pushMarkerItem(userId, deviceId, pushId, result.status),
+      marker,
     );
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes.at(-1) === 'ConditionalCheckFailed') return; // the marker: handled concurrently
-      // An object changed or another writer took the sequence number since we read: re-plan.
-      await backoff(attempt);
-      continue;
-    }
-    if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
-    if (result.status === 'applied' && result.resolutions?.length) {
-      metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, result.resolutions.length);
-    }
-    if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
-    logger.info('push handled', { status: result.status, writes: objectWrites });
-    return;
+    return { commit: { items, duplicateIf: marker }, value: { result, objectWrites } };
+  });
+  if (outcome !== 'committed') return;
+  const { result, objectWrites } = value;
+  if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
+  if (result.status === 'applied' && result.resolutions?.length) {
+    metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, result.resolutions.length);
   }
-  throw new RetryableError(`push ${pushId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+  if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
+  logger.info('push handled', { status: result.status, writes: objectWrites });
 };
 
-const handleTransactionFailure = transactionFailureHandler({ db, objects, syncStore, registry });
+const handleTransactionFailure = transactionFailureHandler({ committer, objects, syncStore, registry });
 
 /** The inbound queue carries device pushes and reports of transactions a device could not apply. */
 const handleInbound = recordScoped(

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addClientMiddleware } from '../aws/clients';
 import { DEFAULT_ROUTE, FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
 import { METRICS } from '../lib/metrics';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
@@ -10,6 +11,7 @@ import {
 } from './event-sources/dynamodb-stream';
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
+import { Faults } from './faults';
 import { type GatewayFunction, type HttpHandler, type ResponseCheck, startGateway } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
 import { localUserJwtEnvironment } from './local-issuer';
@@ -24,6 +26,8 @@ export interface RuntimeOptions {
   /** Extra environment for the handlers (the tuning variables of functions/lib/config.ts). */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: Log;
+  /** Faults to inject into the SDK calls of the handlers and event sources; none when absent. */
+  readonly faults?: Faults;
   /** Tests only: checks every handler response (see `GatewayOptions.checkResponse`). */
   readonly checkResponse?: ResponseCheck;
 }
@@ -33,6 +37,8 @@ export interface Runtime {
   readonly port: number;
   readonly provisioned: Provisioned;
   readonly env: LocalEnvironment;
+  /** Inject DynamoDB and SQS failures while the runtime runs (local/faults.ts). */
+  readonly faults: Faults;
   /** Stops the gateway and every poller (not the emulators, which the caller owns). */
   stop(): Promise<void>;
 }
@@ -78,6 +84,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     ...(await localUserJwtEnvironment()),
     ...options.env,
   });
+  // Before any handler module makes its clients (on import), so that every client carries it.
+  const faults = options.faults ?? new Faults();
+  const removeFaults = addClientMiddleware(faults.plugin);
 
   const contextFor = (definition: FunctionDefinition) =>
     lambdaContextFactory({
@@ -85,13 +94,13 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       timeoutSeconds: definition.timeoutSeconds,
       memoryMb: definition.memoryMb,
     });
-  const loaded = new Map<string, { definition: FunctionDefinition; handler: AnyHandler }>();
-  for (const definition of FUNCTIONS)
-    loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
-
   const pollers: EventSourcePoller[] = [];
   const stopPollers = () => Promise.all(pollers.map((poller) => poller.stop()));
   try {
+    const loaded = new Map<string, { definition: FunctionDefinition; handler: AnyHandler }>();
+    for (const definition of FUNCTIONS)
+      loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
+
     for (const { definition, handler } of loaded.values()) {
       const { trigger } = definition;
       if (trigger.kind === 'stream') {
@@ -151,13 +160,18 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       port: gateway.port,
       provisioned,
       env,
+      faults,
       stop: () => {
-        stopping ??= Promise.all([gateway.stop(), stopPollers()]).then(() => undefined);
+        stopping ??= Promise.all([gateway.stop(), stopPollers()]).then(() => {
+          faults.clear();
+          removeFaults();
+        });
         return stopping;
       },
     };
   } catch (error) {
     await stopPollers();
+    removeFaults();
     throw error;
   }
 };

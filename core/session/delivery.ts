@@ -1,6 +1,8 @@
-import { type JsonValue, jsonByteLength } from '../json';
+import type { JsonValue } from '../json';
+import { MAX_INBOX_PAYLOAD_BYTES } from '../limits';
 import type { InboxMessage, LogEntry, ObjectChange, ObjectRef, TransactionOutcome } from '../model';
 import type { PlatformCodec } from '../platforms/codec';
+import { queueJsonBytes } from '../queue-json';
 import type { DeviceSession } from './device-session';
 import { changesFor, receivesEntry } from './receives';
 
@@ -63,6 +65,13 @@ export const planDelivery = (
         entry.kind === 'change'
           ? deviceCodec.encodeChange(changes[0]!)
           : encodeTransaction(deviceCodec, entry.txId, changes);
+      // A message must fit an inbox queue message once encoded; a larger one would stall the
+      // device's inbox, so the device re-reads those objects through the snapshot instead.
+      const bytes = queueJsonBytes(payload);
+      if (bytes > MAX_INBOX_PAYLOAD_BYTES)
+        throw new Error(
+          `it is ${bytes} bytes once encoded for the inbox; at most ${MAX_INBOX_PAYLOAD_BYTES} fit`,
+        );
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
@@ -113,13 +122,13 @@ const encodeTransaction = (
 export const logGapIn = (entries: readonly LogEntry[], afterSeq: number, upTo: number): boolean =>
   entries.length < upTo - afterSeq;
 
-/** Splits consecutive messages into SQS-sized bundles, keeping order. */
+/** Splits consecutive messages into SQS-sized bundles, keeping order; sizes are the encoded bytes sent. */
 export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: number): InboxMessage[][] => {
   const bundles: InboxMessage[][] = [];
   let current: InboxMessage[] = [];
   let size = 2;
   for (const message of messages) {
-    const bytes = jsonByteLength(message) + 1;
+    const bytes = queueJsonBytes(message) + 1;
     if (current.length > 0 && size + bytes > maxBytes) {
       bundles.push(current);
       current = [];

@@ -61,6 +61,8 @@ export const handler = httpApi(userAuth(), {
       'settings',
       'collectionSettings',
     ]);
+    // Saves making a queue for a registration that cannot succeed; the limit itself holds by
+    // the registry's conditional write (registry.create), also under concurrent registrations.
     const existing = await registry.list(userId);
     if (existing.length >= MAX_DEVICES_PER_USER) {
       throw new ConflictError(

@@ -1,12 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox, isMissingQueue } from '../../aws/inbox';
+import { MAX_QUEUE_MESSAGE_BYTES, QueueSender, queueMessageBytes } from '../../aws/queue-messages';
 import { SyncStore } from '../../aws/sync-store';
 import { collectionDigests } from '../../core/digest';
-import { ConflictError, ForbiddenError, UnauthorizedError } from '../../core/errors';
+import { ConflictError, ForbiddenError, PayloadTooLargeError, UnauthorizedError } from '../../core/errors';
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { decodePushItems } from '../../core/inbound';
 import { MAX_PUSH_BODY_BYTES } from '../../core/limits';
@@ -40,6 +40,7 @@ import {
   readJsonBody,
   validate,
 } from '../lib/http';
+import { pushMessage } from '../lib/inbound-push';
 import { logger, MetricName, metrics } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
@@ -49,6 +50,7 @@ import { AckBodySchema, DigestQuerySchema, PollQuerySchema, SnapshotQuerySchema 
 const config = tuning();
 const db = makeDocumentClient();
 const sqs = makeSqsClient();
+const queues = new QueueSender(sqs);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
@@ -176,7 +178,7 @@ export const handler = httpApi(deviceAuth(registry), {
       }
     }
     await reportTransactionFailures(
-      sqs,
+      queues,
       inboundQueueUrl,
       failed.map(({ txId, reason }) => ({ userId: device.userId, deviceId: device.deviceId, txId, reason })),
     );
@@ -204,22 +206,19 @@ export const handler = httpApi(deviceAuth(registry), {
     );
     // Nothing to apply and nothing to report (e.g. a SyncML message of statuses that all succeeded).
     if (writes.length + rejected.length === 0) return json(202, { accepted: 0, pushId });
-    // The raw body travels as is (metadata in attributes), so it never grows by re-escaping.
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: inboundQueueUrl,
-        MessageBody: body,
-        MessageGroupId: device.deviceId,
-        MessageDeduplicationId: pushId,
-        MessageAttributes: {
-          userId: { DataType: 'String', StringValue: device.userId },
-          deviceId: { DataType: 'String', StringValue: device.deviceId },
-          pushId: { DataType: 'String', StringValue: pushId },
-          contentType: { DataType: 'String', StringValue: contentType },
-          pushedAt: { DataType: 'String', StringValue: new Date().toISOString() },
-        },
-      }),
+    // The decoded writes travel, not the raw body (functions/lib/inbound-push.ts says why). A
+    // queue message holds 1 MiB: the push must fit once its text is escaped for the queue.
+    const message = pushMessage(
+      { userId: device.userId, deviceId: device.deviceId, pushId },
+      { writes, rejected },
     );
+    const bytes = queueMessageBytes(message);
+    if (bytes > MAX_QUEUE_MESSAGE_BYTES) {
+      throw new PayloadTooLargeError(
+        `the push is ${bytes} bytes once encoded for the inbound queue (characters beyond U+FFFF take 12 bytes each); at most ${MAX_QUEUE_MESSAGE_BYTES} fit: send fewer or smaller changes`,
+      );
+    }
+    await queues.sendOne(inboundQueueUrl, message);
     logger.info('push accepted', {
       userId: device.userId,
       deviceId: device.deviceId,

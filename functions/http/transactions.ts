@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { makeDocumentClient } from '../../aws/clients';
+import { Committer } from '../../aws/commit';
 import { DeviceRegistry } from '../../aws/device-registry';
-import { cancellationCodes } from '../../aws/errors';
+import { TransientError } from '../../aws/errors';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
-import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
+import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import type { TransactionRecord } from '../../core/model';
 import { parseSelection } from '../../core/selection';
 import { transactionDelivery } from '../../core/session/receives';
@@ -26,11 +26,11 @@ const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombsto
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const selection = parseSelection(config.excludedCollections);
+const committer = new Committer(db);
 const APP = { kind: 'app' } as const;
 
 /** 50 writes of up to 300 KB of data in all, with their envelope. */
 const MAX_TRANSACTION_BODY_BYTES = 400_000;
-const MAX_ATTEMPTS = 5;
 
 const versionsOf = (record: TransactionRecord) =>
   record.members.map(({ collection, objectId, version, deleted }) => ({
@@ -64,7 +64,8 @@ const commit: RouteHandler<'POST /v1/transactions'> = async (event) => {
     if (existing) return replay(existing, body.writes);
   }
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  // An object changed since it was read: plan again against its new version.
+  const { outcome, value: record } = await committer.optimistically(`transaction ${txId}`, async () => {
     const current = await objects.getMany(userId, body.writes);
     const plan = planTransaction(body.writes, current);
     if (plan.kind === 'failed') {
@@ -77,33 +78,27 @@ const commit: RouteHandler<'POST /v1/transactions'> = async (event) => {
     }
     const now = new Date().toISOString();
     const record: TransactionRecord = { txId, origin: APP, createdAt: now, members: plan.members };
-    try {
-      await db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...plan.writes.map((write) => objects.transactWrite(userId, write, APP, now, txId)),
-            syncStore.transactionRecordItem(userId, record),
-          ],
-        }),
-      );
-      logger.info('transaction committed', { userId, txId, writes: plan.writes.length });
-      return json(201, { txId, writes: versionsOf(record) });
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes.at(-1) === 'ConditionalCheckFailed') {
+    const recordItem = syncStore.transactionRecordItem(userId, record);
+    return {
+      commit: {
+        items: [
+          ...plan.writes.map((write) => objects.transactWrite(userId, write, APP, now, txId)),
+          recordItem,
+        ],
         // The same txId committed concurrently: answer as a replay would.
-        const existing = await syncStore.getTransaction(userId, txId);
-        if (existing) return replay(existing, body.writes);
-      }
-      // An object changed since it was read: plan again against its new version.
-    }
+        duplicateIf: recordItem,
+      },
+      value: record,
+    };
+  });
+  if (outcome === 'duplicate') {
+    const existing = await syncStore.getTransaction(userId, txId);
+    if (!existing)
+      throw new TransientError(`transaction ${txId} was committed concurrently but cannot be read`);
+    return replay(existing, body.writes);
   }
-  throw new SyncHubError(
-    503,
-    'Service Unavailable',
-    'the objects kept changing concurrently; retry the transaction',
-  );
+  logger.info('transaction committed', { userId, txId, writes: record.members.length });
+  return json(201, { txId, writes: versionsOf(record) });
 };
 
 /** `GET /v1/transactions/{txId}`: the transaction, and where it stands for each device. */

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
+import { isTooLarge, isTransient } from '../../aws/errors';
 import {
   NotFoundError,
   PayloadTooLargeError,
@@ -66,14 +67,19 @@ export const json = <Status extends number, Body>(
 
 export const noContent = (): TypedResult<204, undefined> => ({ statusCode: 204 });
 
+/**
+ * Failures of the store or the queues, by the one classifier (aws/errors.ts): anything that may
+ * pass on a retry — throttling, a timeout, a commit that stayed contended — is a 503 the client
+ * can retry after `Retry-After`; an item or message over its size limit is a 413.
+ */
 const awsErrorStatus = (error: unknown): SyncHubError | undefined => {
-  const name = (error as { name?: string }).name ?? '';
-  const message = (error as { message?: string }).message ?? '';
-  if (/Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests/.test(name)) {
+  if (isTransient(error)) {
     return new SyncHubError(503, 'Service Unavailable', 'the service is busy; retry after a short wait');
   }
-  if (name === 'ValidationException' && /size/i.test(message)) {
-    return new PayloadTooLargeError(`the item is too large for the store: ${message}`);
+  if (isTooLarge(error)) {
+    return new PayloadTooLargeError(
+      `the request is too large for the store or the queue: ${(error as Error).message}`,
+    );
   }
   return undefined;
 };
@@ -82,6 +88,7 @@ const awsErrorStatus = (error: unknown): SyncHubError | undefined => {
 export const problemResponse = (error: unknown, instance?: string): HttpResult => {
   const known = error instanceof SyncHubError ? error : awsErrorStatus(error);
   if (!known) logger.error('unhandled error', { error: error as Error });
+  else if (known.status === 503) logger.warn('transient failure; answered 503', { error: error as Error });
   const problem =
     known ??
     new SyncHubError(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');

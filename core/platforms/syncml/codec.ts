@@ -12,6 +12,7 @@ import type {
   Replica,
   SyncmlFormats,
 } from '../../model';
+import { findInvalidText } from '../../unicode';
 import type { PlatformCodec, PushItems } from '../codec';
 import { requireData } from '../json';
 import { ContentError } from './content-error';
@@ -26,7 +27,7 @@ import {
 } from './document';
 import { calendarToEvent, eventToCalendar } from './icalendar';
 import { contactToVCard, vcardToContact } from './vcard';
-import { parseXml } from './xml';
+import { isXmlText, parseXml } from './xml';
 
 /**
  * The `syncml` platform: SyncML 1.2 documents as inbox payloads and push bodies, contacts as
@@ -57,11 +58,15 @@ export function encodeContent(
   if (collection === 'events') {
     return { type: TYPES[formats.events], data: eventToCalendar(data, objectId, formats.events, updatedAt) };
   }
-  // A note that is only text travels as text/plain; one with more members as JSON, losing nothing.
+  // A note that is only text travels as text/plain; one with more members, or with characters
+  // XML cannot hold, as JSON (where they are escapes), losing nothing.
   const keys = Object.keys(data);
-  if (collection === 'notes' && keys.length === 1 && typeof data.text === 'string')
+  if (collection === 'notes' && keys.length === 1 && typeof data.text === 'string' && isXmlText(data.text))
     return { type: TYPES.text, data: data.text };
-  return { type: TYPES.json, data: JSON.stringify(data) };
+  return {
+    type: TYPES.json,
+    data: JSON.stringify(data).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`),
+  };
 }
 
 /** An item's content back to an object; ContentError when it cannot be converted. */
@@ -152,6 +157,13 @@ export function decodeSyncmlPush(body: string): PushItems {
       if (command.command !== 'Delete') {
         if (command.data === undefined) throw new ContentError(`${command.command} needs <Data>`);
         write.data = decodeContent(collection, objectId, command.type, command.data);
+        // JSON items and X-SYNCHUB-EXTRA can spell half a surrogate pair as a \uXXXX escape.
+        const invalidText = findInvalidText(write.data);
+        if (invalidText) {
+          throw new ContentError(
+            `${invalidText.path.join('.') || 'the item'} is not valid Unicode: ${invalidText.problem}`,
+          );
+        }
         if (jsonByteLength(write.data) > MAX_OBJECT_DATA_BYTES)
           throw new ContentError(`the object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`);
       }

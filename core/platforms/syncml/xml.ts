@@ -41,6 +41,12 @@ const parser = new XMLParser({
 const invalid = (detail: string) =>
   invalidRequest('body', [{ path: '', message: `not acceptable XML: ${detail}` }]);
 
+/** Anything outside XML 1.0's `Char` production: C0 controls but tab/LF/CR, surrogates alone, U+FFFE, U+FFFF. */
+const NON_XML_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Can this text stand in an XML document (as character data, escaped)? */
+export const isXmlText = (text: string): boolean => !NON_XML_CHARACTER.test(text);
+
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** Decodes the predefined entities and character references; anything else is refused. */
@@ -57,6 +63,8 @@ function decodeEntities(text: string): string {
     if (
       code > 0x10ffff ||
       (code >= 0xd800 && code <= 0xdfff) ||
+      code === 0xfffe ||
+      code === 0xffff ||
       (code < 0x20 && ![9, 10, 13].includes(code))
     ) {
       throw invalid(`character reference "&${name};" is not an XML character`);
@@ -72,6 +80,13 @@ function preflight(body: string): void {
   }
   // A body that was not UTF-8 arrives with replacement characters in it.
   if (body.includes('\uFFFD')) throw invalid('the body is not valid UTF-8');
+  const forbidden = NON_XML_CHARACTER.exec(body);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0)!;
+    throw invalid(
+      `U+${code.toString(16).toUpperCase().padStart(4, '0')} at offset ${forbidden.index} is not a character XML 1.0 allows (no control characters but tab, newline and carriage return; no U+FFFE, U+FFFF or unpaired surrogates)`,
+    );
+  }
   if (/<!(?!--|\[CDATA\[)/.test(body)) {
     throw invalid('DTDs and declarations (<!DOCTYPE, <!ENTITY, ...) are not allowed');
   }
