@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { objectKey } from '../../aws/keys';
 import { ensureLocalAwsEnv } from '../../local/emulators';
 import { lambdaContextFactory } from '../../local/lambda-context';
+import { issueUserToken, localUserJwtEnvironment } from '../../local/local-issuer';
 import { environmentFor, provision } from '../../local/provision';
 
 /**
@@ -59,6 +60,7 @@ const only = (lines: LogLine[], message: string): LogLine => {
 
 const registerDevice = async (userId: string, platform = 'json'): Promise<string> => {
   let response: { statusCode: number; body: string } | undefined;
+  const token = await issueUserToken(userId);
   // Its own log lines are of no interest here.
   await logsOf(async () => {
     response = (await handlers.devices(
@@ -67,10 +69,10 @@ const registerDevice = async (userId: string, platform = 'json'): Promise<string
         routeKey: 'POST /v1/devices',
         rawPath: '/v1/devices',
         rawQueryString: '',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ platform }),
         isBase64Encoded: false,
-        requestContext: { authorizer: { jwt: { claims: { sub: userId } } }, http: { method: 'POST' } },
+        requestContext: { http: { method: 'POST' } },
       },
       contextOf('devices'),
     )) as { statusCode: number; body: string };
@@ -124,6 +126,8 @@ beforeAll(async () => {
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
     ...environmentFor(provisioned, endpoints),
+    // The devices API authenticates the user JWT itself (functions/lib/auth.ts).
+    ...(await localUserJwtEnvironment()),
   });
   // Handlers read their environment when first imported.
   const load = async (entry: string) => ((await import(entry)) as { handler: Handler }).handler;
