@@ -4,6 +4,10 @@
  * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
  */
 import { PLATFORM_NAMES } from '../core/platforms';
+import { METRICS } from './metrics';
+import { INBOX_RETENTION_SECONDS } from './tunables';
+
+export { INBOX_RETENTION_SECONDS };
 
 export type TableKey = 'objects' | 'sync' | 'devices';
 
@@ -116,7 +120,6 @@ export const QUEUES: readonly QueueDefinition[] = [
 
 /** Per-device inbox queues are created at registration: `${prefix}${INBOX_SUFFIX}${deviceId}.fifo`. */
 export const INBOX_INFIX = 'inbox-';
-export const INBOX_RETENTION_SECONDS = FOURTEEN_DAYS;
 
 export type Trigger =
   | {
@@ -394,20 +397,5 @@ export const physicalNames = (prefix: string) => ({
  */
 export const DEPLOYMENT = {
   /** Custom metrics (Powertools Metrics → EMF) with the default dimension set `{ service }`. */
-  metrics: {
-    namespace: 'SyncHub',
-    service: 'synchub',
-    /** Counts along the sync path. */
-    flow: ['ChangesCaptured', 'MessagesRouted', 'MessagesDelivered', 'MessagesAcknowledged'],
-    /** Counts of things that went wrong (for a device or an adapter). */
-    problems: [
-      'PushConflicts',
-      'PushesRejected',
-      'AdapterErrors',
-      'TransactionsCancelled',
-      'TransactionsRolledBack',
-    ],
-    /** Milliseconds from the object write to the message landing in the device inbox. */
-    latency: 'DeliveryLatency',
-  },
+  metrics: METRICS,
 } as const;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addClientMiddleware } from '../aws/clients';
 import { DEFAULT_ROUTE, FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
+import { METRICS } from '../lib/metrics';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
 import {
   type EventSourcePoller,
@@ -11,7 +12,7 @@ import {
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
 import { Faults } from './faults';
-import { type GatewayFunction, type HttpHandler, startGateway } from './gateway/server';
+import { type GatewayFunction, type HttpHandler, type ResponseCheck, startGateway } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
 import { localUserJwtEnvironment } from './local-issuer';
 import { environmentFor, type LocalEnvironment, type Provisioned, provision } from './provision';
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   readonly log?: Log;
   /** Faults to inject into the SDK calls of the handlers and event sources; none when absent. */
   readonly faults?: Faults;
+  /** Tests only: checks every handler response (see `GatewayOptions.checkResponse`). */
+  readonly checkResponse?: ResponseCheck;
 }
 
 export interface Runtime {
@@ -70,8 +73,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const provisioned = await provision({ prefix: options.prefix, ...options.endpoints });
   const env = environmentFor(provisioned, options.endpoints);
   Object.assign(process.env, {
-    POWERTOOLS_SERVICE_NAME: 'synchub',
-    POWERTOOLS_METRICS_NAMESPACE: 'SyncHub',
+    POWERTOOLS_SERVICE_NAME: METRICS.service,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
     // EMF lines and traces mean something only on AWS; locally they would drown the output.
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
@@ -148,6 +151,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       defaultFunction: DEFAULT_ROUTE.function,
       port: options.port,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     });
 
     let stopping: Promise<void> | undefined;

@@ -209,7 +209,7 @@ export const jsonPatchCodec: PlatformCodec = {
     return replica.deleted ? encodeDeletion(replica) : encodeAddition({ ...replica, op: 'add' });
   },
 
-  decodePush(body: string, contentType: string) {
-    return decodePushBody(jsonPatchCodec, JsonPatchPushSchema, body, contentType);
+  decodePush(body: string) {
+    return decodePushBody(JsonPatchPushSchema, body);
   },
 };

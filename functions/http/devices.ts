@@ -44,7 +44,7 @@ export const handler = httpApi(userAuth(), {
   'PUT /v1/settings': async (event) => {
     const userId = userIdOf(event);
     const settings = readJsonBody(event, UserSettingsSchema, 65_536);
-    assertResolversExist(conflictResolvers, settings.collections, 'settings', settings.defaults);
+    assertResolversExist(conflictResolvers, settings.collections, ['collections'], settings.defaults);
     const { settings: before } = await syncStore.getUserSettings(userId);
     const version = await syncStore.putUserSettings(userId, settings);
     // A resync notice through the log, so it reaches the devices in order.
@@ -57,7 +57,10 @@ export const handler = httpApi(userAuth(), {
   'POST /v1/devices': async (event) => {
     const userId = userIdOf(event);
     const body = readJsonBody(event, RegisterDeviceBodySchema, 16_384);
-    assertResolversExist(conflictResolvers, body.settings?.collectionSettings, 'settings.collectionSettings');
+    assertResolversExist(conflictResolvers, body.settings?.collectionSettings, [
+      'settings',
+      'collectionSettings',
+    ]);
     // Saves making a queue for a registration that cannot succeed; the limit itself holds by
     // the registry's conditional write (registry.create), also under concurrent registrations.
     const existing = await registry.list(userId);

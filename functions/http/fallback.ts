@@ -2,8 +2,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../core/errors';
 import type { RouteDefinition } from '../../lib/definition';
 import { routeTable } from '../../lib/route-table';
-import { requireEnv } from '../lib/config';
 import { corsHeaders, corsPolicyFromEnv, isPreflight, preflightResponse } from '../lib/cors';
+import { requireEnv } from '../lib/env';
 import { problemOf } from '../lib/problem';
 
 type HttpEvent = APIGatewayProxyEventV2;

@@ -6,18 +6,12 @@ import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { MAX_QUEUE_MESSAGE_BYTES, QueueSender, queueMessageBytes } from '../../aws/queue-messages';
 import { SyncStore } from '../../aws/sync-store';
 import { collectionDigests } from '../../core/digest';
-import {
-  ConflictError,
-  ForbiddenError,
-  PayloadTooLargeError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../../core/errors';
+import { ConflictError, ForbiddenError, PayloadTooLargeError, UnauthorizedError } from '../../core/errors';
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { decodePushItems } from '../../core/inbound';
 import { MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import { codecFor } from '../../core/platforms';
+import { assertPushMediaType } from '../../core/platforms/codec';
 import { parseSelection } from '../../core/selection';
 import { type DeviceSession, deviceSession } from '../../core/session/device-session';
 import {
@@ -31,6 +25,7 @@ import { heldObjects, resyncForDeviceSettings } from '../../core/session/holding
 import { freshCount, planAck, planPoll, type ReceivedBundle } from '../../core/session/inbox';
 import { transactionDelivery } from '../../core/session/receives';
 import { DeviceSettingsInputSchema, resolveSettings } from '../../core/settings';
+import { invalidRequest } from '../../core/validation';
 import { conflictResolvers } from '../conflict-resolvers';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import {
@@ -105,6 +100,7 @@ const remakeQueue = async (device: DeviceRecord): Promise<string> => {
   return queueUrl;
 };
 
+const invalidCursor = (message: string) => invalidRequest('query', [{ path: '/cursor', message }]);
 const SnapshotCursorSchema = z.strictObject({ c: CollectionSchema, o: ObjectIdSchema });
 const encodeCursor = (at: { collection: string; objectId: string }) =>
   Buffer.from(JSON.stringify({ c: at.collection, o: at.objectId })).toString('base64url');
@@ -113,10 +109,10 @@ const decodeCursor = (cursor: string) => {
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new ValidationError('cursor is not one this API returned');
+    throw invalidCursor('not one this API returned');
   }
   const parsed = SnapshotCursorSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError('cursor is not one this API returned');
+  if (!parsed.success) throw invalidCursor('not one this API returned');
   return { collection: parsed.data.c, objectId: parsed.data.o };
 };
 
@@ -176,9 +172,9 @@ export const handler = httpApi(deviceAuth(registry), {
     for (const [index, { txId }] of failed.entries()) {
       const transaction = await syncStore.getTransaction(device.userId, txId);
       if (!transaction || transactionDelivery({ ...device, selection }, transaction) !== 'delivered') {
-        throw new ValidationError(
-          `failed[${index}].txId: transaction ${txId} was not delivered to this device`,
-        );
+        throw invalidRequest('body', [
+          { path: `/failed/${index}/txId`, message: `transaction ${txId} was not delivered to this device` },
+        ]);
       }
     }
     await reportTransactionFailures(
@@ -199,12 +195,7 @@ export const handler = httpApi(deviceAuth(registry), {
     const device = await callingDevice(event);
     refuse(pushRefusal(device));
     const codec = codecFor(device.platform);
-    const contentType = contentTypeOf(event);
-    if (!codec.pushContentTypes.includes(contentType)) {
-      throw new UnsupportedMediaTypeError(
-        `a ${codec.name} device pushes ${codec.pushContentTypes.join(' or ')}, not "${contentType || '(none)'}"`,
-      );
-    }
+    const contentType = assertPushMediaType(codec, contentTypeOf(event));
     const body = rawBody(event, MAX_PUSH_BODY_BYTES);
     // A codec that rejects items one by one (syncml) reports them in the result, not here.
     const { writes, rejected } = decodePushItems(codec, body, contentType);
@@ -261,7 +252,7 @@ export const handler = httpApi(deviceAuth(registry), {
     if (query.collection) refuse(collectionRefusal({ ...device, selection }, query.collection));
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after && query.collection && after.collection !== query.collection) {
-      throw new ValidationError('cursor belongs to another collection');
+      throw invalidCursor('belongs to another collection');
     }
     if (!after) await markResyncPoint(device);
     const [page, session] = await Promise.all([
@@ -286,7 +277,7 @@ export const handler = httpApi(deviceAuth(registry), {
   'PUT /v1/sync/settings': async (event) => {
     const device = await callingDevice(event);
     const input = readJsonBody(event, DeviceSettingsInputSchema, 16_384);
-    assertResolversExist(conflictResolvers, input.collectionSettings, 'collectionSettings');
+    assertResolversExist(conflictResolvers, input.collectionSettings, ['collectionSettings']);
     const settings = resolveSettings(input);
     const version = await registry.updateSettings(device, settings);
     const notice = resyncForDeviceSettings(device, device.settings, settings, new Date().toISOString());

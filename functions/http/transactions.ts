@@ -16,7 +16,7 @@ import {
   transactionSizeProblem,
 } from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
-import { json, type RouteHandler, readJsonBody, userIdOf, validate } from '../lib/http';
+import { json, type RouteHandler, type RouteHandlers, readJsonBody, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { TransactionBodySchema, TransactionPathSchema } from '../schemas';
 
@@ -45,7 +45,7 @@ const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) 
   if (!isReplayOf(record, writes)) {
     throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
   }
-  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true });
+  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true as const });
 };
 
 /**
@@ -53,7 +53,7 @@ const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) 
  * transaction record (the outbox change capture reads) is part of the same TransactWriteItems,
  * so devices receive the transaction as one unit.
  */
-const commit: RouteHandler = async (event) => {
+const commit: RouteHandler<'POST /v1/transactions'> = async (event) => {
   const userId = userIdOf(event);
   const body = readJsonBody(event, TransactionBodySchema, MAX_TRANSACTION_BODY_BYTES);
   const tooLarge = transactionSizeProblem(body.writes);
@@ -102,7 +102,7 @@ const commit: RouteHandler = async (event) => {
 };
 
 /** `GET /v1/transactions/{txId}`: the transaction, and where it stands for each device. */
-const status: RouteHandler = async (event) => {
+const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
   const userId = userIdOf(event);
   const { txId } = validate(TransactionPathSchema, event.pathParameters ?? {}, 'invalid path');
   const record = await syncStore.getTransaction(userId, txId);
@@ -131,7 +131,7 @@ const status: RouteHandler = async (event) => {
   });
 };
 
-export const transactionRoutes: Record<string, RouteHandler> = {
+export const transactionRoutes = {
   'POST /v1/transactions': commit,
   'GET /v1/transactions/{txId}': status,
-};
+} satisfies RouteHandlers;

@@ -7,9 +7,10 @@ import {
   SyncHubError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
-  ValidationError,
 } from '../../core/errors';
-import { findInvalidText } from '../../core/unicode';
+import { mediaTypeOf } from '../../core/platforms/codec';
+import { invalidRequest, parseJsonBody, parseRequestPart, type RequestPart } from '../../core/validation';
+import type { Contract, RouteKey } from '../schemas/contract';
 import {
   authenticateDevice,
   authenticateUser,
@@ -28,20 +29,43 @@ import { problemOf } from './problem';
 /** API Gateway HTTP API events (payload 2.0). No authorizer: the handlers authenticate (./auth.ts). */
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-/** A route's handler; `caller` is who `httpApi` authenticated (see `HttpAuth`). */
-export type RouteHandler<Caller = unknown> = (event: HttpEvent, caller: Caller) => Promise<HttpResult>;
 
-export const json = (
-  statusCode: number,
-  body: unknown,
+declare const wireBody: unique symbol;
+/** A response whose status and JSON body the compiler knows (the body is in `body`, serialized). */
+export type TypedResult<Status extends number, Body> = HttpResult & {
+  readonly statusCode: Status;
+  readonly [wireBody]?: Body;
+};
+
+type Responses<K extends RouteKey> = Contract[K]['responses'];
+type WireBody<R> = R extends { readonly schema: infer S extends z.ZodType } ? z.input<S> : undefined;
+/** Every response the contract (functions/schemas/contract.ts) allows route `K`. */
+export type Reply<K extends RouteKey> = {
+  [S in keyof Responses<K>]: TypedResult<S & number, WireBody<Responses<K>[S]>>;
+}[keyof Responses<K>];
+
+/**
+ * Route `K`'s handler; `caller` is who `httpApi` authenticated (see `HttpAuth`). It may answer
+ * only as the route's contract says (problems are thrown, and become problem+json in one place).
+ */
+export type RouteHandler<K extends RouteKey, Caller = unknown> = (
+  event: HttpEvent,
+  caller: Caller,
+) => Promise<Reply<K>>;
+/** Handlers by route key: a key the contract does not know, or a reply it does not allow, does not compile. */
+export type RouteHandlers<Caller = unknown> = { readonly [K in RouteKey]?: RouteHandler<K, Caller> };
+
+export const json = <Status extends number, Body>(
+  statusCode: Status,
+  body: Body,
   headers: Record<string, string> = {},
-): HttpResult => ({
+): TypedResult<Status, Body> => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
-export const noContent = (): HttpResult => ({ statusCode: 204 });
+export const noContent = (): TypedResult<204, undefined> => ({ statusCode: 204 });
 
 /**
  * Failures of the store or the queues, by the one classifier (aws/errors.ts): anything that may
@@ -127,27 +151,29 @@ export const deviceAuth = (devices: DeviceTokenLookup) => ({ caller: 'device', d
  * A Lambda handler serving several routes, dispatched on API Gateway's routeKey. Every route of
  * the function is authenticated as `auth` says before its handler runs (API Gateway routes only),
  * every answer carries the CORS headers of `CORS_ALLOW_ORIGINS`, and every error is problem+json.
+ * Each route's handler is typed by the API contract (`RouteHandlers`).
  */
 export function httpApi(
   auth: { readonly caller: 'none' },
-  routes: Record<string, RouteHandler<undefined>>,
+  routes: RouteHandlers<undefined>,
 ): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
 export function httpApi(
   auth: { readonly caller: 'user'; readonly users?: UserTokenVerifier },
-  routes: Record<string, RouteHandler<UserCaller>>,
+  routes: RouteHandlers<UserCaller>,
 ): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
 export function httpApi(
   auth: { readonly caller: 'device'; readonly devices: DeviceTokenLookup },
-  routes: Record<string, RouteHandler<DeviceCaller>>,
+  routes: RouteHandlers<DeviceCaller>,
 ): ReturnType<typeof withObservability<HttpEvent, HttpResult>>;
-export function httpApi(auth: HttpAuth, routes: Record<string, RouteHandler<never>>) {
+export function httpApi(auth: HttpAuth, routes: RouteHandlers<never>) {
+  const byKey = routes as Readonly<Record<string, (event: HttpEvent, caller: never) => Promise<HttpResult>>>;
   const authenticate = authenticator(auth);
   const cors = corsPolicyFromEnv();
   return withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
     let result: HttpResult;
     try {
       const caller = await authenticate(event, context);
-      const route = routes[event.routeKey];
+      const route = byKey[event.routeKey];
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
       result = await route(event, caller as never);
     } catch (error) {
@@ -160,51 +186,30 @@ export function httpApi(auth: HttpAuth, routes: Record<string, RouteHandler<neve
   });
 }
 
-export const zodIssues = (error: z.ZodError) =>
-  error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(body)',
-    message: issue.message,
-  }));
+/**
+ * Parses a request part with a zod schema; every failure becomes a precise 400 in the one shape
+ * every route reports (core/validation.ts: `errors[]` of JSON Pointer paths).
+ */
+export const validate = <S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: `invalid ${RequestPart}`,
+): z.output<S> => parseRequestPart(schema, value, what.slice('invalid '.length) as RequestPart);
 
-/** Parses a value with a zod schema, turning every failure into a precise 400. */
-export const validate = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> => {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const errors = zodIssues(parsed.error);
-  const first = errors[0]!;
-  const more =
-    errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
-  throw new ValidationError(`${what}: ${first.path}: ${first.message}${more}`, { errors });
-};
-
-const MAX_JSON_DEPTH = 64;
-
-const depthExceeds = (value: unknown, limit: number): boolean => {
-  // Iterative, so a hostile body cannot blow the stack here.
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-};
-
-export const contentTypeOf = (event: HttpEvent): string =>
-  (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+/** The request's media type (parameters such as charset dropped, lower case). */
+export const contentTypeOf = (event: HttpEvent): string => mediaTypeOf(event.headers?.['content-type']);
 
 /** The raw body text, bounded; API Gateway may have base64-encoded it. */
 export const rawBody = (event: HttpEvent, maxBytes: number): string => {
   if (event.body === undefined || event.body === null || event.body === '') {
-    throw new ValidationError('a request body is required');
+    throw invalidRequest('body', [{ path: '', message: 'a request body is required' }]);
   }
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (bytes.length > maxBytes)
     throw new PayloadTooLargeError(`the body is ${bytes.length} bytes; at most ${maxBytes} are accepted`);
   const text = bytes.toString('utf8');
   if (event.isBase64Encoded && !Buffer.from(text, 'utf8').equals(bytes)) {
-    throw new ValidationError('the body is not valid UTF-8');
+    throw invalidRequest('body', [{ path: '', message: 'not valid UTF-8' }]);
   }
   return text;
 };
@@ -219,22 +224,7 @@ export const readJsonBody = <S extends z.ZodType>(
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new UnsupportedMediaTypeError(`Content-Type must be application/json, got "${type || '(none)'}"`);
   }
-  const text = rawBody(event, maxBytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(`the body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (depthExceeds(value, MAX_JSON_DEPTH))
-    throw new ValidationError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
-  const invalidText = findInvalidText(value);
-  if (invalidText) {
-    const path = invalidText.path.map(String).join('.') || '(body)';
-    const message = `is not valid Unicode: ${invalidText.problem}`;
-    throw new ValidationError(`invalid body: ${path}: ${message}`, { errors: [{ path, message }] });
-  }
-  return validate(schema, value, 'invalid body');
+  return parseRequestPart(schema, parseJsonBody(rawBody(event, maxBytes)), 'body');
 };
 
 /** The user `httpApi` authenticated for this event (routes with `caller: 'user'`). */

@@ -28,7 +28,15 @@ export interface GatewayOptions {
   readonly port: number;
   readonly host?: string;
   readonly log?: Log;
+  /**
+   * Tests only: what is wrong with a handler's response (the API contract check of
+   * test/support/contract.ts). A response it finds fault with is answered as a 500 that says why.
+   */
+  readonly checkResponse?: ResponseCheck;
 }
+
+/** Says what is wrong with a handler's response to a route key (nothing: an empty list). */
+export type ResponseCheck = (routeKey: string, result: APIGatewayProxyResultV2) => readonly string[];
 
 export interface Gateway {
   readonly url: string;
@@ -159,6 +167,15 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     if (!outcome.ok) {
       log(`function failed on ${routeKey}: ${describeError(outcome.error)}`);
       return sendGatewayMessage(response, 500);
+    }
+    const faults = options.checkResponse?.(routeKey, outcome.result) ?? [];
+    if (faults.length > 0) {
+      log(`the response broke the API contract on ${routeKey}: ${faults.join('; ')}`);
+      return sendProblem(
+        response,
+        rawPath,
+        problem(500, 'Internal Server Error', `the response broke the API contract: ${faults.join('; ')}`),
+      );
     }
     sendResult(response, outcome.result);
   };

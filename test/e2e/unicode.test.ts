@@ -165,7 +165,7 @@ describe('any valid text syncs', () => {
         contentType: 'application/json',
       }),
       400,
-      /data\.t: is not valid Unicode: an unpaired surrogate U\+D83D/,
+      /invalid body: \/data\/t: is not valid Unicode: an unpaired surrogate U\+D83D/,
     );
     expectProblem(
       await raw(runtime.baseUrl, 'POST', '/v1/transactions', {
@@ -175,7 +175,7 @@ describe('any valid text syncs', () => {
         }),
       }),
       400,
-      /writes\.0\.data\.\uDC00: is not valid Unicode: an unpaired surrogate U\+DC00 in the member name/,
+      /invalid body: \/writes\/0\/data\/\uDC00: is not valid Unicode: an unpaired surrogate U\+DC00 in the member name/,
     );
     for (const platform of ['json', 'jsonpatch'] as const) {
       const device = platform === 'json' ? pusher : await newDevice(user, platform, platform);
@@ -187,10 +187,10 @@ describe('any valid text syncs', () => {
       expectProblem(
         response,
         400,
-        /changes\[0\]\.data\.t: is not valid Unicode: an unpaired surrogate U\+D83D/,
+        /invalid body: \/changes\/0\/data\/t: is not valid Unicode: an unpaired surrogate U\+D83D/,
       );
       expect((response.body as { errors: unknown[] }).errors).toEqual([
-        { path: 'changes[0].data.t', message: 'is not valid Unicode: an unpaired surrogate U+D83D' },
+        { path: '/changes/0/data/t', message: 'is not valid Unicode: an unpaired surrogate U+D83D' },
       ]);
     }
     // Nothing was written.

@@ -28,6 +28,8 @@ describe('readConfig', () => {
       functionEnvironment: {},
       alarms: { iteratorAgeMs: 300_000, errorRatePercent: 5, api5xxCount: 5 },
     });
+    // Unset function tunables are not passed on: the functions apply the same defaults.
+    expect(config.functionEnvironment).toEqual({});
     expect(config.jwt).toBeUndefined();
     expect(config.alarmEmail).toBeUndefined();
   });
@@ -46,9 +48,9 @@ describe('readConfig', () => {
   });
 
   it.each([
-    [{ stage: 'Dev' }, /context stage must match/],
-    [{ stage: 'dev-inbox' }, /context stage must match/],
-    [{ stage: 'a'.repeat(17) }, /context stage must match/],
+    [{ stage: 'Dev' }, /context stage: must be 1-16 lower-case letters and digits/],
+    [{ stage: 'dev-inbox' }, /context stage: must be/],
+    [{ stage: 'a'.repeat(17) }, /context stage: must be/],
     [{ jwtIssuer: 'https://issuer.example.com' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtAudience: 'client' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtIssuer: 'http://issuer.example.com', jwtAudience: 'client' }, /must be an https URL/],
@@ -56,19 +58,21 @@ describe('readConfig', () => {
     [{ jwtJwksUrl: 'https://issuer.example.com/keys' }, /jwtJwksUrl needs jwtIssuer/],
     [
       { jwtIssuer: 'https://issuer.example.com', jwtAudience: 'client', jwtJwksUrl: 'http://keys' },
-      /jwtJwksUrl must be an https URL/,
+      /context jwtJwksUrl: must be an https URL/,
     ],
     [{ corsAllowOrigins: '*' }, /context corsAllowOrigins: CORS origin "\*" must be scheme/],
     [{ corsAllowOrigins: 'https://app.example.com/path' }, /context corsAllowOrigins: CORS origin/],
-    [{ apiRateLimit: 'fast' }, /apiRateLimit must be an integer/],
-    [{ deleteInboxQueuesOnRemoval: 'yes' }, /must be true or false/],
-    [{ logGroupRetentionDays: '0' }, /logGroupRetentionDays must be an integer from 1/],
+    [{ apiRateLimit: 'fast' }, /context apiRateLimit: must be an integer/],
+    [{ deleteInboxQueuesOnRemoval: 'yes' }, /context deleteInboxQueuesOnRemoval: must be true or false/],
+    [{ logGroupRetentionDays: '0' }, /context logGroupRetentionDays: must be an integer from 1/],
     [{ deltaGenerators: 'notes=magic' }, /context deltaGenerators: .*unknown generator "magic"/],
+    [{ syncExcludedCollections: 'drafts,#x' }, /context syncExcludedCollections: "#x": collection must be/],
     [
       { inboxVisibilityTimeoutSeconds: '0' },
       /context inboxVisibilityTimeoutSeconds: must be an integer from 1 to 43200/,
     ],
     [{ changeLogRetentionDays: '1000' }, /context changeLogRetentionDays: must be an integer from 1 to 365/],
+    [{ changeLogRetentionDays: '1e2' }, /context changeLogRetentionDays: must be an integer/],
     [{ logLevel: 'LOUD' }, /context logLevel: must be one of/],
   ])('refuses %j', (context, message) => {
     expect(() => configOf(context)).toThrow(message);

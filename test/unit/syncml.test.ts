@@ -5,6 +5,7 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { deepEqual } from '../../core/json';
 import type { JsonObject } from '../../core/model';
+import { assertPushMediaType } from '../../core/platforms/codec';
 import { decodeContent, decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
 import { ContentError } from '../../core/platforms/syncml/content-error';
 import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
@@ -231,7 +232,6 @@ describe('syncml push decoding', () => {
   it('converts good items and rejects bad ones without failing the push', () => {
     const { writes, rejected } = decodeSyncmlPush(
       push(add(2, 'ada', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nEND:VCARD') + add(3, 'bad', 'not a vcard')),
-      MT,
     );
     expect(writes).toEqual([
       { changeId: '7.1.2', op: 'add', collection: 'contacts', objectId: 'ada', data: { fullName: 'Ada' } },
@@ -250,7 +250,7 @@ describe('syncml push decoding', () => {
     ['an undefined entity', '<SyncML>&nope;</SyncML>', 400],
     ['another root', '<html/>', 400],
   ])('refuses %s with a 4xx', (_, body, status) => {
-    expect(() => decodeSyncmlPush(body, MT)).toThrow(expect.objectContaining({ status }));
+    expect(() => decodeSyncmlPush(body)).toThrow(expect.objectContaining({ status }));
   });
   it.each([
     ['U+0000', '\u0000'],
@@ -267,20 +267,19 @@ describe('syncml push decoding', () => {
         .replace('<![CDATA[', '')
         .replace(']]>', ''),
     );
-    expect(() => decodeSyncmlPush(body, MT)).toThrow(
+    expect(() => decodeSyncmlPush(body)).toThrow(
       expect.objectContaining({ status: 400, message: expect.stringMatching(/XML|not an XML character/) }),
     );
   });
   it('takes characters beyond U+FFFF, combining and RTL marks as they are', () => {
     const { writes } = decodeSyncmlPush(
       push(add(2, 'ada', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A😀d\u0301a\u200F\r\nEND:VCARD')),
-      MT,
     );
     expect(writes[0]?.data).toEqual({ fullName: 'A😀d\u0301a\u200F' });
   });
   it('rejects an item whose JSON spells half a surrogate pair, naming the member', () => {
     const json = `<Add><CmdID>2</CmdID><Meta><Type>application/json</Type></Meta><Item><Source><LocURI>n1</LocURI></Source><Data>{"t":"\\ud83d"}</Data></Item></Add>`;
-    const { writes, rejected } = decodeSyncmlPush(push(json), MT);
+    const { writes, rejected } = decodeSyncmlPush(push(json));
     expect(writes).toEqual([]);
     expect(rejected).toEqual([
       expect.objectContaining({ objectId: 'n1', reason: expect.stringContaining('t is not valid Unicode') }),
@@ -314,8 +313,10 @@ describe('syncml push decoding', () => {
       }
     }
   });
-  it('refuses other media types with 415', () => {
-    expect(() => decodeSyncmlPush(push(''), 'application/json')).toThrow(
+  it('takes pushes of its own media type only (checked at the edge), refusing others with 415', () => {
+    const codec = syncmlCodecFor('d1', { contacts: 'vcard30', events: 'icalendar20' });
+    expect(assertPushMediaType(codec, `${MT}; charset=UTF-8`)).toBe(MT);
+    expect(() => assertPushMediaType(codec, 'application/json')).toThrow(
       expect.objectContaining({ status: 415 }),
     );
   });

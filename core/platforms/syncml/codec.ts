@@ -1,4 +1,4 @@
-import { UnsupportedMediaTypeError, ValidationError } from '../../errors';
+import { ValidationError } from '../../errors';
 import { isJsonObject, jsonByteLength } from '../../json';
 import { MAX_CHANGES_PER_PUSH, MAX_OBJECT_DATA_BYTES } from '../../limits';
 import type {
@@ -122,18 +122,8 @@ const refOf = (changeId: string) => {
   };
 };
 
-function assertMediaType(contentType: string): void {
-  const media = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (media !== SYNCML_MEDIA_TYPE) {
-    throw new UnsupportedMediaTypeError(
-      `a syncml device pushes ${SYNCML_MEDIA_TYPE}, not "${media || '(none)'}"`,
-    );
-  }
-}
-
 /** Converts a device's package; items that cannot be converted are listed, not thrown. */
-export function decodeSyncmlPush(body: string, contentType: string): PushItems {
-  assertMediaType(contentType);
+export function decodeSyncmlPush(body: string): PushItems {
   const { commands, failures } = readPackage(parseXml(body));
   if (commands.length + failures.length > MAX_CHANGES_PER_PUSH) {
     throw new ValidationError(
@@ -295,8 +285,8 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
       return syncPackage(String(replica.version), deviceId, [item]);
     },
 
-    decodePush(body: string, contentType: string) {
-      return decodeSyncmlPush(body, contentType).writes;
+    decodePush(body: string) {
+      return decodeSyncmlPush(body).writes;
     },
 
     decodePushItems: decodeSyncmlPush,

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../errors';
 import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../../ids';
+import { invalidRequest, jsonPointer } from '../../validation';
 import { child, childrenNamed, childText, el, textEl, type XmlElement } from './xml';
 
 /**
@@ -138,8 +138,12 @@ export interface InFailure {
   code: number;
 }
 
+/**
+ * A 400 in the shape every route reports (core/validation.ts), its path a pointer over element
+ * names: `SyncBody.Status[2].Data` is reported as `/SyncBody/Status/2/Data`.
+ */
 const bad = (path: string, message: string) =>
-  new ValidationError(`${path}: ${message}`, { errors: [{ path, message }] });
+  invalidRequest('body', [{ path: jsonPointer(path.replace(/\[(\d+)\]/g, '.$1').split('.')), message }]);
 
 const locUri = (element: XmlElement | undefined) => childText(child(element, 'Target'), 'LocURI');
 const sourceUri = (element: XmlElement | undefined) => childText(child(element, 'Source'), 'LocURI');

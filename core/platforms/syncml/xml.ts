@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { PayloadTooLargeError, ValidationError } from '../../errors';
+import { PayloadTooLargeError } from '../../errors';
+import { invalidRequest } from '../../validation';
 
 /**
  * Safe XML for SyncML pushes. Device XML is hostile input, so before any parser sees it we
@@ -38,9 +39,7 @@ const parser = new XMLParser({
 });
 
 const invalid = (detail: string) =>
-  new ValidationError(`the SyncML body is not acceptable XML: ${detail}`, {
-    errors: [{ path: 'body', message: detail }],
-  });
+  invalidRequest('body', [{ path: '', message: `not acceptable XML: ${detail}` }]);
 
 /** Anything outside XML 1.0's `Char` production: C0 controls but tab/LF/CR, surrogates alone, U+FFFE, U+FFFF. */
 const NON_XML_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
