@@ -9,8 +9,11 @@ import { ConflictError } from '../core/errors';
 import { MAX_DEVICES_PER_USER } from '../core/limits';
 import type { Device, DeviceSettings } from '../core/model';
 import { Committer, type TransactItem } from './commit';
-import { isConditionFailure } from './errors';
+import { isConditionFailure, TransientError } from './errors';
 import { DEVICE_COUNT_SK, DEVICE_PREFIX, deviceSk, tokenKey, userPk } from './keys';
+
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 /** An inbox SQS message a device received and has not acknowledged yet. */
 export interface InflightBundle {
@@ -221,25 +224,59 @@ export class DeviceRegistry {
    */
   async advanceDelivery(record: DeviceRecord, logCursor: number, nextSeq: number): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
-          UpdateExpression: 'SET logCursor = :cursor, nextSeq = :next',
-          ConditionExpression: 'attribute_exists(pk) AND logCursor = :from AND nextSeq = :fromSeq',
-          ExpressionAttributeValues: {
-            ':cursor': logCursor,
-            ':next': nextSeq,
-            ':from': record.logCursor,
-            ':fromSeq': record.nextSeq,
-          },
-        }),
-      );
+      await this.db.send(new UpdateCommand(this.advanceUpdate(record, logCursor, nextSeq)));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Moves the delivery cursors of several devices after one fan-out: one TransactWriteItems per
+   * 100 devices (one request for all of a user's devices on a platform, where an UpdateItem each
+   * would be one request per device), each conditional on the cursor it started from as in
+   * `advanceDelivery`. When any condition fails (a device removed, or moved by another delivery
+   * meanwhile), the moves are made one by one so that the others still land. Resolves to the
+   * devices whose cursor did not move.
+   */
+  async advanceDeliveries(
+    moves: readonly { record: DeviceRecord; logCursor: number; nextSeq: number }[],
+  ): Promise<DeviceRecord[]> {
+    if (moves.length === 1) {
+      const [move] = moves as [(typeof moves)[number]];
+      return (await this.advanceDelivery(move.record, move.logCursor, move.nextSeq)) ? [] : [move.record];
+    }
+    const notMoved: DeviceRecord[] = [];
+    for (let start = 0; start < moves.length; start += MAX_TRANSACTION_ITEMS) {
+      const chunk = moves.slice(start, start + MAX_TRANSACTION_ITEMS);
+      const outcome = await this.committer.commit({
+        items: chunk.map(({ record, logCursor, nextSeq }) => ({
+          Update: this.advanceUpdate(record, logCursor, nextSeq),
+        })),
+      });
+      if (outcome === 'committed') continue;
+      if (outcome === 'throttled') throw new TransientError('moving the delivery cursors was throttled');
+      for (const move of chunk)
+        if (!(await this.advanceDelivery(move.record, move.logCursor, move.nextSeq)))
+          notMoved.push(move.record);
+    }
+    return notMoved;
+  }
+
+  private advanceUpdate(record: DeviceRecord, logCursor: number, nextSeq: number) {
+    return {
+      TableName: this.table,
+      Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+      UpdateExpression: 'SET logCursor = :cursor, nextSeq = :next',
+      ConditionExpression: 'attribute_exists(pk) AND logCursor = :from AND nextSeq = :fromSeq',
+      ExpressionAttributeValues: {
+        ':cursor': logCursor,
+        ':next': nextSeq,
+        ':from': record.logCursor,
+        ':fromSeq': record.nextSeq,
+      },
+    };
   }
 
   /** The device is re-reading the snapshot from here (see core/selection.ts, missed own changes). */

@@ -73,13 +73,18 @@ export class Inbox {
    * Sends bundles in order; the deduplication id makes a retried delivery a no-op. Bundles are
    * sized by their encoded bytes (core/delivery.ts `bundleMessages`), so each fits a message.
    */
-  async send(queueUrl: string, bundles: readonly InboxMessage[][]): Promise<void> {
+  async send(
+    queueUrl: string,
+    bundles: readonly InboxMessage[][],
+    /** Sets the deduplication ids of a different kind of bundle apart (a stand-in resync). */
+    deduplicationPrefix = '',
+  ): Promise<void> {
     await this.sender.send(
       queueUrl,
       bundles.map((bundle) => ({
         body: { messages: bundle },
         groupId: 'inbox',
-        deduplicationId: `${bundle[0]!.seq}-${bundle.at(-1)!.seq}`,
+        deduplicationId: `${deduplicationPrefix}${bundle[0]!.seq}-${bundle.at(-1)!.seq}`,
       })),
     );
   }

@@ -102,6 +102,26 @@ export class SyncStore {
   }
 
   /**
+   * Several captured changes at once (one user's records of a stream batch): the replica each
+   * object ends at and the log entries at lastSeq + 1, + 2, ..., the counter moving once. A
+   * replica that moved since the read (a redelivery, or a concurrent invocation) fails its
+   * condition and the commit comes back `raced`: read again, and those versions plan as duplicates.
+   */
+  captureRunCommit(
+    userId: string,
+    lastSeq: number,
+    replicas: readonly Replica[],
+    entries: readonly LogEntry[],
+  ): Commit {
+    return {
+      items: [
+        ...replicas.map((replica) => this.replicas.putItem(userId, replica)),
+        ...this.log.appendItems(userId, lastSeq, entries),
+      ],
+    };
+  }
+
+  /**
    * A whole transaction captured at once: its replicas, its log entry (when devices have
    * something to see) and the mark on its record that makes any later member record, or a
    * redelivery, a `duplicate`.

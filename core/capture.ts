@@ -144,3 +144,62 @@ export const changeEntry = (userId: string, logSeq: number, change: ObjectChange
   change,
   at,
 });
+
+/** Limits of one DynamoDB transaction (100 items, 4 MB), with room for the counter and overhead. */
+export const RUN_LIMITS = { items: 100, bytes: 3_500_000 } as const;
+
+export interface RunPlan {
+  /** The changes for the log, in stream order. */
+  readonly changes: ObjectChange[];
+  /** The replica each object that moved ends at: one write per object (a transaction names an item once). */
+  readonly replicas: Replica[];
+  /** How many of the objects the plan covers; the rest go in a later run. */
+  readonly covered: number;
+}
+
+export const replicaKeyOf = (object: { collection: string; objectId: string }) =>
+  `${object.collection}#${object.objectId}`;
+
+/**
+ * Change capture for several versions of one user's objects at once (a stream batch), in
+ * stream order, against the replicas read before: each version is planned against the replica
+ * the previous ones left (so two versions of one object in a batch diff against each other),
+ * and the run stops before the version that would pass one transaction's limits (the replica
+ * writes, the log entries and the counter; always at least one version). Redelivered versions
+ * are duplicates and add nothing, as with `planCapture`.
+ */
+export const planCaptureRun = (
+  replicas: ReadonlyMap<string, Replica>,
+  objects: readonly StoredObject[],
+  generatorFor: (collection: string) => DeltaGenerator,
+  limits: { readonly items: number; readonly bytes: number } = RUN_LIMITS,
+): RunPlan => {
+  const current = new Map(replicas);
+  const moved = new Map<string, Replica>();
+  const changes: ObjectChange[] = [];
+  let bytes = 0;
+  let covered = 0;
+  for (const object of objects) {
+    const key = replicaKeyOf(object);
+    const plan = planCapture(current.get(key), object, generatorFor(object.collection));
+    if (plan.kind !== 'duplicate') {
+      const replicaBytes = jsonByteLength(plan.replica);
+      const changeBytes = plan.kind === 'change' ? jsonByteLength(plan.change) : 0;
+      const entries = changes.length + (plan.kind === 'change' ? 1 : 0);
+      // Replica writes, log entries, and the counter when there is any entry.
+      const items = moved.size + (moved.has(key) ? 0 : 1) + entries + (entries > 0 ? 1 : 0);
+      const previousBytes = moved.has(key) ? jsonByteLength(moved.get(key)!) : 0;
+      if (
+        covered > 0 &&
+        (items > limits.items || bytes - previousBytes + replicaBytes + changeBytes > limits.bytes)
+      )
+        break;
+      bytes += replicaBytes - previousBytes + changeBytes;
+      current.set(key, plan.replica);
+      moved.set(key, plan.replica);
+      if (plan.kind === 'change') changes.push(plan.change);
+    }
+    covered++;
+  }
+  return { changes, replicas: [...moved.values()], covered };
+};

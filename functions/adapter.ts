@@ -1,37 +1,61 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
-import { Inbox, isMissingQueue } from '../aws/inbox';
+import { Inbox } from '../aws/inbox';
 import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
-import { MAX_BUNDLE_BYTES } from '../core/limits';
 import type { LogEntry } from '../core/model';
 import { codecFor } from '../core/platforms';
 import { parseSelection } from '../core/selection';
-import { bundleMessages, logGapIn, planDelivery } from '../core/session/delivery';
-import { deviceSession } from '../core/session/device-session';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
-import { EnvelopeSchema } from './lib/envelope';
+import { type Envelope, EnvelopeSchema, MAX_DELIVERY_ATTEMPTS } from './lib/envelope';
+import { fanOut } from './lib/fan-out';
+import { processFifoBatch } from './lib/fifo-batch';
 import { withObservability } from './lib/middleware';
-import { logger, MetricName, metrics, recordScoped } from './lib/observability';
+import { logger, MetricName, metrics, scopedLog } from './lib/observability';
 import { reportTransactionFailures } from './lib/transaction-failures';
 
 const config = tuning();
 const db = makeDocumentClient();
-const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
-const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const sqs = makeSqsClient();
 const queues = new QueueSender(sqs);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
-const inbox = new Inbox(sqs, {
-  prefix: requireEnv('INBOX_QUEUE_PREFIX'),
-  visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
-  retentionSeconds: INBOX_RETENTION_SECONDS,
+const QueueUrlsSchema = z.record(z.string(), z.string().url());
+const deadLetterQueues = QueueUrlsSchema.parse(JSON.parse(requireEnv('ADAPTER_DLQ_URLS')), {
+  error: () => 'ADAPTER_DLQ_URLS must map platforms to queue URLs',
 });
-const selection = parseSelection(config.excludedCollections);
-const processor = new SqsFifoPartialProcessorAsync();
+
+/** Work given up on, kept whole: a redriven message is an envelope for that one device. */
+const keepDeadLetter = async (platform: string, work: Envelope): Promise<void> => {
+  const queueUrl = deadLetterQueues[platform];
+  if (!queueUrl) throw new Error(`no dead-letter queue for platform ${platform}`);
+  await queues.sendOne(queueUrl, {
+    body: work,
+    groupId: work.userId,
+    deduplicationId: `${work.deviceId}-${work.deadLetter?.after ?? 0}-${work.upTo}`.slice(0, 128),
+    attributes: {
+      reason: work.deadLetter?.reason ?? '',
+      deviceId: work.deviceId ?? '',
+      attempts: work.deadLetter?.attempts ?? 0,
+    },
+  });
+};
+
+const deliver = fanOut({
+  registry: new DeviceRegistry(db, requireEnv('DEVICES_TABLE')),
+  syncStore: new SyncStore(db, requireEnv('SYNC_TABLE'), config),
+  inbox: new Inbox(sqs, {
+    prefix: requireEnv('INBOX_QUEUE_PREFIX'),
+    visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
+    retentionSeconds: INBOX_RETENTION_SECONDS,
+  }),
+  selection: parseSelection(config.excludedCollections),
+  codecFor,
+  reportTransactionFailures: (reports) => reportTransactionFailures(queues, inboundQueueUrl, reports),
+  keepDeadLetter,
+});
 
 /** Write-to-inbox latency of each delivered change (EMF keeps up to 100 values per metric). */
 const recordLatency = (entries: readonly LogEntry[], now: number) => {
@@ -48,92 +72,42 @@ const recordLatency = (entries: readonly LogEntry[], now: number) => {
 };
 
 /**
- * Catches one device up to the envelope's log position: reads the log from the device's cursor,
- * converts what the device receives with its platform codec, sends it to the device's inbox as
- * numbered bundles, then moves the cursor. A retry after a crash rebuilds the same bundles with
- * the same numbers and deduplication ids, so nothing is lost or repeated.
+ * One envelope: a user's devices on this platform caught up to its log position
+ * (functions/lib/fan-out.ts). An envelope that is not one (a bug, or a message put on the queue
+ * by hand) can never succeed: it is kept in the dead-letter queue at once rather than retried.
  */
-const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
-  const envelope = EnvelopeSchema.parse(JSON.parse(record.body));
-  logger.appendKeys({ userId: envelope.userId, deviceId: envelope.deviceId, upTo: envelope.upTo });
-  const device = await registry.get(envelope.userId, envelope.deviceId);
-  if (!device) {
-    logger.debug('envelope for a removed device dropped');
+const handleRecord = async (record: SQSRecord): Promise<void> => {
+  let envelope: Envelope;
+  try {
+    envelope = EnvelopeSchema.parse(JSON.parse(record.body));
+  } catch (error) {
+    const platform = /adapter-([^.:/]+)\.fifo$/.exec(record.eventSourceARN ?? '')?.[1] ?? '';
+    const queueUrl = deadLetterQueues[platform];
+    if (!queueUrl) throw error;
+    const reason = `not an envelope: ${(error as Error).message}`.slice(0, 1000);
+    await queues.sendOne(queueUrl, {
+      body: { unreadable: record.body, reason },
+      groupId: record.attributes?.MessageGroupId ?? 'unreadable',
+      deduplicationId: record.messageId,
+      attributes: { reason },
+    });
+    logger.error('not an envelope; kept in the dead-letter queue', { messageId: record.messageId, reason });
     return;
   }
-  if (envelope.upTo <= device.logCursor) return; // already delivered (a late or repeated envelope)
-  logger.appendKeys({ platform: device.platform, logCursor: device.logCursor });
-
-  const [entries, { settings }] = await Promise.all([
-    syncStore.readLog(device.userId, device.logCursor, envelope.upTo),
-    // Read once per user and invocation, so a change of settings applies from the next batch on.
-    settingsOf(device.userId),
-  ]);
-  const codec = codecFor(device.platform);
-  const plan = planDelivery(
-    deviceSession(device, settings, selection),
-    entries,
-    codec,
-    device.nextSeq,
-    logGapIn(entries, device.logCursor, envelope.upTo),
-  );
-  const bundles = bundleMessages(plan.messages, MAX_BUNDLE_BYTES);
-  try {
-    await inbox.send(device.queueUrl, bundles);
-  } catch (error) {
-    if (!isMissingQueue(error)) throw error;
-    // Removal deletes the record before the queue: a device still registered lost its queue
-    // (deleted outside SyncHub, or an emulator restarted). Make it anew and deliver, as a poll
-    // would; what was in the old queue is reported to the device as a gap when it polls.
-    const current = await registry.get(device.userId, device.deviceId);
-    if (!current) {
-      logger.warn('inbox queue is gone with its device; nothing to deliver');
-      return;
-    }
-    logger.warn('inbox queue lost; making it anew');
-    const queueUrl = await inbox.create(device.deviceId);
-    await registry.setQueueUrl(current, queueUrl);
-    await inbox.send(queueUrl, bundles);
-  }
-  // Before the cursor moves, so that a crash in between repeats the (deduplicated) report.
-  const transactionFailures = plan.failures.flatMap((failure) =>
-    failure.txId
-      ? [{ userId: device.userId, deviceId: device.deviceId, txId: failure.txId, reason: failure.reason }]
-      : [],
-  );
-  if (transactionFailures.length > 0)
-    await reportTransactionFailures(queues, inboundQueueUrl, transactionFailures);
-  const advanced = await registry.advanceDelivery(
-    device,
-    envelope.upTo,
-    device.nextSeq + plan.messages.length,
-  );
-  if (!advanced) logger.warn('delivery cursor moved concurrently; the inbox deduplicates the overlap');
-  metrics.addMetric(MetricName.MessagesDelivered, MetricUnit.Count, plan.messages.length);
-  if (plan.failures.length > 0) {
-    metrics.addMetric(MetricName.AdapterErrors, MetricUnit.Count, plan.failures.length);
-    logger.error('changes the platform cannot express; the device was told to resync them', {
-      failures: plan.failures,
-    });
-  }
-  logger.debug('delivered', { messages: plan.messages.length });
-  recordLatency(entries, Date.now());
-});
-
-/** The user settings read in this invocation: a batch often holds several devices of one user. */
-let settingsRead = new Map<string, ReturnType<SyncStore['getUserSettings']>>();
-const settingsOf = (userId: string) => {
-  let read = settingsRead.get(userId);
-  if (!read) {
-    read = syncStore.getUserSettings(userId);
-    // A failed read is not kept: the retry reads again.
-    read.catch(() => settingsRead.delete(userId));
-    settingsRead.set(userId, read);
-  }
-  return read;
+  const attempts = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+  const result = await deliver(envelope, { number: attempts, final: attempts >= MAX_DELIVERY_ATTEMPTS });
+  if (result.messages > 0) metrics.addMetric(MetricName.MessagesDelivered, MetricUnit.Count, result.messages);
+  if (result.unexpressable.length > 0)
+    metrics.addMetric(MetricName.AdapterErrors, MetricUnit.Count, result.unexpressable.length);
+  if (result.deadLettered > 0)
+    metrics.addMetric(MetricName.DeliveriesDeadLettered, MetricUnit.Count, result.deadLettered);
+  if (result.served > 0) recordLatency(result.entries, Date.now());
 };
 
-export const handler = withObservability(async (event: SQSEvent, context: Context) => {
-  settingsRead = new Map();
-  return processPartialResponse(event, deliver, processor, { context, skipGroupOnError: true });
-});
+export const handler = withObservability(async (event: SQSEvent) =>
+  processFifoBatch(event.Records, handleRecord, (record, error) =>
+    scopedLog({ messageId: record.messageId }).warn('envelope failed; it will be retried', {
+      error: error as Error,
+    }),
+  ),
+);

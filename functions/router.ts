@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
@@ -5,7 +6,7 @@ import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { isTransient } from '../aws/errors';
 import { LOG_PREFIX } from '../aws/keys';
-import { QueueSender } from '../aws/queue-messages';
+import { type QueueMessage, QueueSender } from '../aws/queue-messages';
 import { StreamDeadLetters } from '../aws/stream-dead-letters';
 import type { LogEntry } from '../core/model';
 import { parseSelection } from '../core/selection';
@@ -33,47 +34,59 @@ const logEntryOf = (record: DynamoDBRecord): LogEntry | undefined => {
   return JSON.parse(image.entry?.S ?? '') as LogEntry;
 };
 
-const sendEnvelopes = (queueUrl: string, envelopes: Envelope[]) =>
-  queues.send(
-    queueUrl,
-    envelopes.map((envelope) => ({
-      body: envelope,
-      groupId: envelope.deviceId,
-      deduplicationId: `${envelope.deviceId}-${envelope.upTo}`,
-    })),
-  );
+/**
+ * SQS allows 128 characters in a message group and deduplication id; a user id may be longer
+ * (a JWT subject), so long ones are shortened to a digest (still one group per user).
+ */
+const queueIdOf = (userId: string): string =>
+  userId.length <= 100 ? userId : `h-${createHash('sha256').update(userId).digest('base64url')}`;
 
 /**
- * One envelope per receiving device per batch, carrying the highest log entry it must get:
- * the adapter catches the device up to it in log order, so fewer envelopes lose nothing.
+ * One envelope per user and platform per batch, carrying the highest log entry a device of that
+ * platform must get: the platform's adapter catches every device of the user up to it, each
+ * from its own cursor, in one invocation (functions/lib/fan-out.ts). The user is the message
+ * group, so one user's deliveries stay in order and another user's never wait behind them.
  */
 const route = async (entries: readonly LogEntry[]) => {
   const byUser = new Map<string, LogEntry[]>();
-  for (const entry of entries) byUser.set(entry.userId, [...(byUser.get(entry.userId) ?? []), entry]);
-  const byQueue = new Map<string, Envelope[]>();
+  for (const entry of entries) {
+    const list = byUser.get(entry.userId);
+    if (list) list.push(entry);
+    else byUser.set(entry.userId, [entry]);
+  }
+  const byQueue = new Map<string, QueueMessage[]>();
   let routed = 0;
   for (const [userId, userEntries] of byUser) {
     const devices = await registry.list(userId);
+    const upToByPlatform = new Map<string, number>();
     for (const device of devices) {
       // Without the user's settings: their filters only narrow what a device receives, and the
       // adapter applies them, so the router wakes it for a superset and reads no settings.
       const session = deviceSession(device, {}, selection);
       const receiving = userEntries.filter((entry) => receivesEntry(session, entry));
       if (receiving.length === 0) continue;
-      const queueUrl = adapterQueues[device.platform];
-      if (!queueUrl) {
-        logger.error('no adapter queue for platform', {
-          platform: device.platform,
-          deviceId: device.deviceId,
-        });
-        continue;
-      }
       routed += receiving.length;
       const upTo = Math.max(...receiving.map((entry) => entry.logSeq));
-      byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), { userId, deviceId: device.deviceId, upTo }]);
+      upToByPlatform.set(device.platform, Math.max(upTo, upToByPlatform.get(device.platform) ?? 0));
+    }
+    for (const [platform, upTo] of upToByPlatform) {
+      const queueUrl = adapterQueues[platform];
+      if (!queueUrl) {
+        logger.error('no adapter queue for platform', { platform, userId });
+        continue;
+      }
+      const envelope: Envelope = { userId, platform, upTo };
+      const message: QueueMessage = {
+        body: envelope,
+        groupId: queueIdOf(userId),
+        deduplicationId: `${queueIdOf(userId)}-${upTo}`,
+      };
+      const list = byQueue.get(queueUrl);
+      if (list) list.push(message);
+      else byQueue.set(queueUrl, [message]);
     }
   }
-  for (const [queueUrl, envelopes] of byQueue) await sendEnvelopes(queueUrl, envelopes);
+  await Promise.all([...byQueue].map(([queueUrl, messages]) => queues.send(queueUrl, messages)));
   if (routed > 0) metrics.addMetric(MetricName.MessagesRouted, MetricUnit.Count, routed);
 };
 

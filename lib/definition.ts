@@ -87,7 +87,7 @@ export const QUEUES: readonly QueueDefinition[] = [
       fifo: true,
       visibilityTimeoutSeconds: 30,
       retentionSeconds: FOURTEEN_DAYS,
-      description: `Envelopes the ${platform} adapter failed on ${5} times.`,
+      description: `Deliveries the ${platform} adapter gave up on, with their reason (the device was told to resync), and envelopes it failed on ${5} times.`,
     },
   ]),
   {
@@ -143,6 +143,8 @@ export type EnvKey =
   | 'DEVICES_TABLE'
   | 'INBOUND_QUEUE_URL'
   | 'ADAPTER_QUEUE_URLS'
+  /** JSON `{ [platform]: queueUrl }` of the adapters' dead-letter queues (work given up on, kept whole). */
+  | 'ADAPTER_DLQ_URLS'
   | 'INBOX_QUEUE_PREFIX'
   | 'STREAM_DLQ_URL'
   | 'PLATFORM'
@@ -225,13 +227,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       key: `adapter-${platform}`,
       entry: 'functions/adapter.ts',
       trigger: { kind: 'queue', queue: adapterQueueKey(platform), batchSize: 10 },
-      env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX', 'INBOUND_QUEUE_URL'],
+      env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX', 'INBOUND_QUEUE_URL', 'ADAPTER_DLQ_URLS'],
       // inbound: a transaction the platform cannot express is reported there (error policy).
       // recreate: a registered device's lost inbox queue is made anew before delivering to it.
+      // The DLQ: a device's delivery given up on is kept there whole, with its reason.
       access: {
         tables: { sync: 'read', devices: 'readwrite' },
         inbox: ['send', 'recreate'],
-        sendTo: ['inbound'],
+        sendTo: ['inbound', `${adapterQueueKey(platform)}-dlq`],
       },
       constants: { PLATFORM: platform },
       timeoutSeconds: 30,

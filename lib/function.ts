@@ -184,6 +184,15 @@ export class SyncHubFunction extends Construct {
             PLATFORM_NAMES.map((platform) => [platform, queues.queue(adapterQueueKey(platform)).queueUrl]),
           ),
         ),
+      ADAPTER_DLQ_URLS: () =>
+        Stack.of(this).toJsonString(
+          Object.fromEntries(
+            PLATFORM_NAMES.map((platform) => [
+              platform,
+              queues.queue(`${adapterQueueKey(platform)}-dlq`).queueUrl,
+            ]),
+          ),
+        ),
       INBOX_QUEUE_PREFIX: () => resources.inboxPrefix,
       STREAM_DLQ_URL: () => queues.queue('stream-dlq').queueUrl,
       USER_JWT_ISSUER: () => userJwt().issuer,

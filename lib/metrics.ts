@@ -14,6 +14,8 @@ export const METRICS = {
     'PushConflicts',
     'PushesRejected',
     'AdapterErrors',
+    /** Device deliveries given up on after their attempts: kept in an adapter DLQ, the device resyncs. */
+    'DeliveriesDeadLettered',
     'TransactionsCancelled',
     'TransactionsRolledBack',
   ],

@@ -217,6 +217,11 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     ADAPTER_QUEUE_URLS: JSON.stringify(
       Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))])),
     ),
+    ADAPTER_DLQ_URLS: JSON.stringify(
+      Object.fromEntries(
+        PLATFORM_NAMES.map((platform) => [platform, queueUrl(`${adapterQueueKey(platform)}-dlq`)]),
+      ),
+    ),
     INBOX_QUEUE_PREFIX: physicalNames(provisioned.prefix).inboxPrefix,
     STREAM_DLQ_URL: queueUrl('stream-dlq'),
     ROUTE_KEYS: JSON.stringify(deployedRouteKeys(ROUTES)),

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../json';
+import type { JsonObject, JsonValue } from '../json';
 import { MAX_INBOX_PAYLOAD_BYTES } from '../limits';
 import type { InboxMessage, LogEntry, ObjectChange, ObjectRef, TransactionOutcome } from '../model';
 import type { PlatformCodec } from '../platforms/codec';
@@ -139,4 +139,69 @@ export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: numb
   }
   if (current.length > 0) bundles.push(current);
   return bundles;
+};
+
+/** Objects a stand-in resync names one by one; beyond this it names their collections. */
+export const MAX_STAND_IN_OBJECTS = 100;
+
+const refKey = ({ collection, objectId }: ObjectRef) => `${collection}\u0000${objectId}`;
+
+/** The objects a log entry touches for this device (what it would have re-read). */
+const objectsOf = (session: DeviceSession, entry: LogEntry): ObjectRef[] => {
+  switch (entry.kind) {
+    case 'change':
+    case 'transaction':
+      return changesFor(session, entry).map(({ collection, objectId }) => ({ collection, objectId }));
+    case 'result': {
+      if (entry.targetDeviceId !== session.deviceId) return [];
+      const { result } = entry;
+      if (result.status === 'applied')
+        return result.changes.map(({ collection, objectId }) => ({ collection, objectId }));
+      if (result.status === 'conflict')
+        return result.conflicts.map(({ collection, objectId }) => ({ collection, objectId }));
+      return [];
+    }
+    case 'outcome':
+      return entry.targetDeviceId === session.deviceId
+        ? entry.outcome.objects.map(({ collection, objectId }) => ({ collection, objectId }))
+        : [];
+    case 'resync':
+      return entry.objects && receivesEntry(session, entry) ? entry.objects : [];
+  }
+};
+
+/**
+ * The one message that stands in for log entries a device could not be sent however often it
+ * was tried (a poison entry: a bug, a limit, a bad item): a resync of exactly the objects it
+ * would have received from them — their collections when there are too many, or everything (what
+ * its digest says differs) when the entries themselves could not be read. It carries the last
+ * inbox number the failed delivery would have used (`lost`), so numbering carries on after it
+ * whether or not some of those messages got through.
+ */
+export const standInResync = (
+  session: DeviceSession,
+  /** The entries the device could not be sent; undefined when they could not be read. */
+  entries: readonly LogEntry[] | undefined,
+  reason: string,
+  lost: { from: number; to: number },
+): InboxMessage => {
+  const payload: JsonObject = { reason };
+  if (entries) {
+    const objects = new Map<string, ObjectRef>();
+    let wholeCollection = false;
+    for (const entry of entries) {
+      if (entry.kind === 'resync' && receivesEntry(session, entry) && !entry.objects) wholeCollection = true;
+      for (const ref of objectsOf(session, entry)) objects.set(refKey(ref), ref);
+    }
+    const refs = [...objects.values()];
+    if (!wholeCollection && refs.length <= MAX_STAND_IN_OBJECTS) {
+      // An empty list would read as "nothing to re-read": name the objects, or nothing at all.
+      if (refs.length > 0)
+        payload.objects = refs.map(({ collection, objectId }) => ({ collection, objectId }));
+    } else if (!wholeCollection) {
+      payload.collections = [...new Set(refs.map((ref) => ref.collection))].sort();
+    }
+  }
+  if (lost.to > lost.from) payload.lost = { from: lost.from, to: lost.to };
+  return { seq: lost.to, type: 'resync', payload };
 };

@@ -51,3 +51,23 @@ export const recordScoped =
   <R, T>(handle: (record: R) => Promise<T>) =>
   (record: R): Promise<T> =>
     withRecordLogKeys(() => handle(record));
+
+/** Log methods that add `keys` to every line. */
+export interface ScopedLog {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/**
+ * Log lines of one piece of work that runs beside others in the same invocation (the FIFO
+ * groups of a batch, the devices of a fan-out): the keys travel with each line instead of being
+ * appended to the shared logger, where a concurrent record would see them.
+ */
+export const scopedLog = (keys: Record<string, unknown>): ScopedLog => ({
+  debug: (message, extra) => logger.debug(message, { ...keys, ...extra }),
+  info: (message, extra) => logger.info(message, { ...keys, ...extra }),
+  warn: (message, extra) => logger.warn(message, { ...keys, ...extra }),
+  error: (message, extra) => logger.error(message, { ...keys, ...extra }),
+});

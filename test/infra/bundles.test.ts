@@ -42,7 +42,7 @@ let bundles: Bundle[];
 /** Stand-ins for values CloudFormation fills in at deploy time (table names, queue URLs). */
 const deployTimeValue = (name: string): string => {
   const queueUrl = (queue: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${queue}`;
-  if (name === 'ADAPTER_QUEUE_URLS') {
+  if (name === 'ADAPTER_QUEUE_URLS' || name === 'ADAPTER_DLQ_URLS') {
     return JSON.stringify(
       Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(platform)])),
     );
