@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -32,8 +33,11 @@ export interface DeviceRecord extends Device {
   logCursor: number;
   /** The seq the next inbox message gets. */
   nextSeq: number;
-  /** Highest seq the device acknowledged. */
+  /** Highest seq the device acknowledged, as last recorded. */
   ackedSeq: number;
+  /** When `ackedSeq` was last recorded (epoch ms; absent before it first was). */
+  ackedAt?: number;
+  /** Bundles a poll without an ack token received (polls with one keep them in the token). */
   inflight: InflightBundle[];
   settingsVersion: number;
 }
@@ -50,6 +54,7 @@ const recordFromItem = (item: Record<string, unknown>): DeviceRecord => ({
   logCursor: Number(item.logCursor ?? 0),
   nextSeq: Number(item.nextSeq ?? 1),
   ackedSeq: Number(item.ackedSeq ?? 0),
+  ...(typeof item.ackedAt === 'number' ? { ackedAt: item.ackedAt } : {}),
   inflight: (item.inflight as InflightBundle[] | undefined) ?? [],
   settingsVersion: Number(item.settingsVersion ?? 1),
   ...(item.resyncPoint ? { resyncPoint: item.resyncPoint as { logSeq: number; at: string } } : {}),
@@ -219,6 +224,32 @@ export class DeviceRegistry {
   }
 
   /**
+   * The device a token names, if the token is its own: one consistent read of the device's
+   * record, whose stored hash must equal the token's (compared in constant time). The record is
+   * returned with the identity, for the request to use.
+   */
+  async byNamedToken(
+    named: { userId: string; deviceId: string },
+    tokenHash: string,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<{ userId: string; deviceId: string; platform: string; record: DeviceRecord } | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(named.userId), sk: deviceSk(named.deviceId) },
+        ConsistentRead: true,
+      }),
+      options.abortSignal ? { abortSignal: options.abortSignal } : {},
+    );
+    if (!Item || typeof Item.tokenHash !== 'string') return undefined;
+    const stored = Buffer.from(Item.tokenHash, 'hex');
+    const given = Buffer.from(tokenHash, 'hex');
+    if (stored.length !== given.length || !timingSafeEqual(stored, given)) return undefined;
+    const record = recordFromItem(Item);
+    return { userId: record.userId, deviceId: record.deviceId, platform: record.platform, record };
+  }
+
+  /**
    * Moves the adapter's cursor after a delivery. Conditional on the cursor it started from, so
    * two deliveries can never both claim the same range. Resolves to false if one did.
    */
@@ -324,10 +355,10 @@ export class DeviceRegistry {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
-          UpdateExpression: 'SET ackedSeq = :acked, inflight = :inflight',
+          UpdateExpression: 'SET ackedSeq = :acked, ackedAt = :now, inflight = :inflight',
           ConditionExpression:
             'attribute_exists(pk) AND (attribute_not_exists(ackedSeq) OR ackedSeq <= :acked)',
-          ExpressionAttributeValues: { ':acked': ackedSeq, ':inflight': inflight },
+          ExpressionAttributeValues: { ':acked': ackedSeq, ':now': Date.now(), ':inflight': inflight },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -3,6 +3,7 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -107,6 +108,7 @@ export class Inbox {
   /** Deletes acknowledged bundles. A stale handle is harmless: the bundle comes back and is dropped then. */
   async delete(queueUrl: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += 10) {
+      // Per-entry failures (a handle that expired) are left out on purpose: see above.
       await this.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
@@ -114,6 +116,26 @@ export class Inbox {
         }),
       );
     }
+  }
+
+  /**
+   * Whether the queue holds messages a receive did not return because they are in flight
+   * (received and not yet deleted or visible again). SQS's count is approximate, so this only
+   * decides whether a device that got nothing is told its messages were lost: when in doubt it is
+   * not, and they come back after the visibility timeout.
+   */
+  async hasHiddenMessages(queueUrl: string): Promise<boolean> {
+    const { Attributes } = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    return (
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) >
+      0
+    );
   }
 
   /** Makes partly acknowledged bundles visible again at once, so the rest is not held back. */

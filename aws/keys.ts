@@ -7,6 +7,7 @@
  *                                 | X#txId (transaction record)
  * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T
+ *          pk = K#ack-token       sk = K    (the ack tokens' key, aws/server-keys.ts)
  */
 export const objectKey = (userId: string, collection: string, objectId: string) => ({
   pk: userId,
@@ -27,6 +28,7 @@ export const deviceSk = (deviceId: string) => `D#${deviceId}`;
 export const DEVICE_PREFIX = 'D#';
 export const DEVICE_COUNT_SK = 'COUNT';
 export const tokenKey = (tokenHash: string) => ({ pk: `T#${tokenHash}`, sk: 'T' });
+export const ACK_TOKEN_KEY = { pk: 'K#ack-token', sk: 'K' } as const;
 
 export const DAY_SECONDS = 24 * 3600;
 export const epochSeconds = (date = new Date()) => Math.floor(date.getTime() / 1000);

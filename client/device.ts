@@ -37,6 +37,8 @@ export class SyncHubDevice {
   /** The collections each resync re-read (digests told which differed). */
   readonly resyncs: string[][] = [];
   private lastPushBody: string | undefined;
+  /** What the last poll received, to hand back with the next poll or acknowledgement. */
+  private ackToken: string | undefined;
   private changeCounter = 0;
 
   constructor(
@@ -88,15 +90,30 @@ export class SyncHubDevice {
     return this.store.versionOf(collection, objectId);
   }
 
+  /**
+   * Polls the inbox, acknowledging in the same request what the device applied so far (`ack`,
+   * with the last poll's ack token): what it received and did not apply comes back at once, and
+   * no separate acknowledgement is needed between polls.
+   */
   async poll(options: { wait?: number; max?: number } = {}): Promise<InboxMessage[]> {
-    const { messages } = await this.transport.call('GET /v1/sync/messages', {
-      query: { wait: options.wait ?? 0, max: options.max ?? 100 },
+    const { messages, ackToken } = await this.transport.call('GET /v1/sync/messages', {
+      query: {
+        wait: options.wait ?? 0,
+        max: options.max ?? 100,
+        ack: this.lastSeq,
+        ...(this.ackToken ? { ackToken: this.ackToken } : {}),
+      },
     });
+    this.ackToken = ackToken;
     return messages;
   }
 
+  /** Acknowledges on its own (`POST /v1/sync/ack`), recording the position on the server at once. */
   async ack(upTo = this.lastSeq): Promise<number> {
-    const { cursor } = await this.transport.call('POST /v1/sync/ack', { body: { upTo } });
+    const { cursor } = await this.transport.call('POST /v1/sync/ack', {
+      body: { upTo, ...(this.ackToken ? { ackToken: this.ackToken } : {}) },
+    });
+    this.ackToken = undefined;
     return cursor;
   }
 
@@ -105,15 +122,23 @@ export class SyncHubDevice {
     return this.applier.apply(messages);
   }
 
-  /** Polls, applies and acknowledges until the inbox is empty; resyncs when told to. */
+  /**
+   * Polls and applies until the inbox is empty (each poll acknowledging the last), then records
+   * the position with one acknowledgement, as a device about to go quiet should; resyncs when told to.
+   */
   async sync(options: { wait?: number } = {}): Promise<InboxMessage[]> {
     const received: InboxMessage[] = [];
+    const before = this.lastSeq;
     for (let round = 0; ; round++) {
       const messages = await this.poll({ wait: round === 0 ? (options.wait ?? 0) : 0 });
       if (messages.length === 0) break;
-      received.push(...this.apply(messages));
-      await this.ack();
+      const applied = this.apply(messages);
+      received.push(...applied);
+      // Nothing applied (a gap the device must resync first): polling again would only bring
+      // the same messages back.
+      if (applied.length === 0) break;
     }
+    if (this.lastSeq > before) await this.ack();
     if (this.needsResync) await this.resync();
     return received;
   }

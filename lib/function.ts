@@ -35,7 +35,13 @@ export const INBOX_ACTIONS: Readonly<Record<NonNullable<Access['inbox']>[number]
   /** Make a device's lost inbox anew (the device API's poll), never delete one. */
   recreate: ['sqs:CreateQueue'],
   send: ['sqs:SendMessage'],
-  consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+  consume: [
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+    // Whether a poll that got nothing met bundles in flight (aws/inbox.ts hasHiddenMessages).
+    'sqs:GetQueueAttributes',
+  ],
 };
 
 /** Everything a function's environment and grants may refer to. */

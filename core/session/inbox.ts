@@ -208,3 +208,24 @@ export const planAck = (inbox: InboxCursor, upTo: number): AckPlan => {
   }
   return plan;
 };
+
+/**
+ * A poll that acknowledges (`?ack=N`) records the acknowledged position in the registry at most
+ * this often: the device carries it (and the bundles in flight, in its ack token), so a poll
+ * needs no write; the record serves `GET /v1/devices` and polls that do not say where they are.
+ */
+export const ACK_RECORD_INTERVAL_MS = 60_000;
+
+/**
+ * Whether a poll acknowledging up to `acked` writes it to the registry now: when it moved on and
+ * the last record is older than `ACK_RECORD_INTERVAL_MS`, or when bundles of a poll without an
+ * ack token are still remembered there (they were settled by this poll and must be forgotten).
+ */
+export const shouldRecordAck = (
+  recorded: { ackedSeq: number; ackedAt?: number; inflight: readonly InflightBundle[] },
+  acked: number,
+  now: number,
+): boolean =>
+  recorded.inflight.length > 0 ||
+  (acked > recorded.ackedSeq &&
+    (recorded.ackedAt === undefined || now - recorded.ackedAt >= ACK_RECORD_INTERVAL_MS));

@@ -12,7 +12,7 @@ import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import { httpApi, json, noContent, readJsonBody, userAuth, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
-import { hashToken, newDeviceId, newDeviceToken } from '../lib/tokens';
+import { hashToken, newDeviceId, newNamedDeviceToken } from '../lib/tokens';
 import { DevicePathSchema, RegisterDeviceBodySchema } from '../schemas';
 
 const config = tuning();
@@ -71,7 +71,7 @@ export const handler = httpApi(userAuth(), {
     }
     const { settings: userSettings } = await syncStore.getUserSettings(userId);
     const deviceId = newDeviceId();
-    const deviceToken = newDeviceToken();
+    const deviceToken = newNamedDeviceToken(userId, deviceId);
     const queueUrl = await inbox.create(deviceId);
     // The device starts at the present: what exists already, it reads through the snapshot.
     const lastSeq = await syncStore.lastSeq(userId);

@@ -4,6 +4,7 @@ import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { MAX_QUEUE_MESSAGE_BYTES, QueueSender, queueMessageBytes } from '../../aws/queue-messages';
+import { ServerKeys } from '../../aws/server-keys';
 import { SyncStore } from '../../aws/sync-store';
 import { collectionDigests } from '../../core/digest';
 import { ConflictError, ForbiddenError, PayloadTooLargeError, UnauthorizedError } from '../../core/errors';
@@ -22,7 +23,14 @@ import {
   writeRefusal,
 } from '../../core/session/guards';
 import { heldObjects, resyncForDeviceSettings } from '../../core/session/holdings';
-import { freshCount, planAck, planPoll, type ReceivedBundle } from '../../core/session/inbox';
+import {
+  freshCount,
+  type InflightBundle,
+  planAck,
+  planPoll,
+  type ReceivedBundle,
+  shouldRecordAck,
+} from '../../core/session/inbox';
 import { transactionDelivery } from '../../core/session/receives';
 import { DeviceSettingsInputSchema, resolveSettings } from '../../core/settings';
 import { invalidRequest } from '../../core/validation';
@@ -42,6 +50,7 @@ import {
 } from '../lib/http';
 import { pushMessage } from '../lib/inbound-push';
 import { logger, MetricName, metrics } from '../lib/observability';
+import { type AckTokenContent, openAckToken, sealAckToken } from '../lib/ack-token';
 import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
 import { reportTransactionFailures } from '../lib/transaction-failures';
@@ -54,6 +63,7 @@ const queues = new QueueSender(sqs);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
+const serverKeys = new ServerKeys(db, requireEnv('DEVICES_TABLE'));
 const selection = parseSelection(config.excludedCollections);
 const inbox = new Inbox(sqs, {
   // Needed only to make a lost queue anew, under the name registration gave it.
@@ -62,15 +72,59 @@ const inbox = new Inbox(sqs, {
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
 
-/** The calling device's record; a device removed since its token was checked is refused. */
+/**
+ * The calling device's record: the one its token check read (a token that names its device), or
+ * read now; a device removed since its token was checked is refused.
+ */
 const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
-  const { userId, deviceId } = deviceOf(event);
+  const { userId, deviceId, record } = deviceOf(event);
+  if (record) return record;
   const device = await registry.get(userId, deviceId);
   if (!device) throw new UnauthorizedError('this device has been removed');
   return device;
 };
 
-const MAX_RECEIVES_PER_POLL = 10;
+const MAX_RECEIVES_PER_POLL = 3;
+
+const ackTokenKey = () => serverKeys.ackTokenKey();
+
+/** The ack token's content; a token that does not open for this device is treated as absent. */
+const openToken = async (device: DeviceRecord, token: string): Promise<AckTokenContent | undefined> => {
+  const content = openAckToken(await ackTokenKey(), device.deviceId, token);
+  if (!content) logger.warn('an ack token that does not open was ignored', { deviceId: device.deviceId });
+  return content;
+};
+
+/**
+ * Settles what the device acknowledged (`upTo`) against the bundles it was given: those wholly
+ * acknowledged are deleted, the others made visible again at once (a FIFO queue hands out
+ * nothing more of the device's group while any is in flight, so the rest must come back now,
+ * not after the visibility timeout). `upTo` beyond what the device was given is a 409. Bundles
+ * a poll without a token received (kept in the registry) are settled too; with `keepLegacy` the
+ * wholly unacknowledged ones among them stay in flight and are returned to be remembered.
+ */
+const settle = async (
+  device: DeviceRecord,
+  bundles: readonly InflightBundle[],
+  upTo: number,
+  options: { keepLegacy?: boolean } = {},
+): Promise<{ cursor: number; remaining: InflightBundle[] }> => {
+  const plan = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
+  if (plan.kind === 'beyond') {
+    throw new ConflictError(`ack ${upTo} is beyond the last message sent to this device (${plan.lastSent})`, {
+      lastSeq: plan.lastSent,
+    });
+  }
+  const legacy = new Set(device.inflight.map((bundle) => bundle.handle));
+  const kept = options.keepLegacy ? plan.remaining.filter((bundle) => legacy.has(bundle.handle)) : [];
+  const release = [
+    ...plan.partly,
+    ...plan.remaining.filter((bundle) => !kept.includes(bundle)).map((bundle) => bundle.handle),
+  ];
+  await Promise.all([inbox.delete(device.queueUrl, plan.done), inbox.release(device.queueUrl, release)]);
+  return { cursor: plan.cursor, remaining: kept };
+};
+
 
 /** The device's session: what it holds depends on the user's settings too. */
 const sessionOf = async (device: DeviceRecord): Promise<DeviceSession> => {
@@ -119,8 +173,18 @@ const decodeCursor = (cursor: string) => {
 export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
     const device = await callingDevice(event);
-    const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
+    const { wait = 0, max = 10, ack, ackToken } = validate(PollQuerySchema, queryOf(event), 'invalid query');
+    const now = Date.now();
+    // A poll that says where the device stands (`ack`) carries its in-flight bundles in the ack
+    // token and writes nothing; one that does not keeps them in the registry, as it always did.
+    const combined = ack !== undefined || ackToken !== undefined;
+    const previous = ackToken ? await openToken(device, ackToken) : undefined;
+    let acked = device.ackedSeq;
     let queueUrl = device.queueUrl;
+    if (combined) {
+      const settled = await settle(device, previous?.bundles ?? [], ack ?? device.ackedSeq);
+      acked = settled.cursor;
+    }
     const receiveBundles = async (waitSeconds: number): Promise<ReceivedBundle[]> => {
       try {
         return await inbox.receive(queueUrl, waitSeconds, 10);
@@ -130,21 +194,32 @@ export const handler = httpApi(deviceAuth(registry), {
         return [];
       }
     };
+    // One receive normally serves a poll: a FIFO queue hands out nothing more of the device's
+    // group while bundles of it are in flight. Only bundles that turn out to be acknowledged
+    // already (they came back) are deleted and the queue asked again.
     const received: ReceivedBundle[] = [];
-    for (
-      let receive = 0;
-      receive < MAX_RECEIVES_PER_POLL && freshCount(received, device.ackedSeq) < max;
-      receive++
-    ) {
+    for (let receive = 0; receive < MAX_RECEIVES_PER_POLL; receive++) {
       const bundles = await receiveBundles(receive === 0 ? wait : 0);
-      if (bundles.length === 0) break;
-      received.push(...bundles);
+      const fresh = bundles.filter((bundle) => freshCount([bundle], acked) > 0);
+      const old = bundles.filter((bundle) => freshCount([bundle], acked) === 0).map((bundle) => bundle.handle);
+      received.push(...fresh);
+      if (old.length > 0) await inbox.delete(queueUrl, old);
+      if (fresh.length > 0 || old.length === 0) break;
     }
-    const plan = planPoll(device, received, {
+    const lastSent = Math.max(device.nextSeq - 1, ...(previous?.bundles ?? []).map((bundle) => bundle.last));
+    // Nothing came although the device is behind: lost, or only in flight (a poll whose answer
+    // never reached the device)? The queue says whether anything is hidden.
+    const inflight: InflightBundle[] = combined
+      ? received.length === 0 && wait > 0 && lastSent > acked && queueUrl === device.queueUrl &&
+        (await inbox.hasHiddenMessages(queueUrl))
+        ? [{ handle: '', first: acked + 1, last: lastSent, at: now }]
+        : []
+      : device.inflight;
+    const plan = planPoll({ nextSeq: device.nextSeq, ackedSeq: acked, inflight }, received, {
       max,
       longPoll: wait > 0,
       queueRemade: queueUrl !== device.queueUrl,
-      now: Date.now(),
+      now,
       visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
     });
     if (plan.stale.length > 0) await inbox.delete(queueUrl, plan.stale);
@@ -154,18 +229,39 @@ export const handler = httpApi(deviceAuth(registry), {
         ...plan.gap,
       });
     }
-    if (plan.inflight) await registry.setInflight(device, plan.inflight);
-    return json(200, { messages: plan.messages });
+    if (!combined) {
+      if (plan.inflight) await registry.setInflight(device, plan.inflight);
+      return json(200, { messages: plan.messages });
+    }
+    if (shouldRecordAck(device, acked, now)) await registry.acknowledge(device, acked, []);
+    const counted = Math.max(device.ackedSeq, previous?.base ?? 0);
+    if (acked > counted) metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acked - counted);
+    const bundles = received
+      .filter((bundle) => !plan.stale.includes(bundle.handle))
+      .map((bundle) => ({
+        handle: bundle.handle,
+        first: bundle.messages[0]!.seq,
+        last: bundle.messages.at(-1)!.seq,
+        at: now,
+      }));
+    return json(200, {
+      messages: plan.messages,
+      ...(bundles.length > 0
+        ? { ackToken: sealAckToken(await ackTokenKey(), device.deviceId, { bundles, base: acked }) }
+        : {}),
+    });
   },
 
   'POST /v1/sync/ack': async (event) => {
     const device = await callingDevice(event);
-    const { upTo, failed = [] } = readJsonBody(event, AckBodySchema, 16_384);
-    const plan = planAck(device, upTo);
-    if (plan.kind === 'beyond') {
+    const { upTo, failed = [], ackToken } = readJsonBody(event, AckBodySchema, 16_384);
+    const previous = ackToken ? await openToken(device, ackToken) : undefined;
+    const bundles = previous?.bundles ?? [];
+    const lastSent = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
+    if (lastSent.kind === 'beyond') {
       throw new ConflictError(
-        `upTo ${upTo} is beyond the last message sent to this device (${plan.lastSent})`,
-        { lastSeq: plan.lastSent },
+        `upTo ${upTo} is beyond the last message sent to this device (${lastSent.lastSent})`,
+        { lastSeq: lastSent.lastSent },
       );
     }
     // A device can report only transactions it was given.
@@ -182,9 +278,10 @@ export const handler = httpApi(deviceAuth(registry), {
       inboundQueueUrl,
       failed.map(({ txId, reason }) => ({ userId: device.userId, deviceId: device.deviceId, txId, reason })),
     );
-    await inbox.delete(device.queueUrl, plan.done);
-    await inbox.release(device.queueUrl, plan.partly);
-    const acknowledged = await registry.acknowledge(device, plan.cursor, plan.remaining);
+    // The token's bundles are settled here whole (deleted, or released to come back); bundles a
+    // poll without a token received stay remembered in the registry until acknowledged.
+    const { cursor, remaining } = await settle(device, bundles, upTo, { keepLegacy: true });
+    const acknowledged = await registry.acknowledge(device, cursor, remaining);
     if (acknowledged > device.ackedSeq) {
       metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - device.ackedSeq);
     }

@@ -20,10 +20,11 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import type { DeviceRecord } from '../../aws/device-registry';
 import { SyncHubError, UnauthorizedError } from '../../core/errors';
 import { requireEnv } from './config';
 import { logger } from './observability';
-import { DEVICE_TOKEN_PATTERN, hashToken } from './tokens';
+import { DEVICE_TOKEN_PATTERN, deviceNamedBy, hashToken } from './tokens';
 
 /** Why a request is not authenticated: no credential at all, or one that does not hold. */
 export type AuthenticationFailure = 'missing' | 'invalid';
@@ -150,16 +151,26 @@ export interface DeviceCaller {
   readonly userId: string;
   readonly deviceId: string;
   readonly platform: string;
+  /**
+   * The device's registry record, when checking the credential read it (a token that names its
+   * device): the handler need not read it again.
+   */
+  readonly record?: DeviceRecord;
 }
 
 /**
- * Device token hash → device. Today the device registry's token row, read consistently on every
- * request (so a removed device is refused at once, and a device registered a moment ago is
- * known). A per-container cache with a short TTL can wrap it later without changing callers; that
- * TTL then becomes the revocation window (docs/operations.md, "Revocation window").
+ * Device token → device, read consistently on every request (so a removed device is refused at
+ * once, and a device registered a moment ago is known: no revocation window). A token that
+ * names its device (functions/lib/tokens.ts) is checked against the device's own record, when
+ * the lookup can (`byNamedToken`); any other by the hash's token row.
  */
 export interface DeviceTokenLookup {
   byTokenHash(tokenHash: string, options?: { abortSignal?: AbortSignal }): Promise<DeviceCaller | undefined>;
+  byNamedToken?(
+    named: { userId: string; deviceId: string },
+    tokenHash: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<DeviceCaller | undefined>;
 }
 
 /**
@@ -188,10 +199,14 @@ export const authenticateDevice = async (
         : 'this is not a device token',
     );
   }
+  const named = deviceNamedBy(token);
   const device = await checkWithin(
     'the device registry',
     options.deadlineMs ?? DEFAULT_AUTH_DEADLINE_MS,
-    (abortSignal) => devices.byTokenHash(hashToken(token), { abortSignal }),
+    (abortSignal) =>
+      named && devices.byNamedToken
+        ? devices.byNamedToken(named, hashToken(token), { abortSignal })
+        : devices.byTokenHash(hashToken(token), { abortSignal }),
   );
   if (!device) throw invalid('the device token is not valid (unknown, or its device was removed)');
   for (const credential of credentials) {
@@ -199,7 +214,12 @@ export const authenticateDevice = async (
       throw invalid('the Basic user name is not the device this token belongs to');
     }
   }
-  return { userId: device.userId, deviceId: device.deviceId, platform: device.platform };
+  return {
+    userId: device.userId,
+    deviceId: device.deviceId,
+    platform: device.platform,
+    ...(device.record ? { record: device.record } : {}),
+  };
 };
 
 // ---------------------------------------------------------------------------------------------

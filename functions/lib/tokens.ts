@@ -3,10 +3,31 @@ import { createHash, randomBytes } from 'node:crypto';
 /**
  * Device credentials: a random secret returned once at registration and stored only as its
  * SHA-256 (a 256-bit random token needs no slow hash: there is nothing to brute-force).
+ *
+ * Tokens issued now name their device: `sdt.<base64url(userId)>.<deviceId>.<secret>`. The
+ * check is then one consistent read of the device's own record, compared with the hash stored in
+ * it, and that read is the record the request needs anyway (one read where a token row and then
+ * the device record were two). The names are not secret and grant nothing: only the secret's hash
+ * matching the record does. Removing the device deletes its record, so its token is refused from
+ * the next request on (no revocation window). Tokens issued before (`sdt_<secret>`) keep working
+ * through the token row.
  */
 export const newDeviceToken = () => `sdt_${randomBytes(32).toString('base64url')}`;
+export const newNamedDeviceToken = (userId: string, deviceId: string) =>
+  `sdt.${Buffer.from(userId, 'utf8').toString('base64url')}.${deviceId}.${randomBytes(32).toString('base64url')}`;
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
-export const DEVICE_TOKEN_PATTERN = /^sdt_[A-Za-z0-9_-]{43}$/;
+const NAMED_TOKEN = /^sdt\.([A-Za-z0-9_-]{1,400})\.(d_[a-z0-9]{20})\.[A-Za-z0-9_-]{43}$/;
+export const DEVICE_TOKEN_PATTERN = /^(?:sdt_[A-Za-z0-9_-]{43}|sdt\.[A-Za-z0-9_-]{1,400}\.d_[a-z0-9]{20}\.[A-Za-z0-9_-]{43})$/;
+
+/** The user and device a token names, when it is one that names them. */
+export const deviceNamedBy = (token: string): { userId: string; deviceId: string } | undefined => {
+  const match = NAMED_TOKEN.exec(token);
+  if (!match) return undefined;
+  const userId = Buffer.from(match[1]!, 'base64url').toString('utf8');
+  // Only the canonical spelling: one token, one user.
+  if (Buffer.from(userId, 'utf8').toString('base64url') !== match[1]) return undefined;
+  return { userId, deviceId: match[2]! };
+};
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 /** `d_` + 20 base32 characters (100 random bits); safe in queue names and URLs. */

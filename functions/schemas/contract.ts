@@ -150,9 +150,11 @@ export const CONTRACT = {
     errors: { 404: 'no such device of this user' },
   },
   'GET /v1/sync/messages': {
-    summary: "Poll the device's inbox, in seq order, long-polling up to `wait` seconds",
+    summary:
+      "Poll the device's inbox, in seq order, long-polling up to `wait` seconds; `ack` (with the last poll's `ackToken`) acknowledges what the device applied first",
     query: PollQuerySchema,
     responses: { 200: { description: 'the next messages, in seq order', schema: PollResponseSchema } },
+    errors: { 409: '`ack` is beyond the last message sent (`lastSeq` says which that is)' },
   },
   'POST /v1/sync/ack': {
     summary: 'Acknowledge messages up to a seq; report transactions the device could not apply',

@@ -57,13 +57,28 @@ export const DevicePathSchema = z.object({
   deviceId: z.string().regex(/^d_[a-z0-9]{20}$/, 'deviceId is not a SyncHub device id'),
 });
 
+/** The opaque token a poll returns with its messages (functions/lib/ack-token.ts); sent back as is. */
+export const AckTokenSchema = z
+  .string()
+  .max(12_000, 'ackToken is longer than any token a poll returns')
+  .regex(/^a1\.[A-Za-z0-9_-]{40,}$/, 'ackToken is not a token a poll returned')
+  .meta({ description: 'the `ackToken` of the previous poll response, exactly as it was returned' });
+
 export const PollQuerySchema = z.strictObject({
   wait: queryInt(0, 20).optional(),
   max: queryInt(1, 100).optional(),
+  /**
+   * Acknowledges the messages up to this seq (what the device applied) before the poll: the next
+   * poll carries the acknowledgement of the last, in one request.
+   */
+  ack: queryInt(0, 2 ** 30).optional(),
+  ackToken: AckTokenSchema.optional(),
 });
 
 export const AckBodySchema = z.strictObject({
   upTo: VersionSchema,
+  /** The last poll's `ackToken`: the acknowledged bundles are deleted at once. */
+  ackToken: AckTokenSchema.optional(),
   /** Transactions the device received but could not apply: their error policy decides. */
   failed: z
     .array(

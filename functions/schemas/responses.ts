@@ -118,7 +118,14 @@ export const DeviceListSchema = z.strictObject({ devices: z.array(DeviceViewSche
 
 // ---- the device's sync routes ----
 
-export const PollResponseSchema = z.strictObject({ messages: z.array(InboxMessageSchema) });
+export const PollResponseSchema = z.strictObject({
+  messages: z.array(InboxMessageSchema),
+  /**
+   * Present when the poll received messages: send it back, as is, with the next poll's `ack` (or
+   * in an acknowledgement's body), so the acknowledged messages are deleted at once.
+   */
+  ackToken: z.string().optional(),
+});
 
 export const AckResponseSchema = z.strictObject({ cursor: SeqPositionSchema });
 

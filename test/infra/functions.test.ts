@@ -200,7 +200,12 @@ describe('IAM scoping', () => {
         manage: ['sqs:CreateQueue', 'sqs:DeleteQueue'],
         recreate: ['sqs:CreateQueue'],
         send: ['sqs:SendMessage'],
-        consume: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'],
+        consume: [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+        ],
       };
       const wanted = (definition.access.inbox ?? []).flatMap((mode) => expected[mode]!);
       if (definition.key === 'inbox-cleanup') wanted.push('sqs:DeleteQueue');
@@ -228,6 +233,7 @@ describe('IAM scoping', () => {
           'sqs:ReceiveMessage',
           'sqs:DeleteMessage',
           'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
         ],
       },
       // ListQueues is authorized on the account's queue namespace only.

@@ -53,7 +53,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
       }
     }
     const poll = spec.paths['/v1/sync/messages']!.get!.responses;
-    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '503']);
+    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '409', '503']);
     const put = spec.paths['/v1/objects/{collection}/{objectId}']!.put!.responses;
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
   });
