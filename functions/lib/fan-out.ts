@@ -272,11 +272,8 @@ export const fanOut = (deps: FanOutDeps) => {
           at: new Date().toISOString(),
         },
       });
-      deviceLog.error('delivery given up on: kept in the dead-letter queue, the device resyncs', {
-        reason,
-        standIn: stoodIn,
-      });
       if (!stoodIn) return { device, error };
+      deviceLog.error('delivery given up on: kept in the dead-letter queue, the device resyncs', { reason });
       return {
         device,
         move: { logCursor: upTo, nextSeq: lost.to + 1 },
