@@ -50,6 +50,7 @@ const DUMMY_ENV: Record<string, string> = {
     json: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-adapter-json-dlq.fifo',
     jsonpatch: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-adapter-jsonpatch-dlq.fifo',
   }),
+  INBOUND_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-inbound-dlq.fifo',
   INBOX_QUEUE_PREFIX: 'bench-inbox-',
   STREAM_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-stream-dlq',
   PLATFORM: 'json',

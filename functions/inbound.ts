@@ -1,10 +1,10 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { makeDocumentClient } from '../aws/clients';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { Committer, type TransactItem } from '../aws/commit';
 import { DeviceRegistry } from '../aws/device-registry';
 import { ObjectsStore } from '../aws/objects-store';
+import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
 import { type CurrentObject, decodeQueuedPush, type PushCommit, planPush, pushCommit } from '../core/inbound';
 import type { InboundWrite } from '../core/model';
@@ -14,6 +14,8 @@ import { type DeviceSession, deviceSession } from '../core/session/device-sessio
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
 import { conflictResolvers } from './conflict-resolvers';
 import { requireEnv, tuning } from './lib/config';
+import { MAX_DELIVERY_ATTEMPTS } from './lib/envelope';
+import { processFifoBatch } from './lib/fifo-batch';
 import { pushIdentity, readPush } from './lib/inbound-push';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics, recordScoped } from './lib/observability';
@@ -26,7 +28,8 @@ const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const committer = new Committer(db);
 const selection = parseSelection(config.excludedCollections);
-const processor = new SqsFifoPartialProcessorAsync();
+const queues = new QueueSender(makeSqsClient());
+const deadLetterQueueUrl = requireEnv('INBOUND_DLQ_URL');
 
 /**
  * How the push's conflicts resolve, by the session's policies. Field merges and custom
@@ -112,14 +115,82 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
 
 const handleTransactionFailure = transactionFailureHandler({ committer, objects, syncStore, registry });
 
-/** The inbound queue carries device pushes and reports of transactions a device could not apply. */
-const handleInbound = recordScoped(
-  (record: SQSRecord): Promise<void> =>
-    record.messageAttributes?.kind?.stringValue === 'tx-failure'
-      ? handleTransactionFailure(record)
-      : applyPush(record),
-);
+const isPush = (record: SQSRecord) => record.messageAttributes?.kind?.stringValue !== 'tx-failure';
 
-export const handler = withObservability(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, handleInbound, processor, { context, skipGroupOnError: true }),
+/**
+ * A push (or a transaction failure report) that failed however often it was tried: given up on
+ * so that the device's later pushes are not held behind it (its FIFO group). The device gets a
+ * `rejected` result for the push (its optimistic writes roll back; the push marker makes a
+ * redelivery a no-op), and the message is kept whole in the inbound DLQ with why.
+ */
+const giveUp = async (record: SQSRecord, error: unknown, attempts: number): Promise<void> => {
+  const reason =
+    `could not be applied after ${attempts} attempts: ${error instanceof Error ? error.message : String(error)}`.slice(
+      0,
+      1000,
+    );
+  if (isPush(record)) {
+    const { userId, deviceId, pushId } = pushIdentity(record);
+    await committer.optimistically(`push ${pushId}`, async () => {
+      if (await syncStore.pushHandled(userId, deviceId, pushId)) return { done: true, value: undefined };
+      const lastSeq = await syncStore.lastSeq(userId);
+      const marker = syncStore.pushMarkerItem(userId, deviceId, pushId, 'rejected');
+      const entry = {
+        kind: 'result' as const,
+        userId,
+        logSeq: lastSeq + 1,
+        targetDeviceId: deviceId,
+        result: { pushId, status: 'rejected' as const, reason },
+        at: new Date().toISOString(),
+      };
+      return {
+        commit: { items: [...syncStore.logAppendItems(userId, lastSeq, entry), marker], duplicateIf: marker },
+        value: undefined,
+      };
+    });
+    metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
+  }
+  const attributes = Object.fromEntries(
+    Object.entries(record.messageAttributes ?? {}).flatMap(([name, value]) =>
+      value.stringValue !== undefined ? [[name, value.stringValue]] : [],
+    ),
+  );
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = record.body;
+  }
+  await queues.sendOne(deadLetterQueueUrl, {
+    body,
+    groupId: record.attributes?.MessageGroupId ?? record.messageId,
+    deduplicationId: record.messageId,
+    attributes: { ...attributes, reason, attempts },
+  });
+  logger.error('given up on: kept in the inbound DLQ', { reason });
+};
+
+/** The inbound queue carries device pushes and reports of transactions a device could not apply. */
+const handleInbound = recordScoped(async (record: SQSRecord): Promise<void> => {
+  try {
+    await (isPush(record) ? applyPush(record) : handleTransactionFailure(record));
+  } catch (error) {
+    const attempts = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    if (attempts < MAX_DELIVERY_ATTEMPTS) throw error;
+    await giveUp(record, error, attempts);
+  }
+});
+
+// One record at a time: the handlers keep each record's log keys on the shared logger.
+export const handler = withObservability(async (event: SQSEvent) =>
+  processFifoBatch(
+    event.Records,
+    handleInbound,
+    (record, error) =>
+      logger.warn('inbound message failed; it will be retried', {
+        messageId: record.messageId,
+        error: error as Error,
+      }),
+    1,
+  ),
 );

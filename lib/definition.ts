@@ -106,7 +106,8 @@ export const QUEUES: readonly QueueDefinition[] = [
     fifo: true,
     visibilityTimeoutSeconds: 30,
     retentionSeconds: FOURTEEN_DAYS,
-    description: 'Pushes the inbound function failed on 5 times.',
+    description:
+      'Pushes the inbound function gave up on, with their reason (the device got a rejected result), and messages it failed on 5 times.',
   },
   {
     key: 'stream-dlq',
@@ -142,6 +143,8 @@ export type EnvKey =
   | 'SYNC_TABLE'
   | 'DEVICES_TABLE'
   | 'INBOUND_QUEUE_URL'
+  /** The inbound DLQ: pushes given up on after their attempts, kept whole with their reason. */
+  | 'INBOUND_DLQ_URL'
   | 'ADAPTER_QUEUE_URLS'
   /** JSON `{ [platform]: queueUrl }` of the adapters' dead-letter queues (work given up on, kept whole). */
   | 'ADAPTER_DLQ_URLS'
@@ -246,8 +249,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'inbound',
     entry: 'functions/inbound.ts',
     trigger: { kind: 'queue', queue: 'inbound', batchSize: 10 },
-    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
-    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOUND_DLQ_URL'],
+    // The DLQ: a push given up on after its attempts is kept there whole, with its reason.
+    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' }, sendTo: ['inbound-dlq'] },
     timeoutSeconds: 30,
     memoryMb: 512,
     description: 'Inbound: device pushes → version-checked transactions on the objects table.',

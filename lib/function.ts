@@ -184,6 +184,7 @@ export class SyncHubFunction extends Construct {
       SYNC_TABLE: () => tables.table('sync').tableName,
       DEVICES_TABLE: () => tables.table('devices').tableName,
       INBOUND_QUEUE_URL: () => queues.queue('inbound').queueUrl,
+      INBOUND_DLQ_URL: () => queues.queue('inbound-dlq').queueUrl,
       ADAPTER_QUEUE_URLS: () =>
         Stack.of(this).toJsonString(
           Object.fromEntries(

@@ -214,6 +214,7 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     SYNC_TABLE: provisioned.tables.sync,
     DEVICES_TABLE: provisioned.tables.devices,
     INBOUND_QUEUE_URL: queueUrl('inbound'),
+    INBOUND_DLQ_URL: queueUrl('inbound-dlq'),
     ADAPTER_QUEUE_URLS: JSON.stringify(
       Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))])),
     ),

@@ -35,6 +35,7 @@ import { transactionDelivery } from '../../core/session/receives';
 import { DeviceSettingsInputSchema, resolveSettings } from '../../core/settings';
 import { invalidRequest } from '../../core/validation';
 import { conflictResolvers } from '../conflict-resolvers';
+import { type AckTokenContent, openAckToken, sealAckToken } from '../lib/ack-token';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import {
   contentTypeOf,
@@ -50,7 +51,6 @@ import {
 } from '../lib/http';
 import { pushMessage } from '../lib/inbound-push';
 import { logger, MetricName, metrics } from '../lib/observability';
-import { type AckTokenContent, openAckToken, sealAckToken } from '../lib/ack-token';
 import { assertResolversExist } from '../lib/policy-checks';
 import { pushIdOf } from '../lib/tokens';
 import { reportTransactionFailures } from '../lib/transaction-failures';
@@ -124,7 +124,6 @@ const settle = async (
   await Promise.all([inbox.delete(device.queueUrl, plan.done), inbox.release(device.queueUrl, release)]);
   return { cursor: plan.cursor, remaining: kept };
 };
-
 
 /** The device's session: what it holds depends on the user's settings too. */
 const sessionOf = async (device: DeviceRecord): Promise<DeviceSession> => {
@@ -201,7 +200,9 @@ export const handler = httpApi(deviceAuth(registry), {
     for (let receive = 0; receive < MAX_RECEIVES_PER_POLL; receive++) {
       const bundles = await receiveBundles(receive === 0 ? wait : 0);
       const fresh = bundles.filter((bundle) => freshCount([bundle], acked) > 0);
-      const old = bundles.filter((bundle) => freshCount([bundle], acked) === 0).map((bundle) => bundle.handle);
+      const old = bundles
+        .filter((bundle) => freshCount([bundle], acked) === 0)
+        .map((bundle) => bundle.handle);
       received.push(...fresh);
       if (old.length > 0) await inbox.delete(queueUrl, old);
       if (fresh.length > 0 || old.length === 0) break;
@@ -210,7 +211,10 @@ export const handler = httpApi(deviceAuth(registry), {
     // Nothing came although the device is behind: lost, or only in flight (a poll whose answer
     // never reached the device)? The queue says whether anything is hidden.
     const inflight: InflightBundle[] = combined
-      ? received.length === 0 && wait > 0 && lastSent > acked && queueUrl === device.queueUrl &&
+      ? received.length === 0 &&
+        wait > 0 &&
+        lastSent > acked &&
+        queueUrl === device.queueUrl &&
         (await inbox.hasHiddenMessages(queueUrl))
         ? [{ handle: '', first: acked + 1, last: lastSent, at: now }]
         : []
@@ -235,7 +239,8 @@ export const handler = httpApi(deviceAuth(registry), {
     }
     if (shouldRecordAck(device, acked, now)) await registry.acknowledge(device, acked, []);
     const counted = Math.max(device.ackedSeq, previous?.base ?? 0);
-    if (acked > counted) metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acked - counted);
+    if (acked > counted)
+      metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acked - counted);
     const bundles = received
       .filter((bundle) => !plan.stale.includes(bundle.handle))
       .map((bundle) => ({

@@ -15,6 +15,8 @@ export const processFifoBatch = async (
   records: readonly SQSRecord[],
   handle: (record: SQSRecord) => Promise<void>,
   onFailure: (record: SQSRecord, error: unknown) => void = () => {},
+  /** Groups processed at once; 1 for handlers that keep per-record state on the shared logger. */
+  concurrency = Number.POSITIVE_INFINITY,
 ): Promise<SQSBatchResponse> => {
   const groups = new Map<string, SQSRecord[]>();
   for (const record of records) {
@@ -25,19 +27,22 @@ export const processFifoBatch = async (
     else groups.set(group, [record]);
   }
   const failed = new Set<string>();
-  await Promise.all(
-    [...groups.values()].map(async (members) => {
-      for (const [index, record] of members.entries()) {
-        try {
-          await handle(record);
-        } catch (error) {
-          onFailure(record, error);
-          for (const later of members.slice(index)) failed.add(later.messageId);
-          return;
-        }
+  const processGroup = async (members: readonly SQSRecord[]) => {
+    for (const [index, record] of members.entries()) {
+      try {
+        await handle(record);
+      } catch (error) {
+        onFailure(record, error);
+        for (const later of members.slice(index)) failed.add(later.messageId);
+        return;
       }
-    }),
-  );
+    }
+  };
+  const pending = [...groups.values()];
+  const worker = async () => {
+    for (let members = pending.shift(); members; members = pending.shift()) await processGroup(members);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
   return {
     batchItemFailures: records
       .filter((record) => failed.has(record.messageId))

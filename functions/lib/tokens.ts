@@ -17,7 +17,8 @@ export const newNamedDeviceToken = (userId: string, deviceId: string) =>
   `sdt.${Buffer.from(userId, 'utf8').toString('base64url')}.${deviceId}.${randomBytes(32).toString('base64url')}`;
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 const NAMED_TOKEN = /^sdt\.([A-Za-z0-9_-]{1,400})\.(d_[a-z0-9]{20})\.[A-Za-z0-9_-]{43}$/;
-export const DEVICE_TOKEN_PATTERN = /^(?:sdt_[A-Za-z0-9_-]{43}|sdt\.[A-Za-z0-9_-]{1,400}\.d_[a-z0-9]{20}\.[A-Za-z0-9_-]{43})$/;
+export const DEVICE_TOKEN_PATTERN =
+  /^(?:sdt_[A-Za-z0-9_-]{43}|sdt\.[A-Za-z0-9_-]{1,400}\.d_[a-z0-9]{20}\.[A-Za-z0-9_-]{43})$/;
 
 /** The user and device a token names, when it is one that names them. */
 export const deviceNamedBy = (token: string): { userId: string; deviceId: string } | undefined => {

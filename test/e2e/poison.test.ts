@@ -162,4 +162,49 @@ describe('a poison delivery', () => {
     expect(stuck.resyncs.flat()).toContain('notes');
     expect(failing.injected).toBe(MAX_DELIVERY_ATTEMPTS);
   });
+
+  it("of a device's push is given up on: the device is told, and its later pushes apply", async () => {
+    const user = await newUser(runtime, 'pusher');
+    const pusher = await newDevice(user, 'json', 'pusher');
+    const watcher = await newDevice(user, 'json', 'watcher');
+    const marker = 'poison-push-5b2e';
+    const fault = runtime.faults.inject({
+      service: 'DynamoDB',
+      operations: ['TransactWriteItems'],
+      resource: runtime.provisioned.tables.objects,
+      when: (input) => JSON.stringify(input).includes(marker),
+      fault: 'server-error',
+    });
+    injected.push(fault);
+
+    const bad = await pusher.push([{ op: 'add', collection: 'notes', objectId: marker, data: { v: 1 } }]);
+    const good = await pusher.push([{ op: 'add', collection: 'notes', objectId: 'fine', data: { v: 2 } }]);
+
+    await eventually('both push results', async () => {
+      await pusher.sync({ wait: 1 });
+      return pusher.results.length >= 2 ? true : undefined;
+    });
+    const results = new Map(pusher.results.map((result) => [result.pushId, result]));
+    expect(results.get(bad.pushId)).toMatchObject({ status: 'rejected' });
+    expect((results.get(bad.pushId) as { reason: string }).reason).toMatch(/after 3 attempts/);
+    expect(results.get(good.pushId)).toMatchObject({ status: 'applied' });
+    // The rejected write was rolled back on the device; the other device has only the good one.
+    expect(pusher.get('notes', marker)).toBeUndefined();
+    await syncUntilInStep(watcher, user, 'notes');
+    expect(Object.keys(watcher.view('notes'))).toHaveLength(1);
+    expect(fault.injected).toBe(MAX_DELIVERY_ATTEMPTS);
+
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: runtime.provisioned.queueUrls['inbound-dlq']!,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const kept = Messages.find((message) => message.MessageAttributes?.pushId?.StringValue === bad.pushId);
+    expect(kept?.MessageAttributes?.reason?.StringValue).toMatch(/after 3 attempts/);
+    expect(JSON.parse(kept!.Body!)).toMatchObject({ writes: [{ objectId: marker }] });
+  });
 });
