@@ -65,8 +65,7 @@ const keptFor = async (deviceId: string): Promise<KeptWork[]> => {
     );
     for (const message of Messages) {
       const work = JSON.parse(message.Body ?? '{}') as KeptWork;
-      if (work.deviceId === deviceId && !kept.some((k) => k.upTo === work.upTo))
-        kept.push(work);
+      if (work.deviceId === deviceId && !kept.some((k) => k.upTo === work.upTo)) kept.push(work);
     }
   }
   return kept;
