@@ -1,7 +1,15 @@
-import { type DeltaGenerator, deltaGeneratorFor, generatorForCollection } from './delta';
+import { type DeltaGenerator, deltaGeneratorFor, editPatch, generatorForCollection } from './delta';
 import { type JsonObject, jsonByteLength } from './json';
 import { MAX_DELTA_BYTES } from './limits';
-import type { LogEntry, ObjectChange, Replica, ReplicaVersion, StoredObject, UserSettings } from './model';
+import type {
+  Delta,
+  LogEntry,
+  ObjectChange,
+  Replica,
+  ReplicaVersion,
+  StoredObject,
+  UserSettings,
+} from './model';
 import { effectivePolicy } from './policies';
 
 /**
@@ -98,6 +106,9 @@ export const planCapture = (
   }
   const delta = generator.diff(replica.data ?? {}, object.data);
   if (delta === null) return { kind: 'silent', replica: next };
+  // The whole object says nothing about the edit: patching platforms get it as operations too.
+  const edit = delta.kind === 'replace' ? editPatch(replica.data ?? {}, object.data) : undefined;
+  const sized: Delta = edit ? { kind: 'replace', edit } : delta;
   return {
     kind: 'change',
     replica: next,
@@ -108,7 +119,7 @@ export const planCapture = (
       data: object.data,
       // Every platform can fall back to the full object, so an oversized delta is dropped
       // rather than risking the 400 KB log item limit.
-      delta: jsonByteLength(delta) > MAX_DELTA_BYTES ? { kind: 'replace' } : delta,
+      delta: jsonByteLength(sized) > MAX_DELTA_BYTES ? { kind: 'replace' } : sized,
     },
   };
 };

@@ -1,7 +1,7 @@
 import * as fastJsonPatch from 'fast-json-patch';
 import { UnprocessableError } from './errors';
 import { CollectionSchema } from './ids';
-import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json';
+import { deepEqual, isJsonObject, type JsonObject, type JsonValue, jsonByteLength } from './json';
 import type { Delta, JsonPatchOperation, TextDelta } from './model';
 
 /**
@@ -20,6 +20,15 @@ export interface DeltaGenerator {
 // bundlers reading its ESM build expose named exports. Accept both.
 const jsonPatchLib: typeof fastJsonPatch =
   (fastJsonPatch as typeof fastJsonPatch & { default?: typeof fastJsonPatch }).default ?? fastJsonPatch;
+
+/**
+ * RFC 6902 operations turning `previous` into `next`, or undefined when they would be no smaller
+ * than `next` itself (then the whole object is the better patch).
+ */
+export const editPatch = (previous: JsonObject, next: JsonObject): JsonPatchOperation[] | undefined => {
+  const ops = jsonPatchLib.compare(previous, next).map(toModelOperation);
+  return ops.length > 0 && jsonByteLength(ops) < jsonByteLength(next) ? ops : undefined;
+};
 
 export const replaceGenerator: DeltaGenerator = {
   name: 'replace',

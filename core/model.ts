@@ -71,6 +71,13 @@ export interface JsonPatchDelta {
 /** The whole object is the change (the default generator). */
 export interface ReplaceDelta {
   kind: 'replace';
+  /**
+   * The same change as RFC 6902 operations against the previous version, computed once at
+   * capture (from the replica) for platforms that send patches, so that a device holding the
+   * previous version receives a patch sized to the edit whatever the collection's generator.
+   * Absent when it would be no smaller than the object.
+   */
+  edit?: JsonPatchOperation[];
 }
 /**
  * Top-level set / unset like `fields`, except that long string fields that changed travel as

@@ -11,6 +11,7 @@ import {
 } from './event-sources/dynamodb-stream';
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
+import { WorkSignal } from './event-sources/wake';
 import { Faults } from './faults';
 import { type GatewayFunction, type HttpHandler, type ResponseCheck, startGateway } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
@@ -87,6 +88,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   // Before any handler module makes its clients (on import), so that every client carries it.
   const faults = options.faults ?? new Faults();
   const removeFaults = addClientMiddleware(faults.plugin);
+  // Writes wake the stream pollers of their table (local/event-sources/wake.ts).
+  const work = new WorkSignal();
+  const removeWork = addClientMiddleware(work.plugin);
 
   const contextFor = (definition: FunctionDefinition) =>
     lambdaContextFactory({
@@ -114,6 +118,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
             handler: handler as StreamHandler,
             createContext: contextFor(definition),
             deadLetterQueueUrl: provisioned.queueUrls[deadLetterQueue]!,
+            wake: { signal: work, table: provisioned.tables[trigger.table] },
             dynamodbEndpoint: options.endpoints.dynamodbEndpoint,
             sqsEndpoint: options.endpoints.sqsEndpoint,
             region: LOCAL_REGION,
@@ -165,6 +170,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         stopping ??= Promise.all([gateway.stop(), stopPollers()]).then(() => {
           faults.clear();
           removeFaults();
+          removeWork();
         });
         return stopping;
       },
@@ -172,6 +178,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   } catch (error) {
     await stopPollers();
     removeFaults();
+    removeWork();
     throw error;
   }
 };

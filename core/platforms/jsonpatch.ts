@@ -156,7 +156,10 @@ function patchFromPrevious(change: ObjectChange): JsonPatchOperation[] {
       ];
     }
     default:
-      return [{ op: 'replace', path: '', value: requireData(change) }];
+      // The edit capture computed from the replica, else the whole object.
+      return delta?.kind === 'replace' && delta.edit
+        ? delta.edit
+        : [{ op: 'replace', path: '', value: requireData(change) }];
   }
 }
 

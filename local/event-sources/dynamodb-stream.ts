@@ -16,6 +16,7 @@ import { MessageTooLargeError, type QueueMessage, QueueSender } from '../../aws/
 import type { Trigger } from '../../lib/definition';
 import { LOCAL_REGION } from '../emulators';
 import type { ContextFactory } from '../lambda-context';
+import { type DiscardCondition, decideStreamBatch, type StreamBatch, splitByAge } from './decisions';
 import {
   describeError,
   failedIdentifiers,
@@ -26,6 +27,9 @@ import {
   stderrLog,
 } from './invoke';
 import { toLambdaStreamRecord } from './stream-records';
+import type { WorkSignal } from './wake';
+
+export type { DiscardCondition } from './decisions';
 
 export type StreamTrigger = Omit<Extract<Trigger, { kind: 'stream' }>, 'kind' | 'table' | 'deadLetterQueue'>;
 
@@ -44,6 +48,8 @@ export interface StreamPollerOptions {
   readonly log?: Log;
   /** The clock that record ages are measured with. */
   readonly now?: () => number;
+  /** Wakes an idle shard when its table is written (instead of only after the idle interval). */
+  readonly wake?: { readonly signal: WorkSignal; readonly table: string };
 }
 
 export interface EventSourcePoller {
@@ -51,21 +57,14 @@ export interface EventSourcePoller {
   stop(): Promise<void>;
 }
 
-/** Why records went to the dead-letter queue, in the words of Lambda's on-failure records. */
-export type DiscardCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-
-const BUSY_INTERVAL_MS = 50;
-const IDLE_INTERVAL_MS = 200;
+/** How long an idle shard waits before it reads again, unless its table is written first. */
+const IDLE_INTERVAL_MS = 250;
 const ERROR_BACKOFF_MS = 1_000;
 const DISCOVERY_INTERVAL_MS = 1_000;
 /** GetRecords returns at most 1,000 records. */
 const READ_LIMIT = 1_000;
 
-interface Batch {
-  readonly records: readonly SdkStreamRecord[];
-  /** Failed invocations of a batch starting at this batch's first record. */
-  readonly attempts: number;
-}
+type Batch = StreamBatch<SdkStreamRecord>;
 
 /**
  * Emulates a Lambda event source mapping on a DynamoDB stream: every shard is read from
@@ -180,17 +179,26 @@ class StreamPoller {
     const { batchSize } = this.options.trigger;
     const retries: Batch[] = [];
     const buffer: SdkStreamRecord[] = [];
+    let writesBeforeRead = 0;
     while (!this.stopped) {
       try {
+        let read = 0;
         if (retries.length === 0 && buffer.length < batchSize && !reader.closed) {
-          buffer.push(...(await reader.read()).filter((record) => this.passesFilter(record)));
+          writesBeforeRead = this.writesSoFar();
+          const records = await reader.read();
+          read = records.length;
+          buffer.push(...records.filter((record) => this.passesFilter(record)));
         }
         const next = retries.shift() ?? { records: buffer.splice(0, batchSize), attempts: 0 };
         if (next.records.length === 0) {
           if (reader.closed) break;
-          await pause(IDLE_INTERVAL_MS, this.abort.signal);
+          // Records the filter dropped: read on at once; nothing at all: wait for a write.
+          if (read === 0) await this.idle(writesBeforeRead);
           continue;
         }
+        // A retry waits a little, more each time, as Lambda backs off; new work never waits.
+        if (next.attempts > 0)
+          await pause(Math.min(1_000, 100 * 2 ** (next.attempts - 1)), this.abort.signal);
         // Without bisect, Lambda retries by re-reading from the checkpoint: a full batch again.
         const batch =
           next.attempts > 0 && !this.options.trigger.bisectBatchOnError
@@ -205,11 +213,23 @@ class StreamPoller {
         }
         this.log(`${this.functionName}: reading shard ${shardId} failed: ${describeError(error)}`);
         await pause(ERROR_BACKOFF_MS, this.abort.signal);
-        continue;
       }
-      await pause(BUSY_INTERVAL_MS, this.abort.signal);
+      // With work, straight on: Lambda invokes as soon as a batch is there (no batching window).
     }
     if (reader.closed) this.drained.add(shardId);
+  }
+
+  private writesSoFar(): number {
+    const { wake } = this.options;
+    return wake ? wake.signal.writesTo(wake.table) : 0;
+  }
+
+  /** Waits for the idle interval, or less when the table is written (or was, since the read). */
+  private idle(writesBeforeRead: number): Promise<void> {
+    const { wake } = this.options;
+    return wake
+      ? wake.signal.wait(wake.table, IDLE_INTERVAL_MS, this.abort.signal, writesBeforeRead)
+      : pause(IDLE_INTERVAL_MS, this.abort.signal);
   }
 
   /** Lambda event filtering: records the filter rejects are skipped, never delivered. */
@@ -235,49 +255,35 @@ class StreamPoller {
     );
     const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
     const failed = outcome.ok ? failedIdentifiers(outcome.result, new Set(sequenceNumbers)) : 'all';
-    if (failed === undefined) return [];
-
+    const decision = decideStreamBatch(
+      { records, attempts: batch.attempts },
+      failed,
+      (record) => record.dynamodb?.SequenceNumber ?? '',
+      trigger,
+    );
+    if (decision.kind === 'done') return [];
     const reason = outcome.ok
       ? failed === 'all'
         ? 'the batch response named records not in the batch, or was malformed'
-        : `the function reported ${failed.length} failed record(s)`
+        : `the function reported ${failed?.length ?? 0} failed record(s)`
       : describeError(outcome.error);
-
-    if (failed === 'all') {
-      if (trigger.bisectBatchOnError && records.length > 1) {
-        const half = Math.ceil(records.length / 2);
-        this.log(`${this.functionName}: batch of ${records.length} failed (${reason}); bisecting`);
-        return [
-          { records: records.slice(0, half), attempts: batch.attempts },
-          { records: records.slice(half), attempts: batch.attempts },
-        ];
-      }
-      return this.retryOrDiscard(shardId, { records, attempts: batch.attempts + 1 }, reason);
-    }
-
-    // Lambda checkpoints just before the lowest failed sequence number and retries from there.
-    const firstFailed = Math.min(...failed.map((id) => sequenceNumbers.indexOf(id)));
-    const attempts = firstFailed === 0 ? batch.attempts + 1 : 1;
-    return this.retryOrDiscard(shardId, { records: records.slice(firstFailed), attempts }, reason);
-  }
-
-  private async retryOrDiscard(shardId: string, batch: Batch, reason: string): Promise<Batch[]> {
-    const { retryAttempts } = this.options.trigger;
-    // -1 means retry until the records expire, as in Lambda.
-    if (retryAttempts < 0 || batch.attempts <= retryAttempts) {
-      this.log(
-        `${this.functionName}: ${reason}; retry ${batch.attempts} of ${retryAttempts < 0 ? '∞' : retryAttempts}`,
+    if (decision.kind === 'discard') {
+      await this.sendToDeadLetterQueue(
+        shardId,
+        decision.records,
+        'RetryAttemptsExhausted',
+        decision.attempts,
+        reason,
       );
-      return [batch];
+      return [];
     }
-    await this.sendToDeadLetterQueue(
-      shardId,
-      batch.records,
-      'RetryAttemptsExhausted',
-      batch.attempts,
-      reason,
+    const { retryAttempts } = trigger;
+    this.log(
+      decision.bisected
+        ? `${this.functionName}: batch of ${records.length} failed (${reason}); bisecting`
+        : `${this.functionName}: ${reason}; retry ${decision.batches[0]!.attempts} of ${retryAttempts < 0 ? '∞' : retryAttempts}`,
     );
-    return [];
+    return [...decision.batches];
   }
 
   private async discardExpired(
@@ -285,15 +291,16 @@ class StreamPoller {
     records: readonly SdkStreamRecord[],
   ): Promise<SdkStreamRecord[]> {
     const maxAge = this.options.trigger.maxRecordAgeSeconds;
-    if (maxAge < 0) return [...records];
-    const oldestAllowed = this.now() - maxAge * 1000;
-    const isExpired = (record: SdkStreamRecord) =>
-      (record.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Number.POSITIVE_INFINITY) < oldestAllowed;
-    const expired = records.filter(isExpired);
-    if (expired.length === 0) return [...records];
+    const { fresh, expired } = splitByAge(
+      records,
+      (record) => record.dynamodb?.ApproximateCreationDateTime?.getTime(),
+      maxAge,
+      this.now(),
+    );
     // DynamoDB Local stamps creation times to the minute, so locally ages are up to 60 s high.
-    await this.sendToDeadLetterQueue(shardId, expired, 'RecordAgeExceeded', 0, `older than ${maxAge} s`);
-    return records.filter((record) => !isExpired(record));
+    if (expired.length > 0)
+      await this.sendToDeadLetterQueue(shardId, expired, 'RecordAgeExceeded', 0, `older than ${maxAge} s`);
+    return fresh;
   }
 
   private toLambda(record: SdkStreamRecord): DynamoDBRecord {

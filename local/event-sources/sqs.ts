@@ -9,6 +9,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { makeSqsClient } from '../../aws/clients';
 import { LOCAL_REGION } from '../emulators';
 import type { ContextFactory } from '../lambda-context';
+import { claimGroups } from './decisions';
 import type { EventSourcePoller } from './dynamodb-stream';
 import {
   describeError,
@@ -130,27 +131,9 @@ class QueuePoller {
     }
   }
 
-  /**
-   * A safety net for an SQS that would hand out a group already in flight here (neither SQS
-   * nor fauxqs does): such messages go straight back, so one group never runs twice at once.
-   */
+  /** See `claimGroups` (decisions.ts): one group is never invoked twice at once. */
   private claimGroups(messages: Message[]): { mine: Message[]; taken: Message[] } {
-    const mine: Message[] = [];
-    const taken: Message[] = [];
-    for (const message of messages) {
-      const group = message.Attributes?.MessageGroupId;
-      if (
-        group !== undefined &&
-        this.busyGroups.has(group) &&
-        !mine.some((m) => m.Attributes?.MessageGroupId === group)
-      ) {
-        taken.push(message);
-        continue;
-      }
-      if (group !== undefined) this.busyGroups.add(group);
-      mine.push(message);
-    }
-    return { mine, taken };
+    return claimGroups(messages, (message) => message.Attributes?.MessageGroupId, this.busyGroups);
   }
 
   private async receive(): Promise<Message[]> {
