@@ -70,9 +70,15 @@ export class ChangeLog {
     ];
   }
 
-  /** Entries with afterSeq < logSeq <= upToSeq, in order (expired ones are missing). */
-  async read(userId: string, afterSeq: number, upToSeq: number): Promise<LogEntry[]> {
+  /**
+   * Entries with afterSeq < logSeq <= upToSeq, in order (expired ones are missing). With
+   * `beyond`, also up to that many entries after `upToSeq` that exist already (the log is
+   * contiguous, so what is read is a prefix of what will ever be there): a reader that fell
+   * behind catches up on later batches in the same read.
+   */
+  async read(userId: string, afterSeq: number, upToSeq: number, beyond = 0): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
+    const limit = upToSeq - afterSeq + beyond;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(
@@ -82,15 +88,16 @@ export class ChangeLog {
           ExpressionAttributeValues: {
             ':pk': userPk(userId),
             ':from': logSk(afterSeq + 1),
-            ':to': logSk(upToSeq),
+            ':to': logSk(upToSeq + beyond),
           },
           ConsistentRead: true,
+          ...(beyond > 0 ? { Limit: Math.max(1, limit - entries.length) } : {}),
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
       for (const item of page.Items ?? []) entries.push(entryFromItem(item));
       startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && entries.length < limit);
     return entries;
   }
 }

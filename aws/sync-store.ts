@@ -171,8 +171,8 @@ export class SyncStore {
   lastSeq(userId: string): Promise<number> {
     return this.log.lastSeq(userId);
   }
-  readLog(userId: string, afterSeq: number, upToSeq: number): Promise<LogEntry[]> {
-    return this.log.read(userId, afterSeq, upToSeq);
+  readLog(userId: string, afterSeq: number, upToSeq: number, beyond = 0): Promise<LogEntry[]> {
+    return this.log.read(userId, afterSeq, upToSeq, beyond);
   }
   /** The counter move and the log entry, for commits that add items of their own (inbound). */
   logAppendItems(userId: string, lastSeq: number, entry: LogEntry): TransactItem[] {

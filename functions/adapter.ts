@@ -7,7 +7,7 @@ import { Inbox } from '../aws/inbox';
 import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
 import type { LogEntry } from '../core/model';
-import { codecFor } from '../core/platforms';
+import { loadCodec } from '../core/platforms/load';
 import { parseSelection } from '../core/selection';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
 import { type Envelope, EnvelopeSchema, MAX_DELIVERY_ATTEMPTS } from './lib/envelope';
@@ -52,7 +52,7 @@ const deliver = fanOut({
     retentionSeconds: INBOX_RETENTION_SECONDS,
   }),
   selection: parseSelection(config.excludedCollections),
-  codecFor,
+  codecFor: loadCodec,
   reportTransactionFailures: (reports) => reportTransactionFailures(queues, inboundQueueUrl, reports),
   keepDeadLetter,
 });

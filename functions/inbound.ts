@@ -8,7 +8,7 @@ import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
 import { type CurrentObject, decodeQueuedPush, type PushCommit, planPush, pushCommit } from '../core/inbound';
 import type { InboundWrite } from '../core/model';
-import { codecFor } from '../core/platforms';
+import { loadCodec } from '../core/platforms/load';
 import { parseSelection } from '../core/selection';
 import { type DeviceSession, deviceSession } from '../core/session/device-session';
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
@@ -62,7 +62,8 @@ const applyPush = async (record: SQSRecord): Promise<void> => {
     return;
   }
   if (await syncStore.pushHandled(userId, deviceId, pushId)) return;
-  const decoded = decodeQueuedPush(pushId, () => readPush(record, () => codecFor(device.platform)));
+  const codec = await loadCodec(device.platform);
+  const decoded = decodeQueuedPush(pushId, () => readPush(record, () => codec));
 
   const origin = { kind: 'device', deviceId } as const;
   // An object changed or another writer took the sequence number since the read: re-plan.

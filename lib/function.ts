@@ -7,6 +7,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PLATFORM_NAMES } from '../core/platforms';
+import { BUNDLE_ALIASES, ESM_REQUIRE_BANNER, RUNTIME_SDK_PACKAGES, USE_RUNTIME_SDK } from './bundling';
 import { type Access, adapterQueueKey, DEPLOYMENT, type EnvKey, type FunctionDefinition } from './definition';
 import { wildcardResourceFinding } from './nag';
 import type { Queues } from './queues';
@@ -22,8 +23,7 @@ export const RUNTIME = Runtime.NODEJS_24_X;
  * ESM bundles need `require` for the CommonJS dependencies esbuild inlines (they call
  * `require('crypto')` and the like); ESM has no `require`, so the banner recreates it.
  */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+export { ESM_REQUIRE_BANNER };
 
 /**
  * IAM actions per inbox access mode (per-device queues share the `${prefix}inbox-` prefix): what
@@ -153,8 +153,12 @@ export class SyncHubFunction extends Construct {
         sourcesContent: false,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
-        // Bundle everything, the SDK included (see the class comment).
-        externalModules: [],
+        // Bundle everything, the SDK included (see the class comment and lib/bundling.ts).
+        externalModules: USE_RUNTIME_SDK ? [...RUNTIME_SDK_PACKAGES] : [],
+        // Environment-only credentials on Lambda (lib/bundling.ts).
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([name, path]) => [`--alias:${name}`, path]),
+        ),
         logLevel: LogLevel.WARNING,
       },
     });

@@ -78,6 +78,8 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  * behind: its next delivery reads a little more of the log instead of every batch writing it.
  */
 const IDLE_CURSOR_LAG = 50;
+/** How far past its envelope a fan-out reads the log, to catch up on batches routed since. */
+const CATCH_UP_ENTRIES = 500;
 /** Sends in flight at once within one fan-out (one per device). */
 const SEND_CONCURRENCY = 16;
 
@@ -153,7 +155,8 @@ export const fanOut = (deps: FanOutDeps) => {
   };
 
   return async (envelope: Envelope, attempt: Attempt): Promise<FanOutResult> => {
-    const { userId, upTo } = envelope;
+    const { userId } = envelope;
+    let upTo = envelope.upTo;
     const log = scopedLog({ userId, upTo, ...(envelope.deviceId ? { deviceId: envelope.deviceId } : {}) });
     const devices = await devicesFor(envelope, log);
     if (devices.length === 0)
@@ -167,11 +170,20 @@ export const fanOut = (deps: FanOutDeps) => {
     try {
       // Read once per envelope, so a change of settings applies from the next batch on.
       const [read, current] = await Promise.all([
-        syncStore.readLog(userId, after, upTo),
+        syncStore.readLog(userId, after, upTo, CATCH_UP_ENTRIES),
         syncStore.getUserSettings(userId),
       ]);
-      entries = read;
       settings = current.settings;
+      // Entries logged after the envelope was routed go out now too, in one send per device;
+      // their own envelopes then find the devices past them. Only their gapless run counts: a
+      // query may see part of a transaction that is landing, never anything before it missing.
+      entries = read.filter((entry) => entry.logSeq <= upTo);
+      for (const entry of read) {
+        if (entry.logSeq <= upTo) continue;
+        if (entry.logSeq !== upTo + 1) break;
+        entries.push(entry);
+        upTo = entry.logSeq;
+      }
     } catch (error) {
       if (!attempt.final) throw error;
       // The log cannot be read however often it is tried: every device stands in for it below.
@@ -192,7 +204,13 @@ export const fanOut = (deps: FanOutDeps) => {
       try {
         if (unreadable !== undefined) throw unreadable;
         const codec = await deps.codecFor(device.platform);
-        const plan = planDelivery(session, own, codec, device.nextSeq, logGapIn(own, device.logCursor, upTo));
+        // Only numbers up to the envelope's are known to exist: fewer entries below it expired.
+        const gap = logGapIn(
+          own.filter((entry) => entry.logSeq <= envelope.upTo),
+          device.logCursor,
+          envelope.upTo,
+        );
+        const plan = planDelivery(session, own, codec, device.nextSeq, gap);
         planned = plan.messages.length;
         await sendTo(device, bundleMessages(plan.messages, MAX_BUNDLE_BYTES), deviceLog);
         // Before the cursor moves, so that a crash in between repeats the (deduplicated) report.

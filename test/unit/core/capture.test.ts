@@ -33,7 +33,7 @@ describe('a patch sized to the edit', () => {
     expect(jsonByteLength(before)).toBeGreaterThan(500);
     const plan = planCapture(replicaOf(version('c7', 1, before)), version('c7', 2, after), replaceGenerator);
     if (plan.kind !== 'change') throw new Error('expected a change');
-    const payload = jsonPatchCodec.encodeChange(plan.change) as {
+    const payload = jsonPatchCodec.encodeChange(plan.change) as unknown as {
       patch: Parameters<typeof applyJsonPatch>[1];
     };
     expect(jsonByteLength(payload)).toBeLessThan(150);
