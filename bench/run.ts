@@ -17,9 +17,11 @@ import { parseArgs } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { makeDynamoClient, makeSqsClient } from '../aws/clients';
+import { FUNCTIONS } from '../lib/definition';
 import { type Emulators, startEmulators } from '../local/emulators';
 import { registerExitHook } from '../local/exit-hooks';
 import { type Runtime, startRuntime } from '../local/runtime';
+import { barChart, latencyChart, stageChart } from './charts';
 import { type CoreResult, runCore } from './core';
 import { economyOf } from './economy';
 import { type BundleResult, measureBundles } from './footprint';
@@ -28,6 +30,8 @@ import { type PeerServer, runPeerLoad, startPeerServer } from './peer';
 import { PRICES } from './pricing';
 import { fmt, fmtSummary, percentile, ratio, summarize } from './stats';
 import {
+  measureCapture,
+  measureIdlePolls,
   readLog,
   registerUser,
   runSyncHubLoad,
@@ -37,7 +41,7 @@ import {
   stageBreakdown,
 } from './synchub';
 import { cpuSecondsOf, javaChild, machine, sampleMemory } from './system';
-import { summarizeLoad, type WritePlan } from './workload';
+import { DISTRIBUTION_POINTS, summarizeLoad, type WritePlan } from './workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,6 +71,9 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [10, 30, 100],
     resync: [1_000],
+    idlePolls: 2,
+    idleWait: 2,
+    captureObjects: 400,
   },
   default: {
     coreIterations: 20_000,
@@ -82,6 +89,9 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [20, 100, 300],
     resync: [1_000, 10_000],
+    idlePolls: 3,
+    idleWait: 5,
+    captureObjects: 2_000,
   },
   full: {
     coreIterations: 50_000,
@@ -97,6 +107,9 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [30, 200, 1_000],
     resync: [1_000, 10_000, 100_000],
+    idlePolls: 3,
+    idleWait: 20,
+    captureObjects: 5_000,
   },
 } as const;
 const profile = PROFILES[MODE];
@@ -427,14 +440,93 @@ const main = async () => {
     });
   }
   results.resync = resync;
+
+  // An idle device: what listening costs when nothing happens.
+  log(`idle device: ${profile.idlePolls} long polls of ${profile.idleWait} s with nothing to receive…`);
+  const idle = await measureIdlePolls(setup, `idle-${++runNumber}`, profile.idlePolls, profile.idleWait);
+  const DEFAULT_IDLE_WAIT = 20;
+  const pollsPerMonth = (30 * 24 * 3600) / DEFAULT_IDLE_WAIT;
+  const syncApiMemoryGb =
+    (FUNCTIONS.find((definition) => definition.key === 'sync-api')?.memoryMb ?? 512) / 1024;
+  const perPoll = {
+    dynamodb: ((idle.calls['DynamoDB GetItem devices'] ?? 0) * PRICES.dynamodbPerMillionReadUnits) / 1e6,
+    sqs:
+      (idle.callsPerPoll - (idle.calls['DynamoDB GetItem devices'] ?? 0)) *
+      (PRICES.sqsFifoPerMillionRequests / 1e6),
+    lambdaRequest: PRICES.lambdaPerMillionRequests / 1e6,
+    lambdaDuration: DEFAULT_IDLE_WAIT * syncApiMemoryGb * PRICES.lambdaArmPerGbSecond,
+    httpApi: PRICES.httpApiPerMillionRequests / 1e6,
+  };
+  results.idleDevice = {
+    ...idle,
+    assumedWaitSeconds: DEFAULT_IDLE_WAIT,
+    pollsPerMonth,
+    awsRequestsPerMonth: idle.callsPerPoll * pollsPerMonth,
+    costPerMonth: Object.fromEntries(Object.entries(perPoll).map(([k, v]) => [k, v * pollsPerMonth])),
+    costPerMonthTotal: Object.values(perPoll).reduce((sum, v) => sum + v, 0) * pollsPerMonth,
+    syncApiMemoryMb: syncApiMemoryGb * 1024,
+  };
+
+  // Change capture for one user, the writer out of the way.
+  log(`capture: ${profile.captureObjects} objects of one user written straight to the objects table…`);
+  results.capture = await measureCapture(setup, `capture-${++runNumber}`, profile.captureObjects);
+
   results.finishedAt = new Date().toISOString();
   results.seconds = (Date.now() - started) / 1000;
 
   mkdirSync(args.out!, { recursive: true });
   const file = join(args.out!, `bench-${MODE}-${results.startedAt as string}.json`.replace(/:/g, '-'));
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  for (const [name, chart] of Object.entries(charts(results)))
+    writeFileSync(file.replace(/\.json$/, `-${name}.svg`), chart);
   printTable(results);
   console.log(`\nJSON: ${file}   (${MODE} mode, ${fmt((Date.now() - started) / 1000)} s)`);
+};
+
+// ───────────────────────────────────────────── the pictures
+// biome-ignore lint/suspicious/noExplicitAny: the results object is drawn as it was built
+const charts = (r: any): Record<string, string> => {
+  const e2e = r.e2e;
+  const series = [];
+  for (const [name, label] of [
+    ['rate', `${r.options.rate} writes/s`],
+    ['flat', 'flat out'],
+  ] as const) {
+    series.push({ label: `SyncHub, ${label}`, values: e2e[name].synchub[0].summary.distribution });
+    series.push({ label: `peer, ${label}`, values: e2e[name].peer[0].summary.distribution });
+  }
+  const stages = (run: { stages?: { stages: Record<string, { p50: number }> } }) =>
+    Object.fromEntries(Object.entries(run.stages?.stages ?? {}).map(([k, v]) => [k, v.p50]));
+  return {
+    latency: latencyChart(
+      `Latency, ${r.options.devices} devices: SyncHub vs the CouchDB-protocol peer (first pair)`,
+      DISTRIBUTION_POINTS,
+      series,
+    ),
+    requests: barChart('AWS requests per delivered change', 'handler calls to DynamoDB + SQS', [
+      {
+        name: 'devices per user (flat out)',
+        bars: r.devicesPerUser.map(
+          (s: { devicesPerUser: number; economy: { handlerRequestsPerDelivery: number } }) => ({
+            label: `${s.devicesPerUser}`,
+            value: s.economy.handlerRequestsPerDelivery,
+          }),
+        ),
+        target: 0.6,
+      },
+      {
+        name: `changes per burst (${r.options.devices} devices)`,
+        bars: r.batchSize.map((b: { burst: number; economy: { handlerRequestsPerDelivery: number } }) => ({
+          label: `${b.burst}`,
+          value: b.economy.handlerRequestsPerDelivery,
+        })),
+      },
+    ]),
+    stages: stageChart("Where a delivery's time goes (median per hop)", [
+      { name: `${r.options.rate} writes/s`, stages: stages(e2e.rate.synchub[0]) },
+      { name: 'flat out', stages: stages(e2e.flat.synchub[0]) },
+    ]),
+  };
 };
 
 // ───────────────────────────────────────────── the table
@@ -537,6 +629,30 @@ const printTable = (r: any) => {
     `DynamoDB ${fmt(f.dynamodbGetItemMs)} ms, SQS ${fmt(f.sqsCallMs)} ms, gateway ${fmt(f.gatewayHealthMs)} ms`,
     'p50 of one idle call: what each of the ~15 calls on a delivery path costs locally',
   );
+  const payloads: Record<string, { messages: number; bytes: number }> = {};
+  for (const run of [...e2e.rate.synchub, ...e2e.flat.synchub])
+    for (const [platform, sizes] of Object.entries(
+      (run.http.payloads ?? {}) as Record<string, { messages: number; bytes: number }>,
+    )) {
+      const total = (payloads[platform] ??= { messages: 0, bytes: 0 });
+      total.messages += sizes.messages;
+      total.bytes += sizes.bytes;
+    }
+  for (const [platform, sizes] of Object.entries(payloads))
+    row(
+      `bytes per delivery, ${platform}`,
+      `${fmt(sizes.bytes / Math.max(1, sizes.messages))} B`,
+      'change payload a device receives (JSON), mean over both end-to-end runs (an add and a one-field edit per contact)',
+    );
+  if (stages && rateStages) {
+    const perOp = firstFlat.economy.perOperation as Record<string, number>;
+    const routerCalls = (perOp['DynamoDB Query devices'] ?? 0) + (perOp['SQS SendMessageBatch adapter'] ?? 0);
+    row(
+      'sync-table stream hop',
+      `${fmt(rateStages.stages['sync stream + router'].p50)} ms (rate), ${fmt(stages.stages['sync stream + router'].p50)} ms (flat); router ${fmt(routerCalls)} req/delivery`,
+      'log entry written → envelope sent (stream pickup + router); its requests would move to capture without the hop',
+    );
+  }
   const conflicts = [...e2e.rate.synchub, ...e2e.flat.synchub].reduce(
     (sum: number, run: { http: { ackConflicts?: number; acks: number } }) =>
       sum + (run.http.ackConflicts ?? 0),
@@ -546,10 +662,14 @@ const printTable = (r: any) => {
     (sum: number, run: { http: { acks: number } }) => sum + run.http.acks,
     0,
   );
+  const polls = [...e2e.rate.synchub, ...e2e.flat.synchub].reduce(
+    (sum: number, run: { http: { polls: number } }) => sum + run.http.polls,
+    0,
+  );
   row(
     'acks refused (409)',
-    `${conflicts} of ${acks}`,
-    'ack of a message already received, refused as "beyond the last message sent" (a race in the system)',
+    `${conflicts} of ${acks + polls}`,
+    'acknowledgements (carried by polls) refused as "beyond the last message sent" (a race in the system)',
   );
   const cpu = e2e.flat.synchub[0].cpu;
   row(
@@ -559,20 +679,34 @@ const printTable = (r: any) => {
   );
 
   section('5. Cold start and footprint');
-  for (const b of r.bundles as BundleResult[])
+  for (const b of r.bundles as BundleResult[]) {
+    const { runtimeSdk, untraced } = b.variants;
     row(
       `${b.function}`,
-      `${fmt(b.bytes / 1024)} KB, init ${fmtSummary(b.initMs)} ms`,
-      `minified ESM bundle, median fresh import; largest: ${b.topPackages
+      `${fmt(b.bytes / 1024)} KB, init ${fmtSummary(b.initMs)} ms; runtime SDK ${fmt(runtimeSdk.bytes / 1024)} KB, ${fmt(runtimeSdk.initMs.median)} ms; untraced ${fmt(untraced.initMs.median)} ms`,
+      `minified ESM, median fresh import (as deployed: SDK bundled, tracing on); largest: ${b.topPackages
         .slice(0, 3)
         .map((p) => `${p.name} ${Math.round(p.bytes / 1024)} KB`)
         .join(', ')} (target < 150 KB, < 50 ms)`,
     );
+  }
   const mem = e2e.flat.synchub[0].memory;
   row(
     'memory under load',
     `node ${fmt(mem.nodeRssMiB)} MiB RSS (heap ${fmt(mem.nodeHeapMiB)}), java ${fmt(mem.javaRssMiB)} MiB`,
     'peak during the flat-out run: local runtime + fauxqs + devices in node; DynamoDB Local in java',
+  );
+
+  const idle = r.idleDevice;
+  row(
+    'idle device',
+    `${fmt(idle.callsPerPoll)} AWS req/poll; ${fmt(idle.awsRequestsPerMonth)} AWS req and $${fmt(idle.costPerMonthTotal)} per month`,
+    `long polls of ${idle.assumedWaitSeconds} s with nothing to receive (measured at ${r.options.profile.idleWait} s); of the cost, Lambda duration $${fmt(idle.costPerMonth.lambdaDuration)} (sync-api ${idle.syncApiMemoryMb} MB × ${idle.assumedWaitSeconds} s per poll)`,
+  );
+  row(
+    'change capture, one user',
+    `${fmt(r.capture.changesPerSecond)} changes/s`,
+    `${r.capture.objects} objects written straight to the objects table → all in the user's change log, ${fmt(r.capture.seconds)} s (target ≥ 200/s)${r.capture.complete ? '' : ' — NOT complete'}`,
   );
 
   section('6. Scale');

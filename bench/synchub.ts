@@ -5,7 +5,12 @@
  * write was sent and when each device held it, and (with the meter's trace) when the router,
  * the adapter and the device API touched it, for the stage breakdown.
  */
-import { BatchWriteItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { replicaSk, userPk } from '../aws/keys';
 import { type InboxMessage, SyncHubDevice } from '../client/device';
@@ -66,6 +71,8 @@ export interface HttpCounts {
   snapshots: number;
   /** Acks refused with 409 although the device had received the message (see runSyncHubLoad). */
   ackConflicts?: number;
+  /** Change messages received and their payload bytes (JSON, UTF-8), by the device's platform. */
+  payloads?: Record<string, { messages: number; bytes: number }>;
 }
 
 /**
@@ -77,7 +84,7 @@ export const runSyncHubLoad = async (
   plan: WritePlan,
   options: { pollWaitSeconds: number; deadlineMs: number },
 ): Promise<LoadResult & { http: HttpCounts }> => {
-  const http: HttpCounts = { puts: 0, polls: 0, acks: 0, snapshots: 0, ackConflicts: 0 };
+  const http: HttpCounts = { puts: 0, polls: 0, acks: 0, snapshots: 0, ackConflicts: 0, payloads: {} };
   const deliveries: Delivery[] = [];
   let stop = false;
   const expected = plan.writes;
@@ -105,6 +112,9 @@ export const runSyncHubLoad = async (
       const at = Date.now();
       for (const message of device.apply(messages)) {
         if (message.type !== 'change') continue;
+        const sizes = (http.payloads![device.platform] ??= { messages: 0, bytes: 0 });
+        sizes.messages++;
+        sizes.bytes += Buffer.byteLength(JSON.stringify(message.payload));
         const payload = message.payload as { objectId: string; version: number };
         deliveries.push({ device: index, objectId: payload.objectId, version: payload.version, at });
         received[index]!++;
@@ -310,6 +320,106 @@ export const seedReplicas = async (
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * An idle device: `polls` long polls of `waitSeconds` with nothing to receive, as a device that
+ * keeps listening does. Returns the AWS calls its polls made (from the meter), per poll.
+ */
+export const measureIdlePolls = async (
+  setup: SyncHubSetup,
+  userId: string,
+  polls: number,
+  waitSeconds: number,
+): Promise<{
+  polls: number;
+  callsPerPoll: number;
+  calls: Record<string, number>;
+  secondsPerPoll: number;
+}> => {
+  const { devices } = await registerUser(setup, userId, 1);
+  const device = devices[0]!;
+  await device.poll({ wait: 0 });
+  setup.meter.reset();
+  const started = Date.now();
+  for (let i = 0; i < polls; i++) await device.poll({ wait: waitSeconds });
+  const seconds = (Date.now() - started) / 1000;
+  const counts = setup.meter.snapshot().filter((count) => !count.eventSource);
+  setup.meter.reset();
+  const calls = Object.fromEntries(
+    counts.map((count) => [`${count.service} ${count.operation} ${count.target}`, count.calls / polls]),
+  );
+  return {
+    polls,
+    callsPerPoll: counts.reduce((sum, count) => sum + count.calls, 0) / polls,
+    calls,
+    secondsPerPoll: seconds / polls,
+  };
+};
+
+/**
+ * Change capture for one user: `objects` new objects written straight into the objects table
+ * (BatchWriteItem, so the writer is not the bottleneck), timed until the user's change log holds
+ * them all. Returns changes captured per second.
+ */
+export const measureCapture = async (
+  setup: SyncHubSetup,
+  userId: string,
+  objects: number,
+): Promise<{ objects: number; seconds: number; changesPerSecond: number; complete: boolean }> => {
+  const client = new DynamoDBClient({ endpoint: setup.dynamodbEndpoint, region: LOCAL_REGION });
+  const objectsTable = setup.runtime.provisioned.tables.objects;
+  const syncTable = setup.runtime.provisioned.tables.sync;
+  try {
+    const now = new Date().toISOString();
+    const items = Array.from({ length: objects }, (_, i) => ({
+      pk: userId,
+      sk: `contacts#c${String(i).padStart(6, '0')}`,
+      userId,
+      collection: 'contacts',
+      objectId: `c${String(i).padStart(6, '0')}`,
+      version: 1,
+      data: JSON.stringify(sampleContact(i)),
+      deleted: false,
+      updatedAt: now,
+      origin: 'app',
+    }));
+    const started = Date.now();
+    const chunks: (typeof items)[] = [];
+    for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+    const worker = async () => {
+      for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+        let request: Record<string, unknown>[] | undefined = chunk.map((item) => ({
+          PutRequest: { Item: marshall(item) },
+        }));
+        while (request && request.length > 0) {
+          const { UnprocessedItems } = await client.send(
+            new BatchWriteItemCommand({ RequestItems: { [objectsTable]: request as never } }),
+          );
+          request = UnprocessedItems?.[objectsTable] as Record<string, unknown>[] | undefined;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    const deadline = Date.now() + Math.max(60_000, objects * 100);
+    let logged = 0;
+    while (Date.now() < deadline) {
+      const { Item } = await client.send(
+        new GetItemCommand({
+          TableName: syncTable,
+          Key: { pk: { S: userPk(userId) }, sk: { S: 'META' } },
+          ConsistentRead: true,
+        }),
+      );
+      logged = Number(Item?.lastSeq?.N ?? 0);
+      if (logged >= objects) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return { objects, seconds, changesPerSecond: logged / seconds, complete: logged >= objects };
   } finally {
     client.destroy();
   }

@@ -119,8 +119,17 @@ export const latencies = (result: LoadResult): { values: number[]; missing: numb
   return { values, missing };
 };
 
+/** The percentiles a latency distribution is kept at (for the charts). */
+export const DISTRIBUTION_POINTS = [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 100] as const;
+
 export const summarizeLoad = (result: LoadResult) => {
   const { values, missing } = latencies(result);
+  const sorted = [...values].sort((a, b) => a - b);
+  const distribution = DISTRIBUTION_POINTS.map((p) =>
+    sorted.length === 0
+      ? Number.NaN
+      : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!,
+  );
   const start = Math.min(...result.writes.map((write) => write.sentAt));
   const lastDelivery = result.deliveries.reduce((max, delivery) => Math.max(max, delivery.at), start);
   const seconds = (lastDelivery - start) / 1000;
@@ -128,6 +137,7 @@ export const summarizeLoad = (result: LoadResult) => {
   const writeSeconds = (Math.max(...writesDone.map((write) => write.doneAt!)) - start) / 1000;
   return {
     ...latencyPercentiles(values),
+    distribution,
     missing,
     writeErrors: result.writes.filter((write) => write.error).length,
     deliveriesPerSecond: values.length / seconds,
