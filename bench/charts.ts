@@ -43,7 +43,7 @@ export const latencyChart = (
     );
     body.push(text(x(decade) - 14, height - bottom + 16, short(decade)));
   }
-  for (const p of [0, 50, 95, 100]) {
+  for (const p of [0, 50, 90, 100]) {
     body.push(`<line x1="${left}" y1="${y(p)}" x2="${width - right}" y2="${y(p)}" stroke="#e5e7eb"/>`);
     body.push(text(left - 40, y(p) + 4, `p${p}`));
   }

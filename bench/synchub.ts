@@ -266,10 +266,12 @@ export const stageBreakdown = (
       : undefined;
     const inboxAt = firstInbox.get(`${deviceId}:${key}`);
     const receiveAt = firstReceive.get(`${deviceId}:${key}`);
-    if (sentAt === undefined || !entry || !route || inboxAt === undefined || receiveAt === undefined)
-      continue;
+    if (sentAt === undefined || !entry || inboxAt === undefined || receiveAt === undefined) continue;
+    // A change an adapter caught up on while serving an earlier envelope reached the inbox before
+    // its own envelope was routed: its whole stream-to-inbox time counts in the router's hop.
+    const routedAt = Math.min(route?.at ?? Number.POSITIVE_INFINITY, inboxAt);
     traced++;
-    const marks = [sentAt, entry.updatedAt, entry.at, route.at, inboxAt, receiveAt, delivery.at];
+    const marks = [sentAt, entry.updatedAt, entry.at, routedAt, inboxAt, receiveAt, delivery.at];
     for (let i = 0; i < STAGES.length; i++) stageValues[i]!.push(marks[i + 1]! - marks[i]!);
   }
   return {
