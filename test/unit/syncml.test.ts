@@ -5,10 +5,10 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { deepEqual } from '../../core/ids';
 import type { JsonObject } from '../../core/model';
+import { ContentError } from '../../core/pim/content-error';
+import { calendarToEvent, eventToCalendar } from '../../core/pim/icalendar';
+import { contactToVCard, vcardToContact } from '../../core/pim/vcard';
 import { decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
-import { ContentError } from '../../core/platforms/syncml/content-error';
-import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
-import { contactToVCard, vcardToContact } from '../../core/platforms/syncml/vcard';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/pim');
 const word = fc.stringMatching(

@@ -10,9 +10,11 @@ import type {
   PushResult,
   Replica,
 } from '../../model';
+import { ContentError } from '../../pim/content-error';
+import { type CalendarVersion, calendarToEvent, eventToCalendar } from '../../pim/icalendar';
+import { contactToVCard, type VCardVersion, vcardToContact } from '../../pim/vcard';
 import type { ItemRejection, PlatformCodec, PushItems } from '../codec';
 import { requireData } from '../json';
-import { ContentError } from './content-error';
 import {
   type InCommand,
   type OutItem,
@@ -22,8 +24,6 @@ import {
   statusElements,
   syncPackage,
 } from './document';
-import { type CalendarVersion, calendarToEvent, eventToCalendar } from './icalendar';
-import { contactToVCard, type VCardVersion, vcardToContact } from './vcard';
 import { parseXml } from './xml';
 
 /**

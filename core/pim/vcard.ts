@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject } from '../../model';
+import type { JsonObject } from '../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
