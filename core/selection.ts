@@ -1,4 +1,4 @@
-import type { Device, LogEntry, ObjectChange, Origin } from './model';
+import type { Device, JsonObject, LogEntry, ObjectChange, Origin } from './model';
 import { effectivePolicy, type Filter, matchesFilter, type UserSettings } from './policies';
 import { coversCollection, receivesFromServer } from './settings';
 
@@ -20,6 +20,24 @@ export const parseExcludedCollections = (spec: string | undefined): ReadonlySet<
 
 export const isCollectionSynced = (config: SelectionConfig, collection: string): boolean =>
   !collection.startsWith('_') && !config.excludedCollections.has(collection);
+
+/**
+ * Is this live object one the device holds: its collection is synced and among the device's,
+ * and its data passes the device's filter. What a snapshot, a digest and a pull front (dav)
+ * show the device.
+ */
+export const deviceHolds = (
+  config: SelectionConfig,
+  device: Pick<Device, 'settings'>,
+  settings: UserSettings | undefined,
+  object: { collection: string; data?: JsonObject },
+): boolean =>
+  isCollectionSynced(config, object.collection) &&
+  coversCollection(device.settings, object.collection) &&
+  matchesFilter(
+    effectivePolicy(settings, object.collection, device.settings.collectionSettings).filter,
+    object.data,
+  );
 
 /** Does a change of `collection` made by `origin` go to this device: echo suppression, direction, collections. */
 export const deviceReceivesFrom = (device: Device, origin: Origin, collection: string): boolean => {

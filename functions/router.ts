@@ -6,6 +6,7 @@ import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { LOG_PREFIX } from '../aws/keys';
 import type { LogEntry } from '../core/model';
+import { hasInbox } from '../core/platforms';
 import { deviceReceives } from '../core/selection';
 import { requireEnv } from './lib/config';
 import type { Envelope } from './lib/envelope';
@@ -54,6 +55,8 @@ const route = async (entries: readonly LogEntry[]) => {
   for (const [userId, userEntries] of byUser) {
     const devices = await registry.list(userId);
     for (const device of devices) {
+      // A pull device (dav) reads the objects itself: nothing is queued for it.
+      if (!hasInbox(device.platform)) continue;
       const receiving = userEntries.filter((entry) => deviceReceives(device, entry));
       if (receiving.length === 0) continue;
       const queueUrl = adapterQueues[device.platform];

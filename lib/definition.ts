@@ -3,7 +3,7 @@
  * and the local runtime (local/) both read it, so what runs locally and what is deployed
  * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
  */
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 
 export type TableKey = 'objects' | 'sync' | 'devices';
 
@@ -66,7 +66,7 @@ const FOUR_DAYS = 4 * 24 * 3600;
 export const adapterQueueKey = (platform: string) => `adapter-${platform}`;
 
 export const QUEUES: readonly QueueDefinition[] = [
-  ...PLATFORM_NAMES.flatMap((platform): QueueDefinition[] => [
+  ...INBOX_PLATFORM_NAMES.flatMap((platform): QueueDefinition[] => [
     {
       key: adapterQueueKey(platform),
       suffix: `adapter-${platform}.fifo`,
@@ -202,13 +202,13 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     env: ['DEVICES_TABLE', 'ADAPTER_QUEUE_URLS', 'STREAM_DLQ_URL'],
     access: {
       tables: { devices: 'read' },
-      sendTo: [...PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
+      sendTo: [...INBOX_PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
     },
     timeoutSeconds: 30,
     memoryMb: 256,
     description: 'Router: change log → one envelope per receiving device on its platform queue.',
   },
-  ...PLATFORM_NAMES.map(
+  ...INBOX_PLATFORM_NAMES.map(
     (platform): FunctionDefinition => ({
       key: `adapter-${platform}`,
       entry: 'functions/adapter.ts',

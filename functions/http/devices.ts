@@ -2,9 +2,10 @@ import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
-import { ConflictError, NotFoundError } from '../../core/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors';
 import { deepEqual } from '../../core/ids';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
+import { hasInbox } from '../../core/platforms';
 import { type UserSettings, UserSettingsSchema } from '../../core/policies';
 import { resolveSettings } from '../../core/settings';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
@@ -86,9 +87,19 @@ export const handler = httpApi({
       );
     }
     const { settings: userSettings } = await syncStore.getUserSettings(userId);
+    // The user's device defaults fill in what the registration leaves out.
+    const settings = resolveSettings({ ...userSettings.devices, ...body.settings });
+    const inboxed = hasInbox(body.platform);
+    // A pull device (dav) reads the server's objects: one that only sends has nothing to read.
+    if (!inboxed && settings.direction === 'from-device') {
+      throw new ValidationError(
+        `a ${body.platform} device reads the server's objects; its direction cannot be "from-device"`,
+      );
+    }
     const deviceId = newDeviceId();
     const deviceToken = newDeviceToken();
-    const queueUrl = await inbox.create(deviceId);
+    // A pull device has no inbox queue (its queueUrl stays empty).
+    const queueUrl = inboxed ? await inbox.create(deviceId) : '';
     // The device starts at the present: what exists already, it reads through the snapshot.
     const lastSeq = await syncStore.lastSeq(userId);
     const record: DeviceRecord = {
@@ -96,8 +107,7 @@ export const handler = httpApi({
       deviceId,
       platform: body.platform,
       ...(body.name ? { name: body.name } : {}),
-      // The user's device defaults fill in what the registration leaves out.
-      settings: resolveSettings({ ...userSettings.devices, ...body.settings }),
+      settings,
       createdAt: new Date().toISOString(),
       queueUrl,
       tokenHash: hashToken(deviceToken),
@@ -110,7 +120,7 @@ export const handler = httpApi({
     try {
       await registry.create(record);
     } catch (error) {
-      await inbox.remove(queueUrl);
+      if (queueUrl) await inbox.remove(queueUrl);
       throw error;
     }
     logger.info('device registered', { userId, deviceId, platform: record.platform });
@@ -130,7 +140,7 @@ export const handler = httpApi({
     const device = await registry.get(userId, deviceId);
     if (!device) throw new NotFoundError(`no device ${deviceId}`);
     await registry.remove(device);
-    await inbox.remove(device.queueUrl);
+    if (device.queueUrl) await inbox.remove(device.queueUrl);
     logger.info('device removed', { userId, deviceId });
     return noContent();
   },

@@ -17,9 +17,14 @@ import { CollectionSchema, deepEqual, jsonByteLength, ObjectIdSchema } from '../
 import { findInboxGap, resyncForGap } from '../../core/inbox-gap';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import type { DeviceSettings, InboxMessage, Replica } from '../../core/model';
-import { codecFor } from '../../core/platforms';
-import { effectivePolicy, matchesFilter, type UserSettings } from '../../core/policies';
-import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import { codecFor, hasInbox } from '../../core/platforms';
+import type { UserSettings } from '../../core/policies';
+import {
+  deviceHolds,
+  deviceReceivesFrom,
+  isCollectionSynced,
+  parseExcludedCollections,
+} from '../../core/selection';
 import {
   coversCollection,
   DeviceSettingsInputSchema,
@@ -64,19 +69,20 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
   const { userId, deviceId } = deviceOf(event);
   const device = await registry.get(userId, deviceId);
   if (!device) throw new UnauthorizedError('this device has been removed');
+  // A pull device (dav) has no inbox and writes through its own front.
+  if (!hasInbox(device.platform)) {
+    throw new ForbiddenError(
+      `a ${device.platform} device syncs through its own protocol front, not /v1/sync (docs/${device.platform}.md)`,
+    );
+  }
   return device;
 };
 
 const MAX_RECEIVES_PER_POLL = 10;
 
-/** Is this live object one the device holds: synced, in its collections, through its filter? */
-const deviceHolds = (device: DeviceRecord, userSettings: UserSettings, replica: Replica): boolean =>
-  isCollectionSynced(selection, replica.collection) &&
-  coversCollection(device.settings, replica.collection) &&
-  matchesFilter(
-    effectivePolicy(userSettings, replica.collection, device.settings.collectionSettings).filter,
-    replica.data,
-  );
+/** Is this live object one the device holds (core/selection.ts)? */
+const holds = (device: DeviceRecord, userSettings: UserSettings, replica: Replica): boolean =>
+  deviceHolds(selection, device, userSettings, replica);
 
 /** Before replicas are read: own changes logged after this point are sent to the device. */
 const markResyncPoint = async (device: DeviceRecord): Promise<void> => {
@@ -323,7 +329,7 @@ export const handler = httpApi({
     do {
       const page = await syncStore.readReplicas(device.userId, collection, 1000, after);
       for (const replica of page.replicas) {
-        if (deviceHolds(device, userSettings, replica)) held.push(replica);
+        if (holds(device, userSettings, replica)) held.push(replica);
       }
       after = page.last;
     } while (after);
@@ -351,7 +357,7 @@ export const handler = httpApi({
     const platformCodec = codecFor(device.platform);
     const codec = platformCodec.forDevice?.(device) ?? platformCodec;
     const items = page.replicas
-      .filter((replica) => deviceHolds(device, userSettings, replica))
+      .filter((replica) => holds(device, userSettings, replica))
       .map((replica) => codec.encodeSnapshotItem(replica));
     return json(200, {
       items,

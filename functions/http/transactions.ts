@@ -8,6 +8,7 @@ import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
 import { deepEqual } from '../../core/ids';
 import type { TransactionRecord } from '../../core/model';
+import { hasInbox } from '../../core/platforms';
 import { deviceReceivesFrom } from '../../core/selection';
 import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
@@ -123,7 +124,8 @@ const status: RouteHandler = async (event) => {
     const state =
       !concerned || record.logSeq === 0
         ? 'not-applicable'
-        : record.logSeq !== undefined && device.logCursor >= record.logSeq
+        : // A pull device (dav) reads the objects table itself: it sees what committed.
+          !hasInbox(device.platform) || (record.logSeq !== undefined && device.logCursor >= record.logSeq)
           ? 'delivered'
           : 'pending';
     const outcome = record.outcomes?.[device.deviceId];

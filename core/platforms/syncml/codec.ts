@@ -216,6 +216,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
   };
   const codec: PlatformCodec = {
     name: 'syncml',
+    delivery: 'inbox',
     pushContentTypes: [SYNCML_MEDIA_TYPE],
 
     encodeChange(change: ObjectChange): JsonValue {
