@@ -55,16 +55,29 @@ export const FilterSchema = z
   });
 export type Filter = z.infer<typeof FilterSchema>;
 
+/**
+ * What a collection's objects are, for platforms that speak a content format: `contacts`
+ * (vCard) or `events` (iCalendar). The collections `contacts` and `events` have that kind
+ * unless set otherwise; the dav platform serves a collection with a kind as an address book or
+ * a calendar (docs/dav.md).
+ */
+export const COLLECTION_KINDS = ['contacts', 'events'] as const;
+export type CollectionKind = (typeof COLLECTION_KINDS)[number];
+export const CollectionKindSchema = z.enum(COLLECTION_KINDS, {
+  error: `kind must be one of ${COLLECTION_KINDS.join(', ')}`,
+});
+
 export const CollectionPolicySchema = z.strictObject({
   conflictPolicy: ConflictPolicySchema.optional(),
   errorPolicy: ErrorPolicySchema.optional(),
   deltaGenerator: DeltaGeneratorNameSchema.optional(),
   filter: FilterSchema.optional(),
+  kind: CollectionKindSchema.optional(),
 });
 export type CollectionPolicy = z.infer<typeof CollectionPolicySchema>;
 
-/** What a device may override for itself (the delta is computed once, for every device). */
-export const DevicePolicySchema = CollectionPolicySchema.omit({ deltaGenerator: true });
+/** What a device may override for itself (the delta is computed once, for every device; the kind is the collection's). */
+export const DevicePolicySchema = CollectionPolicySchema.omit({ deltaGenerator: true, kind: true });
 export type DevicePolicy = z.infer<typeof DevicePolicySchema>;
 
 const MAX_COLLECTIONS = 100;
@@ -75,7 +88,7 @@ const collectionMap = <S extends z.ZodType>(schema: S) =>
 
 /** A user's settings (`PUT /v1/settings`). */
 export const UserSettingsSchema = z.strictObject({
-  defaults: CollectionPolicySchema.omit({ filter: true }).optional(),
+  defaults: CollectionPolicySchema.omit({ filter: true, kind: true }).optional(),
   collections: collectionMap(CollectionPolicySchema).optional(),
   /**
    * Collections and direction a device gets when it registers without its own (a device's
@@ -137,6 +150,21 @@ const holds = (condition: FilterCondition, present: boolean, value: JsonValue | 
 };
 
 /** Does an object's data pass the filter? Every condition must hold. */
+const isKind = (name: string): name is CollectionKind =>
+  (COLLECTION_KINDS as readonly string[]).includes(name);
+
+/** The kind of a collection: the user's setting, else `contacts` and `events` are their own kind. */
+export const collectionKind = (
+  user: UserSettings | undefined,
+  collection: string,
+): CollectionKind | undefined => {
+  const set =
+    user?.collections && Object.hasOwn(user.collections, collection)
+      ? user.collections[collection]?.kind
+      : undefined;
+  return set ?? (isKind(collection) ? collection : undefined);
+};
+
 export const matchesFilter = (filter: Filter | undefined, data: JsonObject | undefined): boolean => {
   if (!filter) return true;
   if (!data || !isJsonObject(data)) return false;

@@ -273,6 +273,20 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Device API: poll, acknowledge, push, snapshot, settings.',
   },
   {
+    key: 'dav-api',
+    entry: 'functions/dav/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
+    // objects: members are read and written in the request (read-your-writes); sync: the change
+    // log behind sync tokens, the user's settings, and the front's own name and UID items;
+    // devices: authentication (the token hash) and the device's settings.
+    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
+    timeoutSeconds: 28,
+    // A first sync renders thousands of vCards in one multiget.
+    memoryMb: 1024,
+    description: 'CardDAV and CalDAV for dav devices (Basic auth checked in the handler).',
+  },
+  {
     key: 'health',
     entry: 'functions/http/health.ts',
     trigger: { kind: 'http' },
@@ -344,6 +358,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+  // WebDAV methods (PROPFIND, REPORT, ...) on paths of any depth: the DAV front dispatches on the
+  // method and path itself, and authenticates with HTTP Basic itself (API Gateway's authorizer
+  // cannot send the `WWW-Authenticate: Basic` challenge DAV clients wait for).
+  { method: 'ANY', path: '/v1/dav', function: 'dav-api', auth: 'none' },
+  { method: 'ANY', path: '/v1/dav/{proxy+}', function: 'dav-api', auth: 'none' },
+  // RFC 6764 discovery: redirects to /v1/dav/, for any method, without credentials.
+  { method: 'ANY', path: '/.well-known/carddav', function: 'dav-api', auth: 'none' },
+  { method: 'ANY', path: '/.well-known/caldav', function: 'dav-api', auth: 'none' },
 ];
 
 /** Physical names of everything the definition names, for a given prefix (stage). */

@@ -27,6 +27,8 @@ import { TokenRequestSchema } from '../local/token-handler';
 
 interface Operation {
   summary: string;
+  /** Authenticated by the handler with HTTP Basic (deviceId:deviceToken), not by API Gateway. */
+  basic?: true;
   body?: z.ZodType | { oneOf: [string, z.ZodType][] };
   query?: z.ZodObject;
   success: [status: number, description: string];
@@ -129,7 +131,33 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     body: DeviceSettingsInputSchema,
     success: [200, '{"settings","version"}'],
   },
+  'ANY /v1/dav': {
+    summary: 'The DAV root of a dav device (CardDAV, CalDAV, WebDAV sync; docs/dav.md)',
+    basic: true,
+    success: [207, 'WebDAV multistatus (application/xml)'],
+  },
+  'ANY /v1/dav/{proxy+}': {
+    summary:
+      'CardDAV address books and CalDAV calendars of a dav device: OPTIONS, PROPFIND, REPORT, GET, HEAD, PUT, DELETE (docs/dav.md)',
+    basic: true,
+    success: [207, 'WebDAV multistatus (application/xml); members are text/vcard or text/calendar'],
+  },
+  'ANY /.well-known/carddav': {
+    summary: 'CardDAV service discovery (RFC 6764): redirects to /v1/dav/',
+    success: [301, 'Location: /v1/dav/'],
+  },
+  'ANY /.well-known/caldav': {
+    summary: 'CalDAV service discovery (RFC 6764): redirects to /v1/dav/',
+    success: [301, 'Location: /v1/dav/'],
+  },
 };
+
+/**
+ * OpenAPI 3.1 names eight HTTP methods; an `ANY` route is described under those a DAV client
+ * uses, and lists the WebDAV methods it also takes in `x-webdav-methods`.
+ */
+const ANY_METHODS = ['options', 'get', 'head', 'put', 'delete'] as const;
+const WEBDAV_METHODS = ['PROPFIND', 'REPORT', 'MKCOL', 'MKCALENDAR', 'PROPPATCH'];
 
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
@@ -182,9 +210,11 @@ const operationOf = (route: RouteDefinition) => {
   return {
     summary: operation.summary,
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
-    ...(route.auth === 'none'
-      ? { security: [] }
-      : { security: [{ [route.auth === 'user' ? 'userJwt' : 'deviceToken']: [] }] }),
+    ...(operation.basic
+      ? { security: [{ davBasic: [] }] }
+      : route.auth === 'none'
+        ? { security: [] }
+        : { security: [{ [route.auth === 'user' ? 'userJwt' : 'deviceToken']: [] }] }),
     ...(pathParameters.length + queryParameters.length > 0
       ? { parameters: [...pathParameters, ...queryParameters] }
       : {}),
@@ -193,7 +223,7 @@ const operationOf = (route: RouteDefinition) => {
       : {}),
     responses: {
       [String(operation.success[0])]: { description: operation.success[1] },
-      '4XX': problem,
+      '4XX': operation.basic ? { description: 'A DAV:error document or a text/plain reason' } : problem,
     },
   };
 };
@@ -202,7 +232,16 @@ export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     paths[route.path] ??= {};
-    paths[route.path]![route.method.toLowerCase()] = operationOf(route);
+    const item = paths[route.path]!;
+    if (route.method !== 'ANY') {
+      item[route.method.toLowerCase()] = operationOf(route);
+      continue;
+    }
+    const operation = operationOf(route);
+    for (const method of ANY_METHODS) {
+      item[method] ??= { ...operation, operationId: `${operation.operationId}_${method}` };
+    }
+    item['x-webdav-methods'] = WEBDAV_METHODS;
   }
   return {
     openapi: '3.1.0',
@@ -219,6 +258,11 @@ export const buildOpenApi = () => {
           type: 'http',
           scheme: 'bearer',
           description: 'The device token returned at registration',
+        },
+        davBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'A dav device: username = its deviceId, password = its device token',
         },
       },
     },
