@@ -113,10 +113,53 @@ describe('routes', () => {
     },
   );
 
-  it('leaves only the liveness probe unauthenticated', () => {
-    expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
+  it('leaves only the liveness probe, and the DAV front that checks Basic credentials itself, to no authorizer', () => {
+    const open = deployedRoutes.filter((route) => route.auth === 'none');
+    expect(open.filter((route) => route.function !== 'dav-api').map((route) => route.path)).toEqual([
       '/v1/health',
     ]);
+    expect(open.filter((route) => route.function === 'dav-api').map((route) => route.path)).toEqual([
+      '/v1/dav',
+      '/v1/dav/{proxy+}',
+      '/.well-known/carddav',
+      '/.well-known/caldav',
+    ]);
+  });
+});
+
+describe('the DAV front', () => {
+  const davRouteKeys = [
+    'ANY /v1/dav',
+    'ANY /v1/dav/{proxy+}',
+    'ANY /.well-known/carddav',
+    'ANY /.well-known/caldav',
+  ];
+
+  it.each(davRouteKeys)(
+    '%s: every method (PROPFIND, REPORT, MKCOL...) reaches the dav function',
+    (routeKey) => {
+      const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+        Properties: { IntegrationUri: getAtt(stack, functionsOf(stack).get('dav-api')!.function, 'Arn') },
+      });
+      expect(Object.keys(integrations)).toHaveLength(1);
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: Object.keys(integrations)[0] }]] },
+      });
+    },
+  );
+
+  it('lets API Gateway invoke the dav function', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      FunctionName: getAtt(stack, functionsOf(stack).get('dav-api')!.function, 'Arn'),
+    });
+  });
+
+  it('has no CORS preflight configuration by default, which would answer OPTIONS in its place', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
   });
 });
 
