@@ -237,6 +237,70 @@ describe('DAV content', () => {
     );
   });
 
+  it("keeps a client's time zones and overridden occurrences beside the event, and serves them back", () => {
+    const zone = [
+      'BEGIN:VTIMEZONE',
+      'TZID:Europe/Berlin',
+      'BEGIN:STANDARD',
+      'DTSTART:19701025T030000',
+      'TZOFFSETFROM:+0200',
+      'TZOFFSETTO:+0100',
+      'END:STANDARD',
+      'END:VTIMEZONE',
+    ];
+    const text = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN',
+      ...zone,
+      'BEGIN:VEVENT',
+      'UID:weekly',
+      'DTSTAMP:20260101T000000Z',
+      'DTSTART;TZID=Europe/Berlin:20261102T100000',
+      'RRULE:FREQ=WEEKLY;COUNT=4',
+      'SUMMARY:Weekly',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:weekly',
+      'DTSTAMP:20260101T000000Z',
+      'RECURRENCE-ID;TZID=Europe/Berlin:20261109T100000',
+      'DTSTART;TZID=Europe/Berlin:20261109T140000',
+      'SUMMARY:Weekly (moved)',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    const data = parseMember('events', text, 'weekly', undefined);
+    expect(data).toMatchObject({ summary: 'Weekly', recurrence: 'FREQ=WEEKLY;COUNT=4' });
+    expect(data['x-components']).toHaveLength(2);
+    const served = renderMember('events', { objectId: 'weekly', data, updatedAt: '2026-01-01T00:00:00Z' });
+    const order = [
+      'BEGIN:VTIMEZONE',
+      'SUMMARY:Weekly\r\n',
+      'RECURRENCE-ID;TZID=Europe/Berlin:20261109T100000',
+    ].map((line) => served.indexOf(line));
+    expect(order.every((index, i) => index > (order[i - 1] ?? -1))).toBe(true);
+    expect(() =>
+      parseMember(
+        'events',
+        text.replace('RECURRENCE-ID;TZID=Europe/Berlin:20261109T100000\r\n', ''),
+        'weekly',
+        undefined,
+      ),
+    ).toThrow(/one event/);
+    expect(() =>
+      parseMember(
+        'events',
+        text.replace(
+          /UID:weekly\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE/,
+          'UID:other\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE',
+        ),
+        'weekly',
+        undefined,
+      ),
+    ).toThrow(/one UID/);
+  });
+
   it('refuses what is not one vCard or one event', () => {
     expect(() => parseMember('contacts', 'hello', 'x', undefined)).toThrow(ContentError);
     expect(() =>

@@ -1,3 +1,4 @@
+import ICAL from 'ical.js';
 import type { JsonObject } from '../../model';
 import { ContentError } from '../../pim/content-error';
 import { calendarToEvent, EventShape, eventToCalendar } from '../../pim/icalendar';
@@ -38,15 +39,91 @@ export const effectiveUid = (kind: DavKind, data: JsonObject | undefined, object
   return typeof uid === 'string' && UID_SCHEMA[kind].safeParse(uid).success ? uid : objectId;
 };
 
+/**
+ * Calendar components a CalDAV client sends beside its event: the VTIMEZONEs its TZIDs refer to,
+ * and the overridden occurrences of a recurring event (VEVENTs with a RECURRENCE-ID). The event
+ * mapping holds one VEVENT; these are kept verbatim in this member of the event object and served
+ * back with it, so a client's recurrence exceptions and time zones survive.
+ */
+export const COMPONENTS_MEMBER = 'x-components';
+
+const componentsOf = (data: JsonObject): string[] => {
+  const value = data[COMPONENTS_MEMBER];
+  return Array.isArray(value)
+    ? value.filter(
+        (entry): entry is string => typeof entry === 'string' && /^BEGIN:V(TIMEZONE|EVENT)\r?\n/i.test(entry),
+      )
+    : [];
+};
+
+/** The calendar with the kept components put back: time zones first, overrides after the event. */
+const withComponents = (calendarText: string, components: readonly string[]): string => {
+  if (components.length === 0) return calendarText;
+  const calendar = new ICAL.Component(ICAL.parse(calendarText) as unknown[]);
+  const master = [...calendar.getAllSubcomponents()];
+  for (const sub of master) calendar.removeSubcomponent(sub);
+  const parsed = components.flatMap((text) => {
+    try {
+      return [new ICAL.Component(ICAL.parse(text) as unknown[])];
+    } catch {
+      return []; // an entry the app damaged is left out rather than failing the member
+    }
+  });
+  for (const zone of parsed.filter((c) => c.name === 'vtimezone')) calendar.addSubcomponent(zone);
+  for (const sub of master) calendar.addSubcomponent(sub);
+  for (const override of parsed.filter((c) => c.name === 'vevent')) calendar.addSubcomponent(override);
+  return calendar.toString();
+};
+
 /** The member's content as served (GET, multiget, calendar-query). */
 export const renderMember = (
   kind: DavKind,
   object: { objectId: string; data?: JsonObject; updatedAt: string },
 ): string => {
-  const data = { ...(object.data ?? {}), uid: effectiveUid(kind, object.data, object.objectId) };
-  return kind === 'contacts'
-    ? contactToVCard30(data)
-    : eventToCalendar(data, object.objectId, 'icalendar20', object.updatedAt);
+  const { [COMPONENTS_MEMBER]: _components, ...rest } = object.data ?? {};
+  const data = { ...rest, uid: effectiveUid(kind, object.data, object.objectId) };
+  if (kind === 'contacts') return contactToVCard30(data);
+  const calendar = eventToCalendar(data, object.objectId, 'icalendar20', object.updatedAt).replace(
+    /^PRODID:.*$/m,
+    'PRODID:-//SyncHub//DAV//EN',
+  );
+  return withComponents(calendar, componentsOf(object.data ?? {}));
+};
+
+/**
+ * An iCalendar 2.0 object as the one VEVENT the event mapping reads (the master: the VEVENT
+ * without RECURRENCE-ID), and the components kept beside it. One object is one event: every
+ * VEVENT shares the master's UID, and there is one master.
+ */
+const splitCalendar = (text: string): { event: string; components: string[] } => {
+  if (!/^VERSION:\s*2\.0\s*$/im.test(text)) return { event: text, components: [] };
+  let calendar: ICAL.Component;
+  try {
+    calendar = new ICAL.Component(ICAL.parse(text) as unknown[]);
+  } catch {
+    return { event: text, components: [] }; // the mapping reports what is wrong with it
+  }
+  const subcomponents = calendar.getAllSubcomponents();
+  const events = subcomponents.filter((c) => c.name === 'vevent');
+  if (events.length <= 1 && subcomponents.every((c) => c.name === 'vevent'))
+    return { event: text, components: [] };
+  const masters = events.filter((c) => !c.hasProperty('recurrence-id'));
+  if (masters.length !== 1) {
+    throw new ContentError(
+      `a calendar object holds one event, with its overridden occurrences; found ${masters.length} events without RECURRENCE-ID`,
+    );
+  }
+  const master = masters[0]!;
+  const uid = master.getFirstPropertyValue('uid');
+  if (events.some((e) => e.getFirstPropertyValue('uid') !== uid)) {
+    throw new ContentError('every VEVENT of a calendar object shares one UID');
+  }
+  const others = subcomponents.filter((c) => c !== master);
+  const unsupported = others.find((c) => c.name !== 'vevent' && c.name !== 'vtimezone');
+  if (unsupported)
+    throw new ContentError(`a calendar holds events; ${unsupported.name.toUpperCase()} is not supported`);
+  for (const sub of others) calendar.removeSubcomponent(sub);
+  return { event: calendar.toString(), components: others.map((c) => c.toString()) };
 };
 
 const MEDIA_TYPES: Readonly<Record<DavKind, readonly string[]>> = {
@@ -86,7 +163,14 @@ export const parseMember = (
       kind === 'contacts' ? 'the body is not a vCard' : 'the body is not an iCalendar object',
     );
   }
-  const data = kind === 'contacts' ? vcardToContact(text) : calendarToEvent(text, objectId);
+  let data: JsonObject;
+  if (kind === 'contacts') data = vcardToContact(text);
+  else {
+    const { event, components } = splitCalendar(text);
+    data = calendarToEvent(event, objectId);
+    delete data[COMPONENTS_MEMBER];
+    if (components.length > 0) data[COMPONENTS_MEMBER] = components;
+  }
   if (data.uid === objectId) delete data.uid;
   if (data.uid === undefined && typeof current?.uid === 'string') data.uid = current.uid;
   return data;
