@@ -202,6 +202,7 @@ describe('DAV content', () => {
       updatedAt: '2026-01-01T00:00:00Z',
     });
     expect(event).toContain('UID:talk\r\n');
+    expect(event).toContain('PRODID:-//SyncHub//DAV//EN\r\n');
     expect(event).toContain('DTSTART;VALUE=DATE:20261110');
     // A uid the format cannot carry (a newline) is served as the objectId.
     expect(effectiveUid('contacts', { uid: 'a\nb' }, 'x')).toBe('x');

@@ -84,7 +84,7 @@ export const renderMember = (
   const data = { ...rest, uid: effectiveUid(kind, object.data, object.objectId) };
   if (kind === 'contacts') return contactToVCard30(data);
   const calendar = eventToCalendar(data, object.objectId, 'icalendar20', object.updatedAt).replace(
-    /^PRODID:.*$/m,
+    /^PRODID:[^\r\n]*/m,
     'PRODID:-//SyncHub//DAV//EN',
   );
   return withComponents(calendar, componentsOf(object.data ?? {}));
