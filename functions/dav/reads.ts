@@ -301,10 +301,12 @@ export const report = async (deps: DavDeps, request: DavRequest) => {
   // Clients send sync-collection with Depth 1 and multigets without: any Depth is accepted.
   depthOf(request.event, '0');
   const parsed = parseReport(bodyOf(request));
+  const { kind } = request.path;
   const collection = collectionOf(request);
-  if (!collection || request.path.kind !== 'collection') {
-    if (request.path.kind === 'unknown' || (request.path.kind === 'member' && !collection))
-      throw notFound(request);
+  if (kind === 'unknown' || ((kind === 'collection' || kind === 'member') && !collection)) {
+    throw notFound(request);
+  }
+  if (!collection || kind !== 'collection') {
     throw new DavRequestError(
       403,
       { ns: NS.dav, name: 'supported-report' },

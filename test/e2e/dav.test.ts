@@ -829,6 +829,8 @@ describe('the DAV protocol', () => {
         403,
       ],
       ['REPORT', CONTACTS, { body: '<D:expand-property xmlns:D="DAV:"/>' }, 403],
+      ['REPORT', '/v1/dav/addressbooks/nobook/', { body: syncCollection('') }, 404],
+      ['REPORT', '/v1/dav/', { body: syncCollection('') }, 403],
       [
         'REPORT',
         CONTACTS,

@@ -207,13 +207,3 @@ export const resourceResponse = (path: string, resource: DavResource, request: P
   }
   return propResponse(path, found, missing);
 };
-
-/** Does a property request need the members' content (address-data, calendar-data, content length)? */
-export const needsContent = (request: PropRequest): boolean =>
-  request.kind === 'prop' &&
-  request.names.some(
-    ({ ns, name }) =>
-      (ns === NS.card && name === 'address-data') ||
-      (ns === NS.cal && name === 'calendar-data') ||
-      (ns === NS.dav && name === 'getcontentlength'),
-  );
