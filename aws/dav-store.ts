@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredObject } from '../core/model';
+import { batchGetAll } from './batch-get';
+import type { TransactItem } from './commit';
 import { epochSeconds, objectKey, userPk } from './keys';
-import { storedObjectFromItem, type TransactItem } from './objects-store';
+import { storedObjectFromItem } from './objects-store';
 
 /**
  * What the DAV front reads and keeps. Reads of the objects table are strongly consistent, so a
@@ -36,43 +33,18 @@ export class DavStore {
     private readonly tombstoneTtlSeconds: number,
   ) {}
 
-  async get(userId: string, collection: string, objectId: string): Promise<StoredObject | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.objectsTable,
-        Key: objectKey(userId, collection, objectId),
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? storedObjectFromItem(Item) : undefined;
-  }
-
-  /** The objects of one collection with these ids (tombstones included), in batches of 100. */
+  /** The objects of one collection with these ids (tombstones included), strongly consistent. */
   async getMany(
     userId: string,
     collection: string,
     objectIds: readonly string[],
   ): Promise<Map<string, StoredObject>> {
-    const found = new Map<string, StoredObject>();
-    let pending = [...new Set(objectIds)].map((objectId) => objectKey(userId, collection, objectId));
-    let retries = 0;
-    while (pending.length > 0) {
-      const batch = pending.slice(0, 100);
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.objectsTable]: { Keys: batch, ConsistentRead: true } } }),
-      );
-      for (const item of Responses?.[this.objectsTable] ?? []) {
-        const object = storedObjectFromItem(item);
-        found.set(object.objectId, object);
-      }
-      const unprocessed = (UnprocessedKeys?.[this.objectsTable]?.Keys as typeof pending | undefined) ?? [];
-      pending = [...unprocessed, ...pending.slice(100)];
-      if (unprocessed.length > 0) {
-        if (++retries > 10) throw new Error('BatchGetItem kept returning unprocessed keys');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(20 * 2 ** retries, 1_000)));
-      }
-    }
-    return found;
+    const items = await batchGetAll(
+      this.db,
+      this.objectsTable,
+      [...new Set(objectIds)].map((objectId) => objectKey(userId, collection, objectId)),
+    );
+    return new Map(items.map(storedObjectFromItem).map((object) => [object.objectId, object]));
   }
 
   /**

@@ -6,7 +6,7 @@
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
  *                                 | DAVN#collection#objectId, DAVU#collection#uidHash (the DAV front, aws/dav-store.ts)
- * devices  pk = U#userId          sk = D#deviceId
+ * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T
  */
 export const objectKey = (userId: string, collection: string, objectId: string) => ({
@@ -26,6 +26,7 @@ export const pushMarkerSk = (deviceId: string, pushId: string) => `P#${deviceId}
 
 export const deviceSk = (deviceId: string) => `D#${deviceId}`;
 export const DEVICE_PREFIX = 'D#';
+export const DEVICE_COUNT_SK = 'COUNT';
 export const tokenKey = (tokenHash: string) => ({ pk: `T#${tokenHash}`, sk: 'T' });
 
 export const DAY_SECONDS = 24 * 3600;

@@ -1,48 +1,117 @@
-import { type CurrentObject, objectKey, type PlannedWrite, planPush } from './inbound';
-import type { JsonObject } from './model';
+import {
+  type ConflictResolution,
+  type CurrentObject,
+  objectKey,
+  type PlannedWrite,
+  planPush,
+} from './inbound';
+import { deepEqual, type JsonObject } from './json';
 
 /**
- * One device write applied now, inside the request that makes it (the dav platform's PUT and
- * DELETE), rather than queued as a push. The caller has already decided that the write goes
- * ahead over the object's current state (its protocol's precondition held); this plans it with
- * the push rules of core/inbound.ts (the version it must still find, the version it makes, the
- * size limit, a delete of a gone object being a no-op), for a transaction that checks the
- * version. A write that meets another version at commit time is re-read and decided again.
+ * "Apply one device write now": what a protocol front whose client waits for the outcome does
+ * with one change (a WebDAV PUT or DELETE, a SyncML item, a CouchDB document), instead of
+ * queueing it as a push. The rules are the inbound path's (`planPush` in core/inbound.ts: version
+ * checks, the size limit, and the collection's conflict policy when the change is based on a
+ * version the server no longer has); aws/device-writes.ts reads the object, asks the front to
+ * decide, plans with `planDeviceWrite` and commits in one version-checked transaction.
  */
+
+/** One change a device makes to one object. */
 export interface DeviceWrite {
   collection: string;
   objectId: string;
+  op: 'add' | 'modify' | 'delete';
+  /**
+   * The version the device's change is based on. A front that checked its own precondition
+   * against the version it read passes that version (no conflict is then possible); absent:
+   * whatever the server has (an add of an existing object, or a modify of a gone one, is then a
+   * conflict, as on the inbound path).
+   */
+  baseVersion?: number;
   /** The new data; absent for a delete. */
   data?: JsonObject;
 }
 
-export type DeviceWritePlan =
-  | { kind: 'write'; write: PlannedWrite }
-  /** A delete of an object that is already gone. */
-  | { kind: 'noop' }
+/**
+ * What became of a device write:
+ * - `written`: a new version (a delete leaves a tombstone); `resolution` when a conflict policy
+ *   let the device's change through (`client-applied`) or merged it (`merged`);
+ * - `unchanged`: nothing to write (the same data, or a delete of what is gone);
+ * - `server-kept`: a conflict kept the server's copy (the device should read it again); `policy`
+ *   is the conflict policy that decided (`reject`: the change was refused as a conflict, as a
+ *   CouchDB 409 says; the others resolved it so);
+ * - `rejected`: the write cannot be made (too large, invalid); `reason` says why.
+ */
+export type DeviceWriteOutcome =
+  | { kind: 'written'; version: number; deleted: boolean; resolution?: 'client-applied' | 'merged' }
+  | { kind: 'unchanged'; version: number; deleted: boolean }
+  | { kind: 'server-kept'; version: number; deleted: boolean; policy: string }
   | { kind: 'rejected'; reason: string };
 
-export const planDeviceWrite = (write: DeviceWrite, current: CurrentObject | undefined): DeviceWritePlan => {
+export interface DeviceWritePlan {
+  outcome: DeviceWriteOutcome;
+  /** The write to commit (with the version it must still find), for a `written` outcome only. */
+  write?: PlannedWrite;
+}
+
+/** `add` when the object is not live, else `modify` (or `delete`): a front that does not track it itself. */
+export const writeOp = (current: CurrentObject | undefined, deleting: boolean): DeviceWrite['op'] =>
+  deleting ? 'delete' : current !== undefined && !current.deleted ? 'modify' : 'add';
+
+/** Plans one device write against the object's current state (undefined: never existed). */
+export const planDeviceWrite = (
+  write: DeviceWrite,
+  current: CurrentObject | undefined,
+  resolveConflict?: ConflictResolution,
+): DeviceWritePlan => {
   const live = current !== undefined && !current.deleted;
+  const version = current?.version ?? 0;
+  // Nothing to write, whatever the change was based on: the server already has what the device
+  // wants. No new version, and so no change for the other devices either.
+  if (write.op === 'delete' ? !live : live && deepEqual(current.data, write.data)) {
+    return { outcome: { kind: 'unchanged', version, deleted: !live } };
+  }
+  const changeId = 'device-write';
+  // The policy that decided a conflict, for the outcome (without one, every conflict rejects).
+  let decidedBy = 'reject';
+  const resolve: ConflictResolution | undefined =
+    resolveConflict &&
+    ((conflicting, server) => {
+      const resolved = resolveConflict(conflicting, server);
+      decidedBy = resolved.policy;
+      return resolved;
+    });
   const plan = planPush(
-    'device-write',
+    changeId,
     [
       {
-        changeId: 'write',
-        op: write.data === undefined ? 'delete' : live ? 'modify' : 'add',
+        changeId,
+        op: write.op,
         collection: write.collection,
         objectId: write.objectId,
-        // Based on exactly what was read: the transaction then checks nothing moved since.
-        baseVersion: current?.version ?? 0,
+        ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
         ...(write.data ? { data: write.data } : {}),
       },
     ],
     new Map(current ? [[objectKey(write.collection, write.objectId), current]] : []),
+    resolve,
   );
-  if (plan.kind === 'rejected') return { kind: 'rejected', reason: plan.result.reason };
-  // Based on the current version, a write never meets a conflict here.
-  if (plan.kind === 'conflict')
-    return { kind: 'rejected', reason: 'the object changed while it was written' };
+  const kept = (policy: string): DeviceWritePlan => ({
+    outcome: { kind: 'server-kept', version, deleted: !live, policy },
+  });
+  if (plan.kind === 'rejected') return { outcome: { kind: 'rejected', reason: plan.result.reason } };
+  if (plan.kind === 'conflict') return kept(decidedBy);
   const [planned] = plan.writes;
-  return planned && !planned.noop ? { kind: 'write', write: planned } : { kind: 'noop' };
+  const [resolution] = plan.resolutions;
+  if (!planned) return kept(resolution?.policy ?? decidedBy);
+  if (planned.noop) return { outcome: { kind: 'unchanged', version, deleted: !live } };
+  return {
+    outcome: {
+      kind: 'written',
+      version: planned.version,
+      deleted: planned.data === undefined,
+      ...(resolution && resolution.outcome !== 'server-kept' ? { resolution: resolution.outcome } : {}),
+    },
+    write: planned,
+  };
 };

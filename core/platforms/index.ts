@@ -1,4 +1,4 @@
-import type { Platform, PlatformCodec } from './codec';
+import type { Delivery, Platform, PlatformCodec } from './codec';
 import { davPlatform } from './dav/platform';
 import { jsonCodec } from './json';
 import { jsonPatchCodec } from './jsonpatch';
@@ -18,11 +18,14 @@ export const PLATFORM_NAMES: readonly string[] = Object.keys(PLATFORMS);
 const platformOf = (platform: string): Platform | undefined =>
   Object.hasOwn(PLATFORMS, platform) ? PLATFORMS[platform] : undefined;
 
+/** How a platform's devices get their data (codec.ts `Delivery`); undefined for an unknown platform. */
+export const deliveryOf = (platform: string): Delivery | undefined => platformOf(platform)?.delivery;
+
 /**
  * Does this platform's device get an inbox queue (and its platform an adapter queue and
  * function)? Pull platforms do not: nothing is queued or routed for their devices.
  */
-export const hasInbox = (platform: string): boolean => platformOf(platform)?.delivery === 'inbox';
+export const hasInbox = (platform: string): boolean => deliveryOf(platform) === 'inbox';
 
 /** The platforms with inboxes: one adapter queue and function each. */
 export const INBOX_PLATFORM_NAMES: readonly string[] = PLATFORM_NAMES.filter(hasInbox);
@@ -42,4 +45,4 @@ export const codecFor = (platform: string): PlatformCodec => {
   return found;
 };
 
-export type { Platform, PlatformCodec } from './codec';
+export type { Delivery, Platform, PlatformCodec } from './codec';

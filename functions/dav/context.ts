@@ -1,31 +1,35 @@
 import type { DavStore } from '../../aws/dav-store';
-import type { DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
+import type { DeviceRecord } from '../../aws/device-registry';
 import type { DeviceWrites } from '../../aws/device-writes';
+import type { ObjectsStore } from '../../aws/objects-store';
 import type { SyncStore } from '../../aws/sync-store';
 import { ValidationError } from '../../core/errors';
-import type { StoredObject } from '../../core/model';
+import type { JsonObject, StoredObject } from '../../core/model';
 import { renderMember } from '../../core/platforms/dav/content';
 import { type DavPath, memberObjectId } from '../../core/platforms/dav/hrefs';
 import type { CollectionView, DavResource } from '../../core/platforms/dav/properties';
 import { etagOf, syncTokenOf } from '../../core/platforms/dav/tokens';
-import type { UserSettings } from '../../core/policies';
+import type { DeviceSession } from '../../core/session/device-session';
 import type { HttpEvent } from '../lib/http';
 import type { DavRules, ExposedCollection } from './rules';
 
 /** What every DAV request handler works with. */
 
 export interface DavDeps {
+  /** The front's own reads and items (consistent listings, member names, the UID index). */
   readonly store: DavStore;
+  readonly objects: ObjectsStore;
   readonly syncStore: SyncStore;
+  /** The one "apply one device write now" service. */
   readonly writes: DeviceWrites;
-  readonly registry: DeviceRegistry;
 }
 
 export interface DavRequest {
   readonly event: HttpEvent;
   readonly path: DavPath;
   readonly device: DeviceRecord;
-  readonly userSettings: UserSettings;
+  /** The device as the sync rules see it (core/session/), with the user's settings. */
+  readonly session: DeviceSession;
   readonly rules: DavRules;
 }
 
@@ -69,7 +73,7 @@ export const collectionView = (
     seq: lastSeq,
     fingerprint: request.rules.fingerprint(collection),
   }),
-  readOnly: request.rules.readOnly,
+  readOnly: request.rules.writeRefusal(collection) !== undefined,
 });
 
 /** A member as a resource: its ETag from the version, its content rendered once, when needed. */
@@ -85,7 +89,7 @@ export const memberResource = (
       kind: collection.kind,
       etag: etagOf(collection.kind, object.version),
       updatedAt: object.updatedAt,
-      readOnly: request.rules.readOnly,
+      readOnly: request.rules.writeRefusal(collection) !== undefined,
       content: () => {
         content ??= renderMember(collection.kind, object);
         return content;
@@ -95,9 +99,8 @@ export const memberResource = (
 };
 
 /** Is this object a live member the device holds? */
-export const visible = (
+export const visible = <T extends { deleted: boolean; data?: JsonObject | undefined }>(
   request: DavRequest,
   collection: ExposedCollection,
-  object: StoredObject | undefined,
-): object is StoredObject =>
-  object !== undefined && !object.deleted && request.rules.holds(collection, object.data);
+  object: T | undefined,
+): object is T => object !== undefined && !object.deleted && request.rules.holds(collection, object.data);

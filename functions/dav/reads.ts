@@ -137,7 +137,7 @@ export const propfind = async (deps: DavDeps, request: DavRequest) => {
     case 'member': {
       const member = memberOf(request);
       if (!member) throw notFound(request);
-      const object = await deps.store.get(request.device.userId, member.collection.name, member.objectId);
+      const object = await deps.objects.get(request.device.userId, member.collection.name, member.objectId);
       if (!visible(request, member.collection, object)) throw notFound(request);
       add(self, memberResource(request, member.collection, object));
       break;
@@ -263,7 +263,7 @@ const syncCollection = async (
     if (entries.some((entry) => request.rules.voidsTokens(entry, collection))) {
       throw invalidSyncToken('the collection must be read again; sync again from scratch');
     }
-    const changed = [...new Set(entries.flatMap((entry) => request.rules.changedBy(entry, collection)))];
+    const changed = [...new Set(entries.flatMap((entry) => request.rules.touchedBy(entry, collection)))];
     const [objects, names] = await Promise.all([
       deps.store.getMany(userId, collection.name, changed),
       changed.some((objectId) => objectId.startsWith('dav-'))
@@ -340,7 +340,7 @@ export const get = async (deps: DavDeps, request: DavRequest) => {
   }
   const member = memberOf(request);
   if (!member) throw notFound(request);
-  const object = await deps.store.get(request.device.userId, member.collection.name, member.objectId);
+  const object = await deps.objects.get(request.device.userId, member.collection.name, member.objectId);
   if (!visible(request, member.collection, object)) throw notFound(request);
   const resource = memberResource(request, member.collection, object);
   if (resource.type !== 'member') throw notFound(request);

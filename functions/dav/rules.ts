@@ -1,16 +1,21 @@
-import type { Device, JsonObject, LogEntry } from '../../core/model';
+import type { JsonObject, LogEntry } from '../../core/model';
 import { type DavKind, HOME_OF } from '../../core/platforms/dav/content';
 import type { Home } from '../../core/platforms/dav/hrefs';
 import { holdingsFingerprint } from '../../core/platforms/dav/tokens';
-import { collectionKind, effectivePolicy, type UserSettings } from '../../core/policies';
-import { deviceHolds, isCollectionSynced, type SelectionConfig } from '../../core/selection';
-import { coversCollection, sendsToServer } from '../../core/settings';
+import { collectionKind } from '../../core/policies';
+import type { DeviceSession } from '../../core/session/device-session';
+import { type Refusal, readRefusal, writeRefusal } from '../../core/session/guards';
+import { collectionInScope, filterOf, holds } from '../../core/session/holdings';
+import { receivesEntry } from '../../core/session/receives';
 
 /**
- * Every rule of what a dav device holds and may write, in one place, as calls to the core rules
- * every platform shares (core/selection.ts, core/settings.ts, core/policies.ts): which
- * collections it sees (synced, among its collections, with a kind), which objects (its filter),
- * whether it may write (its direction), and what a sync token depends on.
+ * What a dav device holds and may write, as the DAV front asks it: each answer is a call to the
+ * device-session rules every front shares (core/session/): which collections it sees (in scope
+ * for it, with a kind), which objects (`holds`: its filter), whether it may write (`writeRefusal`:
+ * its direction and collections), and which resync notices void its sync tokens. The two things
+ * only a pull protocol needs are here: a token's fingerprint, and which members a log entry
+ * touched (a sync-collection reports each one's current state, so it takes every change,
+ * the device's own included; the client compares ETags).
  */
 
 export interface ExposedCollection {
@@ -20,60 +25,61 @@ export interface ExposedCollection {
 }
 
 export interface DavRules {
-  /** `to-device`: the device reads only (privileges say so, writes get 403). */
-  readonly readOnly: boolean;
-  /** The address books and calendars of the account, by name. */
+  /** The address books and calendars of the account. */
   collections(): ExposedCollection[];
   /** One of them, if it exists in this home. */
   collection(home: Home, name: string): ExposedCollection | undefined;
   /** Is a live object of the collection one the device holds (its filter)? */
   holds(collection: ExposedCollection, data: JsonObject | undefined): boolean;
+  /**
+   * Why the device may not write members of this collection (`to-device`: it reads only), if it
+   * may not: privileges say so, and writes get 403.
+   */
+  writeRefusal(collection: ExposedCollection): Refusal | undefined;
   /** What a sync token of the collection is valid under (core/platforms/dav/tokens.ts). */
   fingerprint(collection: ExposedCollection): string;
   /** Does a change log entry tell this device to re-read the collection (its token is then void)? */
   voidsTokens(entry: LogEntry, collection: ExposedCollection): boolean;
-  /** The objects of the collection a change log entry changed (whoever made the change). */
-  changedBy(entry: LogEntry, collection: ExposedCollection): string[];
+  /** The objects of the collection a change log entry touched (whoever made the change). */
+  touchedBy(entry: LogEntry, collection: ExposedCollection): string[];
 }
 
-export const davRules = (
-  device: Pick<Device, 'deviceId' | 'settings'>,
-  userSettings: UserSettings,
-  selection: SelectionConfig,
-): DavRules => {
-  const candidates = device.settings.collections ?? [
-    ...new Set(['contacts', 'events', ...Object.keys(userSettings.collections ?? {})]),
+/** The collections `contacts` and `events` are there for a new account, even when empty. */
+const DEFAULT_COLLECTIONS = ['contacts', 'events'];
+
+export const davRules = (session: DeviceSession): DavRules => {
+  const { settings, userSettings } = session;
+  const candidates = settings.collections ?? [
+    ...new Set([...DEFAULT_COLLECTIONS, ...Object.keys(userSettings.collections ?? {})]),
   ];
-  const exposed = candidates.flatMap((name): ExposedCollection[] => {
-    const kind = collectionKind(userSettings, name);
-    if (!kind || !isCollectionSynced(selection, name) || !coversCollection(device.settings, name)) return [];
-    return [{ name, kind, home: HOME_OF[kind] }];
-  });
+  const exposed = readRefusal(session)
+    ? []
+    : candidates.flatMap((name): ExposedCollection[] => {
+        const kind = collectionKind(userSettings, name);
+        return kind && collectionInScope(session, name) ? [{ name, kind, home: HOME_OF[kind] }] : [];
+      });
   return {
-    readOnly: !sendsToServer(device.settings),
     collections: () => exposed,
     collection: (home, name) => exposed.find((c) => c.name === name && c.home === home),
-    holds: (collection, data) =>
-      deviceHolds(selection, device, userSettings, { collection: collection.name, data }),
+    holds: (collection, data) => holds(session, { collection: collection.name, data, deleted: false }),
+    writeRefusal: (collection) => writeRefusal(session, collection.name),
     fingerprint: (collection) =>
       holdingsFingerprint({
-        deviceId: device.deviceId,
+        deviceId: session.deviceId,
         collection: collection.name,
         kind: collection.kind,
-        filter: effectivePolicy(userSettings, collection.name, device.settings.collectionSettings).filter,
+        filter: filterOf(session, collection.name),
       }),
     voidsTokens: (entry, collection) =>
       entry.kind === 'resync' &&
       entry.objects === undefined &&
-      (entry.targetDeviceIds?.includes(device.deviceId) ?? true) &&
+      receivesEntry(session, entry) &&
       (entry.collections?.includes(collection.name) ?? true),
-    changedBy: (entry, collection) => {
+    touchedBy: (entry, collection) => {
       const changes =
         entry.kind === 'change' ? [entry.change] : entry.kind === 'transaction' ? entry.changes : [];
-      const objects =
-        entry.kind === 'resync' && (entry.targetDeviceIds?.includes(device.deviceId) ?? true)
-          ? (entry.objects ?? [])
-          : [];
+      // A targeted resync names objects the device must read again: their current state.
+      const objects = entry.kind === 'resync' && receivesEntry(session, entry) ? (entry.objects ?? []) : [];
       return [...changes, ...objects]
         .filter((change) => change.collection === collection.name)
         .map((change) => change.objectId);

@@ -1,5 +1,4 @@
-import type { TransactItem } from '../../aws/objects-store';
-import { planDeviceWrite } from '../../core/device-write';
+import { writeOp } from '../../core/device-write';
 import { ForbiddenError, MethodNotAllowedError, NotFoundError, SyncHubError } from '../../core/errors';
 import { ObjectIdSchema } from '../../core/ids';
 import type { JsonObject, StoredObject } from '../../core/model';
@@ -12,7 +11,6 @@ import { DavRequestError } from '../../core/platforms/dav/requests';
 import { etagOf, preconditionsHold } from '../../core/platforms/dav/tokens';
 import { NS } from '../../core/platforms/dav/xml';
 import { rawBody } from '../lib/http';
-import { logger } from '../lib/observability';
 import { collectionOf, type DavDeps, type DavRequest, memberOf, visible } from './context';
 import { ALLOWED_METHODS, respond } from './responses';
 import type { ExposedCollection } from './rules';
@@ -24,9 +22,6 @@ import type { ExposedCollection } from './rules';
  * version read; the transaction checks that version still holds, and a write that meets a newer
  * one is read and decided again (so a stale If-Match always ends in 412).
  */
-
-/** Reads and retries of one write when other writers keep moving the object or its UID. */
-const MAX_ATTEMPTS = 5;
 
 const member = (request: DavRequest) => {
   const target = memberOf(request);
@@ -40,20 +35,19 @@ const member = (request: DavRequest) => {
   );
 };
 
-const assertWritable = (request: DavRequest) => {
-  if (request.rules.readOnly) {
-    throw new DavRequestError(
-      403,
-      { ns: NS.dav, name: 'need-privileges' },
-      `this device's direction is "${request.device.settings.direction}": it reads only`,
-    );
-  }
+/** A device that may not write (`to-device`) gets 403 with the privilege it lacks. */
+const assertWritable = (request: DavRequest, collection: ExposedCollection) => {
+  const refusal = request.rules.writeRefusal(collection);
+  if (refusal) throw new DavRequestError(403, { ns: NS.dav, name: 'need-privileges' }, refusal.detail);
 };
 
 const headerOf = (request: DavRequest, name: string): string | undefined => request.event.headers?.[name];
 
 const preconditionFailed = () =>
   new SyncHubError(412, 'Precondition Failed', 'the member is not at the version the request expects');
+
+const maxResourceSize = (kind: ExposedCollection['kind'], detail: string) =>
+  new DavRequestError(413, { ns: kind === 'contacts' ? NS.card : NS.cal, name: 'max-resource-size' }, detail);
 
 /** Is the object's UID taken by another member of the collection? Answers the holder, or `stale`. */
 const uidTaken = async (
@@ -68,19 +62,34 @@ const uidTaken = async (
     object !== undefined && !object.deleted && effectiveUid(collection.kind, object.data, id) === uid;
   // An object whose objectId is the UID and that claims no other UID holds it.
   if (uid !== objectId && ObjectIdSchema.safeParse(uid).success) {
-    if (holdsUid(await deps.store.get(userId, collection.name, uid), uid)) return { taken: uid };
+    if (holdsUid(await deps.objects.get(userId, collection.name, uid), uid)) return { taken: uid };
   }
   const holder = await deps.store.uidHolder(userId, collection.name, uid);
   if (holder === undefined || holder === objectId) return {};
-  return holdsUid(await deps.store.get(userId, collection.name, holder), holder)
+  return holdsUid(await deps.objects.get(userId, collection.name, holder), holder)
     ? { taken: holder }
     : { stale: holder };
 };
 
+const readBody = (request: DavRequest, kind: ExposedCollection['kind']): string => {
+  try {
+    return rawBody(request.event, MAX_RESOURCE_BYTES);
+  } catch (error) {
+    if (error instanceof SyncHubError && error.status === 413) throw maxResourceSize(kind, error.message);
+    throw error;
+  }
+};
+
+/**
+ * The write itself goes through the one device-write service (aws/device-writes.ts): it reads
+ * the member, this front decides against what it read (filter, HTTP precondition, content, UID),
+ * and the object and this front's index items commit together; a race decides again, so a
+ * stale If-Match always ends in 412.
+ */
 export const put = async (deps: DavDeps, request: DavRequest) => {
   const target = member(request);
-  assertWritable(request);
   const { collection, objectId, mappedName } = target;
+  assertWritable(request, collection);
   const kind = collection.kind;
   const contentType = headerOf(request, 'content-type');
   if (!acceptsContentType(kind, contentType)) {
@@ -92,110 +101,109 @@ export const put = async (deps: DavDeps, request: DavRequest) => {
       `an ${kind === 'contacts' ? 'address book takes text/vcard' : 'calendar takes text/calendar'}, not "${contentType}"`,
     );
   }
-  let body: string;
-  try {
-    body = rawBody(request.event, MAX_RESOURCE_BYTES);
-  } catch (error) {
-    if (error instanceof SyncHubError && error.status === 413) {
-      throw new DavRequestError(
-        413,
-        { ns: kind === 'contacts' ? NS.card : NS.cal, name: 'max-resource-size' },
-        error.message,
-      );
-    }
-    throw error;
-  }
-  const { userId, deviceId } = request.device;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await deps.store.get(userId, collection.name, objectId);
-    const live = current !== undefined && !current.deleted;
-    // An object outside the device's filter is not the device's to overwrite.
-    if (live && !request.rules.holds(collection, current.data)) {
-      throw new ForbiddenError(
-        "this member exists outside this device's filter; it cannot be written from here",
-      );
-    }
-    const ifMatch = headerOf(request, 'if-match');
-    const ifNoneMatch = headerOf(request, 'if-none-match');
-    if (!preconditionsHold({ ifMatch, ifNoneMatch }, live ? etagOf(kind, current.version) : undefined)) {
-      throw preconditionFailed();
-    }
-    let data: JsonObject;
-    try {
-      data = parseMember(kind, body, objectId, live ? current.data : undefined);
-    } catch (error) {
-      if (!(error instanceof ContentError)) throw error;
-      throw new DavRequestError(
-        400,
-        kind === 'contacts'
-          ? { ns: NS.card, name: 'valid-address-data' }
-          : { ns: NS.cal, name: 'valid-calendar-data' },
-        error.message,
-      );
-    }
-    const uid = effectiveUid(kind, data, objectId);
-    const { taken, stale } = await uidTaken(deps, request, collection, objectId, uid);
-    if (taken !== undefined) {
-      const names = taken.startsWith('dav-')
-        ? await deps.store.memberNames(userId, collection.name)
-        : new Map();
-      throw new DavRequestError(
-        409,
-        { ns: kind === 'contacts' ? NS.card : NS.cal, name: 'no-uid-conflict' },
-        `another member of this collection has the UID "${uid}"`,
-        hrefContent(memberPath(collection.home, collection.name, taken, names.get(taken))),
-      );
-    }
-    const plan = planDeviceWrite({ collection: collection.name, objectId, data }, current);
-    if (plan.kind === 'rejected') {
-      throw new DavRequestError(
-        413,
-        { ns: kind === 'contacts' ? NS.card : NS.cal, name: 'max-resource-size' },
-        plan.reason,
-      );
-    }
-    if (plan.kind !== 'write') throw new Error('a PUT always plans a write');
-    const extra: TransactItem[] = [];
-    // Only a UID the object carries (not its objectId) needs an index entry.
-    if (uid !== objectId) extra.push(deps.store.uidClaimItem(userId, collection.name, uid, objectId, stale));
-    if (mappedName !== undefined)
-      extra.push(deps.store.nameItem(userId, collection.name, objectId, mappedName));
-    const outcome = await deps.writes.commit(userId, deviceId, plan.write, extra);
-    if (outcome.outcome === 'raced') {
-      logger.info('dav write raced; deciding again', { objectId, attempt, failed: outcome.failed });
-      continue;
-    }
-    // The ETag of the version stored: the client keeps its copy, which the server's rendering
-    // represents (docs/dav.md, "ETags").
-    return respond(request.event, live ? 204 : 201, undefined, { etag: etagOf(kind, plan.write.version) });
-  }
-  throw new SyncHubError(503, 'Service Unavailable', 'the member kept changing while it was written; retry');
+  const body = readBody(request, kind);
+  const { userId } = request.device;
+  let existed = false;
+  const outcome = await deps.writes.apply({
+    userId,
+    session: request.session,
+    collection: collection.name,
+    objectId,
+    decide: async (current) => {
+      const live = current !== undefined && !current.deleted;
+      existed = live;
+      // An object outside the device's filter is not the device's to overwrite.
+      if (live && !request.rules.holds(collection, current.data)) {
+        throw new ForbiddenError(
+          "this member exists outside this device's filter; it cannot be written from here",
+        );
+      }
+      const ifMatch = headerOf(request, 'if-match');
+      const ifNoneMatch = headerOf(request, 'if-none-match');
+      if (!preconditionsHold({ ifMatch, ifNoneMatch }, live ? etagOf(kind, current.version) : undefined)) {
+        throw preconditionFailed();
+      }
+      let data: JsonObject;
+      try {
+        data = parseMember(kind, body, objectId, live ? current.data : undefined);
+      } catch (error) {
+        if (!(error instanceof ContentError)) throw error;
+        throw new DavRequestError(
+          400,
+          kind === 'contacts'
+            ? { ns: NS.card, name: 'valid-address-data' }
+            : { ns: NS.cal, name: 'valid-calendar-data' },
+          error.message,
+        );
+      }
+      const uid = effectiveUid(kind, data, objectId);
+      const { taken, stale } = await uidTaken(deps, request, collection, objectId, uid);
+      if (taken !== undefined) {
+        const names = taken.startsWith('dav-')
+          ? await deps.store.memberNames(userId, collection.name)
+          : new Map<string, string>();
+        throw new DavRequestError(
+          409,
+          { ns: kind === 'contacts' ? NS.card : NS.cal, name: 'no-uid-conflict' },
+          `another member of this collection has the UID "${uid}"`,
+          hrefContent(memberPath(collection.home, collection.name, taken, names.get(taken))),
+        );
+      }
+      return {
+        // The precondition held against exactly this version: the write is based on it.
+        write: { op: writeOp(current, false), baseVersion: current?.version ?? 0, data },
+        alongside: () => [
+          // Only a UID the object carries (not its objectId) needs an index entry.
+          ...(uid !== objectId
+            ? [deps.store.uidClaimItem(userId, collection.name, uid, objectId, stale)]
+            : []),
+          ...(mappedName !== undefined
+            ? [deps.store.nameItem(userId, collection.name, objectId, mappedName)]
+            : []),
+        ],
+      };
+    },
+  });
+  if (outcome.kind === 'rejected') throw maxResourceSize(kind, outcome.reason);
+  if (outcome.kind === 'server-kept') throw preconditionFailed();
+  // The ETag of the version stored (the same content again stores nothing new): the client
+  // keeps its copy, which the server's rendering represents (docs/dav.md, "ETags").
+  return respond(request.event, existed ? 204 : 201, undefined, { etag: etagOf(kind, outcome.version) });
 };
 
 export const remove = async (deps: DavDeps, request: DavRequest) => {
   const target = member(request);
-  assertWritable(request);
   const { collection, objectId, mappedName } = target;
-  const { userId, deviceId } = request.device;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await deps.store.get(userId, collection.name, objectId);
-    if (!visible(request, collection, current)) throw new NotFoundError('no such member');
-    if (
-      !preconditionsHold({ ifMatch: headerOf(request, 'if-match') }, etagOf(collection.kind, current.version))
-    ) {
-      throw preconditionFailed();
-    }
-    const plan = planDeviceWrite({ collection: collection.name, objectId }, current);
-    if (plan.kind !== 'write') throw new NotFoundError('no such member');
-    const extra =
-      mappedName !== undefined
-        ? [deps.store.nameRetirement(userId, collection.name, objectId, mappedName)]
-        : [];
-    const outcome = await deps.writes.commit(userId, deviceId, plan.write, extra);
-    if (outcome.outcome === 'raced') continue;
-    return respond(request.event, 204, undefined);
-  }
-  throw new SyncHubError(503, 'Service Unavailable', 'the member kept changing while it was deleted; retry');
+  assertWritable(request, collection);
+  const { userId } = request.device;
+  const outcome = await deps.writes.apply({
+    userId,
+    session: request.session,
+    collection: collection.name,
+    objectId,
+    decide: (current) => {
+      if (!visible(request, collection, current)) throw new NotFoundError('no such member');
+      if (
+        !preconditionsHold(
+          { ifMatch: headerOf(request, 'if-match') },
+          etagOf(collection.kind, current.version),
+        )
+      ) {
+        throw preconditionFailed();
+      }
+      return {
+        write: { op: 'delete', baseVersion: current.version },
+        // The name a client chose outlives the member as long as its tombstone (sync-collection
+        // reports the removal under the href the client knows).
+        alongside: () =>
+          mappedName !== undefined
+            ? [deps.store.nameRetirement(userId, collection.name, objectId, mappedName)]
+            : [],
+      };
+    },
+  });
+  if (outcome.kind !== 'written') throw new NotFoundError('no such member');
+  return respond(request.event, 204, undefined);
 };
 
 /** MKCOL, MKCALENDAR, PROPPATCH: collections and their properties come from the user's settings. */

@@ -1,10 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planDeviceWrite } from '../../core/device-write';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors';
-import { MAX_OBJECT_DATA_BYTES } from '../../core/limits';
-import type { LogEntry } from '../../core/model';
+import type { DeviceSettings, LogEntry, UserSettings } from '../../core/model';
 import { ContentError } from '../../core/pim/content-error';
 import { eventMatches } from '../../core/platforms/dav/calendar-query';
 import {
@@ -32,6 +30,8 @@ import {
   syncTokenOf,
 } from '../../core/platforms/dav/tokens';
 import { NS, parseDavXml } from '../../core/platforms/dav/xml';
+import type { SelectionConfig } from '../../core/selection';
+import { deviceSession } from '../../core/session/device-session';
 import { boundedMultistatus, MAX_RESPONSE_BYTES, wholeMultistatus } from '../../functions/dav/responses';
 import { davRules } from '../../functions/dav/rules';
 import type { HttpEvent } from '../../functions/lib/http';
@@ -567,49 +567,56 @@ describe('calendar-query time ranges', () => {
 });
 
 describe('dav device rules', () => {
-  const device = (settings: Record<string, unknown> = {}) => ({
+  const device = (settings: Partial<DeviceSettings> = {}) => ({
     deviceId: 'd_1',
     settings: { direction: 'two-way' as const, ...settings },
   });
   const selection = { excludedCollections: new Set<string>() };
+  const rulesOf = (
+    settings: Partial<DeviceSettings> = {},
+    userSettings: UserSettings = {},
+    excluded: SelectionConfig = selection,
+  ) => davRules(deviceSession(device(settings), userSettings, excluded));
 
   it('exposes contacts and events by default, and collections the user gave a kind', () => {
-    const rules = davRules(device(), { collections: { team: { kind: 'contacts' }, notes: {} } }, selection);
+    const rules = rulesOf({}, { collections: { team: { kind: 'contacts' }, notes: {} } });
     expect(rules.collections().map((c) => `${c.home}/${c.name}`)).toEqual([
       'addressbooks/contacts',
       'calendars/events',
       'addressbooks/team',
     ]);
     expect(rules.collection('calendars', 'contacts')).toBeUndefined();
-    expect(rules.readOnly).toBe(false);
+    expect(rules.writeRefusal(rules.collection('addressbooks', 'team')!)).toBeUndefined();
   });
 
   it("follows the device's collections and direction, and the excluded collections", () => {
-    const rules = davRules(
-      device({ collections: ['contacts', 'notes'], direction: 'to-device' }),
+    const rules = rulesOf(
+      { collections: ['contacts', 'notes'], direction: 'to-device' },
       {},
       { excludedCollections: new Set(['events']) },
     );
     expect(rules.collections().map((c) => c.name)).toEqual(['contacts']);
-    expect(rules.readOnly).toBe(true);
+    expect(rules.writeRefusal(rules.collection('addressbooks', 'contacts')!)).toMatchObject({
+      reason: 'direction',
+    });
     expect(
-      davRules(device(), {}, { excludedCollections: new Set(['events']) }).collection('calendars', 'events'),
+      rulesOf({}, {}, { excludedCollections: new Set(['events']) }).collection('calendars', 'events'),
     ).toBeUndefined();
   });
 
   it('hides what the filter hides, and voids tokens when the filter changes', () => {
-    const filtered = davRules(device(), { collections: { contacts: { filter: { team: 'a' } } } }, selection);
+    const filtered = rulesOf({}, { collections: { contacts: { filter: { team: 'a' } } } });
     const contacts = filtered.collection('addressbooks', 'contacts')!;
     expect(filtered.holds(contacts, { team: 'a' })).toBe(true);
     expect(filtered.holds(contacts, { team: 'b' })).toBe(false);
-    const unfiltered = davRules(device(), {}, selection);
+    const unfiltered = rulesOf();
     expect(unfiltered.fingerprint(unfiltered.collection('addressbooks', 'contacts')!)).not.toBe(
       filtered.fingerprint(contacts),
     );
   });
 
   it("reads which objects a log entry changed, the device's own writes included", () => {
-    const rules = davRules(device(), {}, selection);
+    const rules = rulesOf();
     const contacts = rules.collection('addressbooks', 'contacts')!;
     const change = (collection: string, objectId: string, deviceId?: string) => ({
       op: 'add' as const,
@@ -633,7 +640,7 @@ describe('dav device rules', () => {
       },
       { userId: 'u', logSeq: 3, kind: 'resync', targetDeviceIds: ['d_2'], reason: 'x', at },
     ];
-    expect(entries.flatMap((entry) => rules.changedBy(entry, contacts))).toEqual(['a', 'b']);
+    expect(entries.flatMap((entry) => rules.touchedBy(entry, contacts))).toEqual(['a', 'b']);
     expect(entries.some((entry) => rules.voidsTokens(entry, contacts))).toBe(false);
     expect(
       rules.voidsTokens(
@@ -641,37 +648,6 @@ describe('dav device rules', () => {
         contacts,
       ),
     ).toBe(true);
-  });
-});
-
-describe('one device write applied now', () => {
-  const write = { collection: 'contacts', objectId: 'ada' };
-
-  it('creates, updates, re-creates over a tombstone, and deletes, each checked against the version read', () => {
-    expect(planDeviceWrite({ ...write, data: { a: 1 } }, undefined)).toMatchObject({
-      kind: 'write',
-      write: { expectedVersion: 0, version: 1 },
-    });
-    expect(
-      planDeviceWrite({ ...write, data: { a: 1 } }, { version: 3, deleted: false, data: {} }),
-    ).toMatchObject({
-      kind: 'write',
-      write: { expectedVersion: 3, version: 4 },
-    });
-    expect(planDeviceWrite({ ...write, data: { a: 1 } }, { version: 4, deleted: true })).toMatchObject({
-      kind: 'write',
-      write: { expectedVersion: 4, version: 5 },
-    });
-    expect(planDeviceWrite(write, { version: 3, deleted: false, data: {} })).toMatchObject({
-      kind: 'write',
-      write: { expectedVersion: 3, version: 4, noop: false },
-    });
-    expect(planDeviceWrite(write, { version: 4, deleted: true })).toEqual({ kind: 'noop' });
-  });
-
-  it('refuses objects beyond the size limit', () => {
-    const plan = planDeviceWrite({ ...write, data: { text: 'x'.repeat(MAX_OBJECT_DATA_BYTES) } }, undefined);
-    expect(plan).toMatchObject({ kind: 'rejected', reason: expect.stringMatching(/exceed/) });
   });
 });
 

@@ -1,9 +1,8 @@
 import ICAL from 'ical.js';
-import type { JsonObject } from '../../model';
+import type { CollectionKind, JsonObject } from '../../model';
 import { ContentError } from '../../pim/content-error';
 import { calendarToEvent, EventShape, eventToCalendar } from '../../pim/icalendar';
-import { ContactShape, contactToVCard30, vcardToContact } from '../../pim/vcard';
-import type { CollectionKind } from '../../policies';
+import { ContactShape, contactToVCard, vcardToContact } from '../../pim/vcard';
 import type { Home } from './hrefs';
 
 /**
@@ -82,7 +81,7 @@ export const renderMember = (
 ): string => {
   const { [COMPONENTS_MEMBER]: _components, ...rest } = object.data ?? {};
   const data = { ...rest, uid: effectiveUid(kind, object.data, object.objectId) };
-  if (kind === 'contacts') return contactToVCard30(data);
+  if (kind === 'contacts') return contactToVCard(data, 'vcard30');
   const calendar = eventToCalendar(data, object.objectId, 'icalendar20', object.updatedAt).replace(
     /^PRODID:[^\r\n]*/m,
     'PRODID:-//SyncHub//DAV//EN',

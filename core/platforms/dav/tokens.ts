@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Filter } from '../../policies';
+import type { Filter } from '../../model';
 import { type DavKind, RENDERING_REVISION } from './content';
 
 /**
