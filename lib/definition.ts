@@ -302,7 +302,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     timeoutSeconds: 28,
     // A first sync renders thousands of vCards in one multiget.
     memoryMb: 1024,
-    description: 'CardDAV and CalDAV for dav devices (Basic auth checked in the handler).',
+    description: 'CardDAV and CalDAV for dav devices (docs/dav.md).',
   },
   {
     key: 'health',
@@ -344,6 +344,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
  */
 export type Auth = 'none' | 'user' | 'device';
 
+/**
+ * A protocol front: a sync protocol of its own (docs/<front>.md) served beside the JSON API. Its
+ * routes answer in that protocol's formats, so the API contract (functions/schemas/contract.ts)
+ * does not describe them; functions/schemas/fronts.ts does, for the OpenAPI document and for the
+ * e2e runs' response check.
+ */
+export type ProtocolFront = 'dav';
+
 export interface RouteDefinition {
   /**
    * `ANY` matches every method the path has no route of its own for, WebDAV's `PROPFIND`,
@@ -358,7 +366,12 @@ export interface RouteDefinition {
   readonly function: string;
   readonly auth: Auth;
   readonly localOnly?: boolean;
+  /** Set on the routes of a protocol front; absent on the JSON API's. */
+  readonly front?: ProtocolFront;
 }
+
+/** Is this a route of the JSON API (described by the API contract), not of a protocol front? */
+export const isJsonRoute = (route: RouteDefinition): boolean => route.front === undefined;
 
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
@@ -381,14 +394,15 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
-  // WebDAV methods (PROPFIND, REPORT, ...) on paths of any depth: the DAV front dispatches on the
-  // method and path itself, and authenticates with HTTP Basic itself (API Gateway's authorizer
-  // cannot send the `WWW-Authenticate: Basic` challenge DAV clients wait for).
-  { method: 'ANY', path: '/v1/dav', function: 'dav-api', auth: 'none' },
-  { method: 'ANY', path: '/v1/dav/{proxy+}', function: 'dav-api', auth: 'none' },
+  // CardDAV and CalDAV (docs/dav.md): WebDAV methods (PROPFIND, REPORT, ...) on paths of any
+  // depth; the DAV front dispatches on the method and path itself, and checks the device's HTTP
+  // Basic credential itself, answering with the `WWW-Authenticate: Basic` challenge DAV clients
+  // wait for.
+  { method: 'ANY', path: '/v1/dav', function: 'dav-api', auth: 'device', front: 'dav' },
+  { method: 'ANY', path: '/v1/dav/{proxy+}', function: 'dav-api', auth: 'device', front: 'dav' },
   // RFC 6764 discovery: redirects to /v1/dav/, for any method, without credentials.
-  { method: 'ANY', path: '/.well-known/carddav', function: 'dav-api', auth: 'none' },
-  { method: 'ANY', path: '/.well-known/caldav', function: 'dav-api', auth: 'none' },
+  { method: 'ANY', path: '/.well-known/carddav', function: 'dav-api', auth: 'none', front: 'dav' },
+  { method: 'ANY', path: '/.well-known/caldav', function: 'dav-api', auth: 'none', front: 'dav' },
 ];
 
 /**

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { FRONT_OPERATIONS, FRONTS, type FrontOperation } from '../functions/schemas/fronts';
 import { ProblemSchema } from '../functions/schemas/responses';
-import { ROUTES, type RouteDefinition } from '../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../lib/definition';
 
 /** Requests are described as a client writes them, responses as a client reads them. */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
@@ -86,9 +87,57 @@ const operationOf = (route: RouteDefinition) => {
   };
 };
 
+/** The methods OpenAPI 3.1 names; a protocol's own (PROPFIND, REPORT, ...) are listed beside them. */
+const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+/**
+ * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
+ * names that it serves, with `x-protocol-methods` listing every method it takes (an `ANY` route
+ * on API Gateway), its credential, its statuses, and its own error shape and document.
+ */
+const frontPathItem = (route: RouteDefinition) => {
+  const key = `${route.method} ${route.path}`;
+  const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
+  if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
+  const front = FRONTS[operation.front];
+  const errorContent = Object.fromEntries(
+    front.errorMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
+  );
+  const errors: Record<number, string> = { ...operation.errors };
+  if (route.auth !== 'none') {
+    errors[401] = 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`';
+    errors[503] = 'the credential or a store could not be checked in time: retry after `Retry-After` seconds';
+  }
+  const responses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(operation.responses))
+    responses[status] = { description };
+  for (const [status, description] of Object.entries(errors))
+    responses[status] = { description, content: errorContent };
+  const methods = operation.methods.includes('ANY')
+    ? OPENAPI_METHODS
+    : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
+  const item: Record<string, unknown> = {
+    'x-protocol-methods': operation.methods.includes('ANY') ? ['*'] : operation.methods,
+  };
+  for (const method of methods) {
+    item[method] = {
+      summary: operation.summary,
+      description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
+      operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
+      security: route.auth === 'none' || !front.credential ? [] : [{ [front.credential]: [] }],
+      responses,
+    };
+  }
+  return item;
+};
+
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
+    if (!isJsonRoute(route)) {
+      paths[route.path] = frontPathItem(route);
+      continue;
+    }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
@@ -107,6 +156,12 @@ export const buildOpenApi = () => {
           type: 'http',
           scheme: 'bearer',
           description: 'The device token returned at registration',
+        },
+        deviceBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description:
+            "A device of a protocol front (dav): user name = the device's id, password = its device token",
         },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
