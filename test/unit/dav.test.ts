@@ -230,15 +230,22 @@ describe('DAV content', () => {
         'FN:Ada Lovelace',
         'N:Lovelace;Ada;;;',
         'TEL;TYPE=cell;VALUE=TEXT:+44 1',
+        'EMAIL;PREF=1:ada@example.org',
+        'EMAIL:lovelace@example.org',
         'X-MOZ-THING;X-A=b:keep',
       ]),
       '7f3c',
       undefined,
     );
-    expect(data).toMatchObject({ fullName: 'Ada Lovelace', phones: [{ value: '+44 1', types: ['cell'] }] });
-    expect(renderMember('contacts', { objectId: '7f3c', data, updatedAt: '2026-01-01T00:00:00Z' })).toContain(
-      'X-MOZ-THING;X-A=b:keep',
-    );
+    expect(data).toMatchObject({
+      fullName: 'Ada Lovelace',
+      phones: [{ value: '+44 1', types: ['cell'] }],
+      // 4.0's PREF is 3.0's TYPE=pref: the preferred address stays preferred.
+      emails: [{ value: 'ada@example.org', types: ['pref'] }, { value: 'lovelace@example.org' }],
+    });
+    const served = renderMember('contacts', { objectId: '7f3c', data, updatedAt: '2026-01-01T00:00:00Z' });
+    expect(served).toContain('X-MOZ-THING;X-A=b:keep');
+    expect(served).toMatch(/EMAIL;TYPE=pref:ada@example\.org/i);
   });
 
   it("keeps a client's time zones and overridden occurrences beside the event, and serves them back", () => {
