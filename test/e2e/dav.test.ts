@@ -610,9 +610,63 @@ describe('the DAV protocol', () => {
       body: card('Three'),
     });
     expect(unconditional.status).toBe(204);
-    expect((await user.get('contacts', 'pre')).data.fullName).toBe('Three');
+    const three = await user.get('contacts', 'pre');
+    expect(three.data.fullName).toBe('Three');
+    // The same content again stores nothing new: same version, same ETag.
+    const again = await dav('PUT', `${CONTACTS}pre.vcf`, {
+      auth: account,
+      headers: { 'content-type': 'text/vcard', 'if-match': unconditional.headers.etag as string },
+      body: card('Three'),
+    });
+    expect(again.status).toBe(204);
+    expect(again.headers.etag).toBe(unconditional.headers.etag);
+    expect((await user.get('contacts', 'pre')).version).toBe(three.version);
     expect((await dav('DELETE', `${CONTACTS}pre.vcf`, { auth: account })).status).toBe(204);
     expect((await dav('DELETE', `${CONTACTS}pre.vcf`, { auth: account })).status).toBe(404);
+  });
+
+  it('answers a throttled registry or store with 503 and Retry-After, and a write it cannot commit writes nothing', async () => {
+    const faults = [
+      // The credential check: the token lookup in the devices table.
+      runtime.faults.inject({
+        service: 'DynamoDB',
+        operations: ['GetItem'],
+        resource: runtime.provisioned.tables.devices,
+        when: (input) => String((input.Key as { pk?: unknown } | undefined)?.pk).startsWith('T#'),
+        fault: 'throttling',
+        times: 1,
+      }),
+      // Every attempt of the write's transaction (the Committer tries eight times).
+      runtime.faults.inject({
+        service: 'DynamoDB',
+        operations: ['TransactWriteItems'],
+        resource: runtime.provisioned.tables.objects,
+        fault: 'transaction-throttled',
+      }),
+    ];
+    try {
+      const busy = await dav('PROPFIND', CONTACTS, { auth: account, headers: { depth: '0' } });
+      expect(busy.status).toBe(503);
+      expect(busy.headers['retry-after']).toMatch(/^\d+$/);
+      const put = await dav('PUT', `${CONTACTS}busy.vcf`, {
+        auth: account,
+        headers: { 'content-type': 'text/vcard', 'if-none-match': '*' },
+        body: vcard(['UID:busy-uid', 'FN:Busy']),
+      });
+      expect(put.status, put.text).toBe(503);
+      expect(put.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      for (const fault of faults) fault.remove();
+    }
+    expect(faults[0]!.injected).toBe(1);
+    expect((await dav('GET', `${CONTACTS}busy.vcf`, { auth: account })).status).toBe(404);
+    // Nothing half written: the UID index entry did not land either, so the UID is free.
+    const retried = await dav('PUT', `${CONTACTS}other.vcf`, {
+      auth: account,
+      headers: { 'content-type': 'text/vcard' },
+      body: vcard(['UID:busy-uid', 'FN:Busy']),
+    });
+    expect(retried.status).toBe(201);
   });
 
   it('keeps UIDs unique (409 no-uid-conflict), gives UID-less cards one, and takes vCard 4.0', async () => {
