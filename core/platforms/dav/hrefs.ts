@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../../errors';
+import { CollectionSchema, ObjectIdSchema } from '../../ids';
 
 /**
  * The DAV URL space, the same for every account (the account is the credential, never a path):
@@ -30,8 +31,6 @@ export type DavPath =
 
 /** Longest member name accepted (decoded); objectIds are at most 200 characters. */
 export const MAX_MEMBER_NAME = 1_000;
-
-const COLLECTION = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 /** RFC 3986 percent-decoding of one segment; a 400 for malformed escapes or invalid UTF-8. */
 export const decodeSegment = (segment: string): string => {
@@ -80,7 +79,7 @@ export const parseDavPath = (rawPath: string): DavPath => {
   if (!HOMES.includes(first as Home)) return { kind: 'unknown' };
   const home = first as Home;
   if (collection === undefined) return { kind: 'home', home };
-  if (!COLLECTION.test(collection)) return { kind: 'unknown' };
+  if (!CollectionSchema.safeParse(collection).success) return { kind: 'unknown' };
   if (name === undefined) return { kind: 'collection', home, collection };
   if (more.length > 0) return { kind: 'unknown' };
   if (name.length > MAX_MEMBER_NAME) {
@@ -107,7 +106,6 @@ export const hrefPath = (href: string): string => {
 
 export const EXTENSION: Readonly<Record<Home, string>> = { addressbooks: '.vcf', calendars: '.ics' };
 
-const OBJECT_ID = /^[A-Za-z0-9_.:@+=-]{1,200}$/;
 /** The objectIds member names that are not objectIds are kept under. */
 export const MAPPED_ID = /^dav-[0-9a-f]{64}$/;
 
@@ -121,7 +119,7 @@ export const MAPPED_ID = /^dav-[0-9a-f]{64}$/;
 export const memberObjectId = (home: Home, name: string): { objectId: string; mappedName?: string } => {
   const extension = EXTENSION[home];
   const stem = name.endsWith(extension) ? name.slice(0, -extension.length) : undefined;
-  if (stem !== undefined && OBJECT_ID.test(stem)) return { objectId: stem };
+  if (stem !== undefined && ObjectIdSchema.safeParse(stem).success) return { objectId: stem };
   return { objectId: `dav-${createHash('sha256').update(name, 'utf8').digest('hex')}`, mappedName: name };
 };
 
