@@ -90,19 +90,20 @@ const operationOf = (route: RouteDefinition) => {
 /** The methods OpenAPI 3.1 names; a protocol's own (PROPFIND, REPORT, ...) are listed beside them. */
 const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
 
+/** A front's error responses, described once (`components.responses`) and referred to by its routes. */
+type FrontErrors = Map<string, { description: string; content: Record<string, unknown> }>;
+
 /**
  * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
- * names that it serves, with `x-protocol-methods` listing every method it takes (an `ANY` route
- * on API Gateway), its credential, its statuses, and its own error shape and document.
+ * names that it serves (an `ANY` route that answers every method alike, under `get`), with
+ * `x-protocol-methods` listing every method it takes, its credential, its statuses, and its own
+ * error shape and document.
  */
-const frontPathItem = (route: RouteDefinition) => {
+const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
   const key = `${route.method} ${route.path}`;
   const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
   if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
   const front = FRONTS[operation.front];
-  const errorContent = Object.fromEntries(
-    front.errorMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
-  );
   const errors: Record<number, string> = { ...operation.errors };
   if (route.auth !== 'none') {
     errors[401] = 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`';
@@ -111,14 +112,21 @@ const frontPathItem = (route: RouteDefinition) => {
   const responses: Record<string, unknown> = {};
   for (const [status, description] of Object.entries(operation.responses))
     responses[status] = { description };
-  for (const [status, description] of Object.entries(errors))
-    responses[status] = { description, content: errorContent };
-  const methods = operation.methods.includes('ANY')
-    ? OPENAPI_METHODS
+  for (const [status, description] of Object.entries(errors)) {
+    const name = `${operation.front}-${status}`;
+    frontErrors.set(name, {
+      description,
+      content: Object.fromEntries(
+        front.errorMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
+      ),
+    });
+    responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  const any = operation.methods.includes('ANY');
+  const methods = any
+    ? ['get']
     : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
-  const item: Record<string, unknown> = {
-    'x-protocol-methods': operation.methods.includes('ANY') ? ['*'] : operation.methods,
-  };
+  const item: Record<string, unknown> = { 'x-protocol-methods': any ? ['*'] : operation.methods };
   for (const method of methods) {
     item[method] = {
       summary: operation.summary,
@@ -133,9 +141,10 @@ const frontPathItem = (route: RouteDefinition) => {
 
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
+  const frontErrors: FrontErrors = new Map();
   for (const route of ROUTES) {
     if (!isJsonRoute(route)) {
-      paths[route.path] = frontPathItem(route);
+      paths[route.path] = frontPathItem(route, frontErrors);
       continue;
     }
     paths[route.path] ??= {};
@@ -165,6 +174,7 @@ export const buildOpenApi = () => {
         },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
+      responses: Object.fromEntries([...frontErrors].sort(([a], [b]) => (a < b ? -1 : 1))),
     },
     paths,
   };

@@ -53,8 +53,12 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     expect(spec.components.securitySchemes.deviceBasic!.scheme).toBe('basic');
     expect(put.description).toMatch(/docs\/dav\.md/);
     expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['207', '401', '403', '412', '503']));
-    expect(Object.keys(put.responses['412']!.content!)).toEqual(['application/xml', 'text/plain']);
+    expect(put.responses['412']).toEqual({ $ref: '#/components/responses/dav-412' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['dav-412']!.content)).toEqual(['application/xml', 'text/plain']);
     const wellKnown = spec.paths['/.well-known/carddav']!;
+    expect(wellKnown['x-protocol-methods']).toEqual(['*']);
     expect((wellKnown.get as { security: unknown }).security).toEqual([]);
     expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
   });
