@@ -30,6 +30,7 @@ import {
   syncTokenOf,
 } from '../../core/platforms/dav/tokens';
 import { NS, parseDavXml } from '../../core/platforms/dav/xml';
+import { isXmlText } from '../../core/platforms/syncml/xml';
 import type { SelectionConfig } from '../../core/selection';
 import { deviceSession } from '../../core/session/device-session';
 import { boundedMultistatus, MAX_RESPONSE_BYTES, wholeMultistatus } from '../../functions/dav/responses';
@@ -246,6 +247,34 @@ describe('DAV content', () => {
     const served = renderMember('contacts', { objectId: '7f3c', data, updatedAt: '2026-01-01T00:00:00Z' });
     expect(served).toContain('X-MOZ-THING;X-A=b:keep');
     expect(served).toMatch(/EMAIL;TYPE=pref:ada@example\.org/i);
+  });
+
+  it('refuses content XML cannot carry, and never serves a line only an application could have written so', () => {
+    for (const line of ['X-FOO:a\u0001b', 'X-FOO:a\uFFFFb', 'NOTE:a\u0000b']) {
+      expect(() => parseMember('contacts', card(['VERSION:3.0', 'FN:A', line]), 'b652', undefined)).toThrow(
+        ContentError,
+      );
+    }
+    const served = renderMember('contacts', {
+      objectId: 'app',
+      updatedAt: '2026-01-01T00:00:00Z',
+      data: { fullName: 'App', 'x-unknown': ['X-BAD:\u0002', 'X-GOOD:kept'] },
+    });
+    expect(served).toContain('X-GOOD:kept');
+    expect(served).not.toContain('X-BAD');
+  });
+
+  it('serves any text an application writes as content XML can carry, and reads it back exactly', () => {
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(text, text, text, (fullName, note, member) => {
+        const data = { fullName, note, 'x-app': member };
+        const served = renderMember('contacts', { objectId: 'c1', data, updatedAt: '2026-01-01T00:00:00Z' });
+        expect(isXmlText(served)).toBe(true);
+        expect(parseMember('contacts', served, 'c1', undefined)).toEqual(data);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it("keeps a client's time zones and overridden occurrences beside the event, and serves them back", () => {

@@ -1,8 +1,10 @@
 import ICAL from 'ical.js';
 import type { CollectionKind, JsonObject } from '../../model';
 import { ContentError } from '../../pim/content-error';
+import { UNKNOWN_MEMBER } from '../../pim/fields';
 import { calendarToEvent, EventShape, eventToCalendar } from '../../pim/icalendar';
 import { ContactShape, contactToVCard, vcardToContact } from '../../pim/vcard';
+import { isXmlText } from '../syncml/xml';
 import type { Home } from './hrefs';
 
 /**
@@ -50,9 +52,23 @@ const componentsOf = (data: JsonObject): string[] => {
   const value = data[COMPONENTS_MEMBER];
   return Array.isArray(value)
     ? value.filter(
-        (entry): entry is string => typeof entry === 'string' && /^BEGIN:V(TIMEZONE|EVENT)\r?\n/i.test(entry),
+        (entry): entry is string =>
+          typeof entry === 'string' && /^BEGIN:V(TIMEZONE|EVENT)\r?\n/i.test(entry) && isXmlText(entry),
       )
     : [];
+};
+
+/**
+ * A member's content travels inside XML (multiget, calendar-query), which cannot hold control
+ * characters, U+FFFE or U+FFFF: one such character would make the whole multistatus unreadable.
+ * The mappings never write them (such values travel in X-SYNCHUB-EXTRA); PUT bodies holding them
+ * are refused; kept lines only an application could have written so are left out of what is served.
+ */
+const servable = (data: JsonObject): JsonObject => {
+  const unknown = data[UNKNOWN_MEMBER];
+  if (!Array.isArray(unknown) || unknown.every((line) => typeof line !== 'string' || isXmlText(line)))
+    return data;
+  return { ...data, [UNKNOWN_MEMBER]: unknown.filter((line) => typeof line !== 'string' || isXmlText(line)) };
 };
 
 /** The calendar with the kept components put back: time zones first, overrides after the event. */
@@ -79,7 +95,7 @@ export const renderMember = (
   kind: DavKind,
   object: { objectId: string; data?: JsonObject; updatedAt: string },
 ): string => {
-  const { [COMPONENTS_MEMBER]: _components, ...rest } = object.data ?? {};
+  const { [COMPONENTS_MEMBER]: _components, ...rest } = servable(object.data ?? {});
   const data = { ...rest, uid: effectiveUid(kind, object.data, object.objectId) };
   if (kind === 'contacts') return contactToVCard(data, 'vcard30');
   const calendar = eventToCalendar(data, object.objectId, 'icalendar20', object.updatedAt).replace(
@@ -160,6 +176,12 @@ export const parseMember = (
   if (!/^\s*BEGIN:/i.test(text)) {
     throw new ContentError(
       kind === 'contacts' ? 'the body is not a vCard' : 'the body is not an iCalendar object',
+    );
+  }
+  if (!isXmlText(text)) {
+    const code = [...text].find((c) => !isXmlText(c))!.codePointAt(0)!;
+    throw new ContentError(
+      `U+${code.toString(16).toUpperCase().padStart(4, '0')} is not a character a ${kind === 'contacts' ? 'vCard' : 'calendar object'} can hold (no control characters but tab and line breaks, no U+FFFE or U+FFFF)`,
     );
   }
   let data: JsonObject;
