@@ -634,9 +634,10 @@ const printTable = (r: any) => {
     for (const [platform, sizes] of Object.entries(
       (run.http.payloads ?? {}) as Record<string, { messages: number; bytes: number }>,
     )) {
-      const total = (payloads[platform] ??= { messages: 0, bytes: 0 });
+      const total = payloads[platform] ?? { messages: 0, bytes: 0 };
       total.messages += sizes.messages;
       total.bytes += sizes.bytes;
+      payloads[platform] = total;
     }
   for (const [platform, sizes] of Object.entries(payloads))
     row(

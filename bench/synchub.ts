@@ -112,9 +112,10 @@ export const runSyncHubLoad = async (
       const at = Date.now();
       for (const message of device.apply(messages)) {
         if (message.type !== 'change') continue;
-        const sizes = (http.payloads![device.platform] ??= { messages: 0, bytes: 0 });
+        const sizes = http.payloads![device.platform] ?? { messages: 0, bytes: 0 };
         sizes.messages++;
         sizes.bytes += Buffer.byteLength(JSON.stringify(message.payload));
+        http.payloads![device.platform] = sizes;
         const payload = message.payload as { objectId: string; version: number };
         deliveries.push({ device: index, objectId: payload.objectId, version: payload.version, at });
         received[index]!++;

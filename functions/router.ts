@@ -60,6 +60,10 @@ const route = async (entries: readonly LogEntry[]) => {
     const devices = await registry.list(userId);
     const upToByPlatform = new Map<string, number>();
     for (const device of devices) {
+      // Only platforms with an inbox have an adapter queue: a pull device (dav) reads the objects
+      // itself and nothing is queued for it. (Read from the queue map rather than the platform
+      // registry, which would bring every codec into the router.)
+      if (!Object.hasOwn(adapterQueues, device.platform)) continue;
       // Without the user's settings: their filters only narrow what a device receives, and the
       // adapter applies them, so the router wakes it for a superset and reads no settings.
       const session = deviceSession(device, {}, selection);
@@ -70,11 +74,7 @@ const route = async (entries: readonly LogEntry[]) => {
       upToByPlatform.set(device.platform, Math.max(upTo, upToByPlatform.get(device.platform) ?? 0));
     }
     for (const [platform, upTo] of upToByPlatform) {
-      const queueUrl = adapterQueues[platform];
-      if (!queueUrl) {
-        logger.error('no adapter queue for platform', { platform, userId });
-        continue;
-      }
+      const queueUrl = adapterQueues[platform]!;
       const envelope: Envelope = { userId, platform, upTo };
       const message: QueueMessage = {
         body: envelope,

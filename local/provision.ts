@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { makeDynamoClient, makeSqsClient } from '../aws/clients';
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 import {
   adapterQueueKey,
   deployedRouteKeys,
@@ -216,11 +216,13 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     INBOUND_QUEUE_URL: queueUrl('inbound'),
     INBOUND_DLQ_URL: queueUrl('inbound-dlq'),
     ADAPTER_QUEUE_URLS: JSON.stringify(
-      Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))])),
+      Object.fromEntries(
+        INBOX_PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))]),
+      ),
     ),
     ADAPTER_DLQ_URLS: JSON.stringify(
       Object.fromEntries(
-        PLATFORM_NAMES.map((platform) => [platform, queueUrl(`${adapterQueueKey(platform)}-dlq`)]),
+        INBOX_PLATFORM_NAMES.map((platform) => [platform, queueUrl(`${adapterQueueKey(platform)}-dlq`)]),
       ),
     ),
     INBOX_QUEUE_PREFIX: physicalNames(provisioned.prefix).inboxPrefix,
