@@ -39,6 +39,8 @@ export class SyncHubDevice {
   private lastPushBody: string | undefined;
   /** What the last poll received, to hand back with the next poll or acknowledgement. */
   private ackToken: string | undefined;
+  /** The last token any poll returned (what the device was last given). */
+  private givenToken: string | undefined;
   private changeCounter = 0;
 
   constructor(
@@ -105,13 +107,20 @@ export class SyncHubDevice {
       },
     });
     this.ackToken = ackToken;
+    if (ackToken) this.givenToken = ackToken;
     return messages;
   }
 
-  /** Acknowledges on its own (`POST /v1/sync/ack`), recording the position on the server at once. */
+  /**
+   * Acknowledges on its own (`POST /v1/sync/ack`), recording the position on the server at once.
+   * It sends the last token a poll returned even when a later poll settled it: the token shows
+   * what the device was given, which the server's record may not show yet (an adapter sends
+   * before it moves its counter), and handles already settled are harmless.
+   */
   async ack(upTo = this.lastSeq): Promise<number> {
+    const token = this.ackToken ?? this.givenToken;
     const { cursor } = await this.transport.call('POST /v1/sync/ack', {
-      body: { upTo, ...(this.ackToken ? { ackToken: this.ackToken } : {}) },
+      body: { upTo, ...(token ? { ackToken: token } : {}) },
     });
     this.ackToken = undefined;
     return cursor;

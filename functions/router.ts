@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
@@ -6,16 +5,14 @@ import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { isTransient } from '../aws/errors';
 import { LOG_PREFIX } from '../aws/keys';
-import { type QueueMessage, QueueSender } from '../aws/queue-messages';
+import { QueueSender } from '../aws/queue-messages';
 import { StreamDeadLetters } from '../aws/stream-dead-letters';
 import type { LogEntry } from '../core/model';
 import { parseSelection } from '../core/selection';
-import { deviceSession } from '../core/session/device-session';
-import { receivesEntry } from '../core/session/receives';
 import { requireEnv, tuning } from './lib/config';
-import type { Envelope } from './lib/envelope';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics } from './lib/observability';
+import { routeEntries } from './lib/routing';
 
 const sqs = makeSqsClient();
 const queues = new QueueSender(sqs);
@@ -34,61 +31,12 @@ const logEntryOf = (record: DynamoDBRecord): LogEntry | undefined => {
   return JSON.parse(image.entry?.S ?? '') as LogEntry;
 };
 
-/**
- * SQS allows 128 characters in a message group and deduplication id; a user id may be longer
- * (a JWT subject), so long ones are shortened to a digest (still one group per user).
- */
-const queueIdOf = (userId: string): string =>
-  userId.length <= 100 ? userId : `h-${createHash('sha256').update(userId).digest('base64url')}`;
-
-/**
- * One envelope per user and platform per batch, carrying the highest log entry a device of that
- * platform must get: the platform's adapter catches every device of the user up to it, each
- * from its own cursor, in one invocation (functions/lib/fan-out.ts). The user is the message
- * group, so one user's deliveries stay in order and another user's never wait behind them.
- */
-const route = async (entries: readonly LogEntry[]) => {
-  const byUser = new Map<string, LogEntry[]>();
-  for (const entry of entries) {
-    const list = byUser.get(entry.userId);
-    if (list) list.push(entry);
-    else byUser.set(entry.userId, [entry]);
-  }
-  const byQueue = new Map<string, QueueMessage[]>();
-  let routed = 0;
-  for (const [userId, userEntries] of byUser) {
-    const devices = await registry.list(userId);
-    const upToByPlatform = new Map<string, number>();
-    for (const device of devices) {
-      // Only platforms with an inbox have an adapter queue: a pull device (dav) reads the objects
-      // itself and nothing is queued for it. (Read from the queue map rather than the platform
-      // registry, which would bring every codec into the router.)
-      if (!Object.hasOwn(adapterQueues, device.platform)) continue;
-      // Without the user's settings: their filters only narrow what a device receives, and the
-      // adapter applies them, so the router wakes it for a superset and reads no settings.
-      const session = deviceSession(device, {}, selection);
-      const receiving = userEntries.filter((entry) => receivesEntry(session, entry));
-      if (receiving.length === 0) continue;
-      routed += receiving.length;
-      const upTo = Math.max(...receiving.map((entry) => entry.logSeq));
-      upToByPlatform.set(device.platform, Math.max(upTo, upToByPlatform.get(device.platform) ?? 0));
-    }
-    for (const [platform, upTo] of upToByPlatform) {
-      const queueUrl = adapterQueues[platform]!;
-      const envelope: Envelope = { userId, platform, upTo };
-      const message: QueueMessage = {
-        body: envelope,
-        groupId: queueIdOf(userId),
-        deduplicationId: `${queueIdOf(userId)}-${upTo}`,
-      };
-      const list = byQueue.get(queueUrl);
-      if (list) list.push(message);
-      else byQueue.set(queueUrl, [message]);
-    }
-  }
-  await Promise.all([...byQueue].map(([queueUrl, messages]) => queues.send(queueUrl, messages)));
-  if (routed > 0) metrics.addMetric(MetricName.MessagesRouted, MetricUnit.Count, routed);
-};
+const route = routeEntries({
+  listDevices: (userId) => registry.list(userId),
+  send: (queueUrl, messages) => queues.send(queueUrl, messages),
+  adapterQueues,
+  selection,
+});
 
 export const handler = withObservability(
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
@@ -103,7 +51,8 @@ export const handler = withObservability(
       }
     }
     try {
-      await route(entries);
+      const routed = await route(entries);
+      if (routed > 0) metrics.addMetric(MetricName.MessagesRouted, MetricUnit.Count, routed);
       return { batchItemFailures: [] };
     } catch (error) {
       // Routing is idempotent (dedup ids, adapter cursors), so the whole batch is simply retried.

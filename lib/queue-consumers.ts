@@ -14,9 +14,10 @@ export interface QueueConsumersProps extends Omit<SyncHubFunctionProps, 'definit
 
 /**
  * SQS consumers: one function per queue-triggered definition, with an event source that reports
- * partial batch failures (the handlers use Powertools' SqsFifoPartialProcessor, which also fails
- * the rest of a message group after a failure so FIFO order holds). Failed messages return to
- * the queue and, after the queue's maxReceiveCount, move to its DLQ by redrive policy. Used
+ * partial batch failures (the handlers use functions/lib/fifo-batch.ts, which also fails the
+ * rest of a message group after a failure so FIFO order holds). Failed messages return to the
+ * queue; after 3 attempts the handler keeps one in the DLQ itself with its reason, and the
+ * queue's maxReceiveCount (redrive policy) is the backstop. Used
  * twice by the stack: for the per-platform adapters and for the inbound path.
  */
 export class QueueConsumers extends Construct {

@@ -267,11 +267,17 @@ export const handler = httpApi(deviceAuth(registry), {
     const { upTo, failed = [], ackToken } = readJsonBody(event, AckBodySchema, 16_384);
     const previous = ackToken ? await openToken(device, ackToken) : undefined;
     const bundles = previous?.bundles ?? [];
-    const lastSent = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
-    if (lastSent.kind === 'beyond') {
+    let checked = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
+    if (checked.kind === 'beyond') {
+      // An adapter sends before it moves the device's counter: the device may have been given
+      // more than the record read at the start of the request says. Read it once more.
+      const current = await registry.get(device.userId, device.deviceId);
+      if (current) checked = planAck({ ...current, inflight: [...current.inflight, ...bundles] }, upTo);
+    }
+    if (checked.kind === 'beyond') {
       throw new ConflictError(
-        `upTo ${upTo} is beyond the last message sent to this device (${lastSent.lastSent})`,
-        { lastSeq: lastSent.lastSent },
+        `upTo ${upTo} is beyond the last message sent to this device (${checked.lastSent})`,
+        { lastSeq: checked.lastSent },
       );
     }
     // A device can report only transactions it was given.
@@ -290,7 +296,12 @@ export const handler = httpApi(deviceAuth(registry), {
     );
     // The token's bundles are settled here whole (deleted, or released to come back); bundles a
     // poll without a token received stay remembered in the registry until acknowledged.
-    const { cursor, remaining } = await settle(device, bundles, upTo, { keepLegacy: true });
+    const { cursor, remaining } = await settle(
+      { ...device, nextSeq: Math.max(device.nextSeq, upTo + 1) },
+      bundles,
+      upTo,
+      { keepLegacy: true },
+    );
     const acknowledged = await registry.acknowledge(device, cursor, remaining);
     if (acknowledged > device.ackedSeq) {
       metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - device.ackedSeq);

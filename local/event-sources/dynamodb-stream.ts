@@ -221,14 +221,23 @@ class StreamPoller {
 
   private writesSoFar(): number {
     const { wake } = this.options;
-    return wake ? wake.signal.writesTo(wake.table) : 0;
+    return wake ? wake.signal.writesTo(wake.table, this.options.trigger.sortKeyPrefix) : 0;
   }
 
-  /** Waits for the idle interval, or less when the table is written (or was, since the read). */
+  /**
+   * Waits for the idle interval, or less when the table is written (or was, since the read);
+   * with a filter, only writes of items the filter lets through count.
+   */
   private idle(writesBeforeRead: number): Promise<void> {
     const { wake } = this.options;
     return wake
-      ? wake.signal.wait(wake.table, IDLE_INTERVAL_MS, this.abort.signal, writesBeforeRead)
+      ? wake.signal.wait(
+          wake.table,
+          IDLE_INTERVAL_MS,
+          this.abort.signal,
+          writesBeforeRead,
+          this.options.trigger.sortKeyPrefix,
+        )
       : pause(IDLE_INTERVAL_MS, this.abort.signal);
   }
 

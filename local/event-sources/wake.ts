@@ -12,38 +12,52 @@ export class WorkSignal {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly writes = new Map<string, number>();
 
-  /** How many writes to `table` were reported so far (to wait only if none came since). */
-  writesTo(table: string): number {
-    return this.writes.get(table) ?? 0;
+  /**
+   * How many writes to `table` were reported so far (to wait only if none came since). With
+   * `sortKeyPrefix`, only writes of items whose sort key starts with it (or is not known) count:
+   * a poller that sees only some records (the router: change log entries) is not woken by others.
+   */
+  writesTo(table: string, sortKeyPrefix = ''): number {
+    const key = `${table}\u0000${sortKeyPrefix}`;
+    // Counted from the first time someone asks, so no write after that goes unseen.
+    if (!this.writes.has(key)) this.writes.set(key, 0);
+    return this.writes.get(key)!;
   }
 
-  /** Something was written to `table`: wake whoever waits on it. */
-  notify(table: string): void {
-    this.writes.set(table, this.writesTo(table) + 1);
-    const waiting = this.waiters.get(table);
-    if (!waiting) return;
-    this.waiters.delete(table);
-    for (const wake of waiting) wake();
+  /** Items were written to `table` (their sort keys, when known): wake whoever waits on them. */
+  notify(table: string, sortKeys: readonly (string | undefined)[] = [undefined]): void {
+    for (const key of [...this.writes.keys(), ...this.waiters.keys()]) {
+      const [name, prefix = ''] = key.split('\u0000');
+      if (name !== table) continue;
+      if (!sortKeys.some((sortKey) => sortKey === undefined || sortKey.startsWith(prefix))) continue;
+      this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
+      const waiting = this.waiters.get(key);
+      if (!waiting) continue;
+      this.waiters.delete(key);
+      for (const wake of waiting) wake();
+    }
   }
 
   /**
    * Resolves when `table` is written, after `ms`, or when `signal` aborts, whichever is first; at
    * once when it was written since `since` (a count from `writesTo`, taken before the last read).
    */
-  wait(table: string, ms: number, signal: AbortSignal, since?: number): Promise<void> {
-    if (since !== undefined && this.writesTo(table) !== since) return Promise.resolve();
+  wait(table: string, ms: number, signal: AbortSignal, since?: number, sortKeyPrefix = ''): Promise<void> {
+    const key = `${table}\u0000${sortKeyPrefix}`;
+    if (since !== undefined && this.writesTo(table, sortKeyPrefix) !== since) return Promise.resolve();
+    this.writesTo(table, sortKeyPrefix);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        this.waiters.get(table)?.delete(done);
+        this.waiters.get(key)?.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done, { once: true });
-      const waiting = this.waiters.get(table) ?? new Set();
+      const waiting = this.waiters.get(key) ?? new Set();
       waiting.add(done);
-      this.waiters.set(table, waiting);
+      this.waiters.set(key, waiting);
     });
   }
 
@@ -55,8 +69,8 @@ export class WorkSignal {
         (next: any, context: any) => async (args: any) => {
           const result = await next(args);
           if (!String(context.clientName ?? '').startsWith('SQS')) {
-            for (const table of writtenTables(String(context.commandName ?? ''), args.input ?? {}))
-              this.notify(table);
+            const written = writtenItems(String(context.commandName ?? ''), args.input ?? {});
+            for (const [table, sortKeys] of written) this.notify(table, sortKeys);
           }
           return result;
         },
@@ -68,14 +82,39 @@ export class WorkSignal {
 
 const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?(Command)?$/;
 
-/** The tables a DynamoDB write touches, from its input (document-client or low-level). */
-export const writtenTables = (commandName: string, input: Record<string, unknown>): string[] => {
-  if (!WRITES.test(commandName)) return [];
-  const tables = new Set<string>();
-  if (typeof input.TableName === 'string') tables.add(input.TableName);
-  if (input.RequestItems && typeof input.RequestItems === 'object')
-    for (const table of Object.keys(input.RequestItems)) tables.add(table);
-  for (const item of (input.TransactItems as Record<string, { TableName?: string }>[] | undefined) ?? [])
-    for (const action of Object.values(item)) if (action?.TableName) tables.add(action.TableName);
-  return [...tables];
+/** An item's sort key, from a document-client value or a low-level attribute. */
+const sortKeyOf = (item: unknown): string | undefined => {
+  const sk = (item as { sk?: unknown } | undefined)?.sk;
+  if (typeof sk === 'string') return sk;
+  const s = (sk as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
 };
+
+/** The tables a DynamoDB write touches, with the sort keys of the items it writes (when known). */
+export const writtenItems = (
+  commandName: string,
+  input: Record<string, unknown>,
+): Map<string, (string | undefined)[]> => {
+  const written = new Map<string, (string | undefined)[]>();
+  if (!WRITES.test(commandName)) return written;
+  const add = (table: string, sortKey: string | undefined) =>
+    written.set(table, [...(written.get(table) ?? []), sortKey]);
+  if (typeof input.TableName === 'string') add(input.TableName, sortKeyOf(input.Item ?? input.Key));
+  if (input.RequestItems && typeof input.RequestItems === 'object')
+    for (const [table, requests] of Object.entries(input.RequestItems as Record<string, unknown[]>))
+      for (const request of requests ?? []) {
+        const r = request as { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } };
+        add(table, sortKeyOf(r.PutRequest?.Item ?? r.DeleteRequest?.Key));
+      }
+  for (const item of (input.TransactItems as
+    | Record<string, { TableName?: string; Item?: unknown; Key?: unknown }>[]
+    | undefined) ?? [])
+    for (const action of Object.values(item))
+      if (action?.TableName) add(action.TableName, sortKeyOf(action.Item ?? action.Key));
+  return written;
+};
+
+/** The tables a DynamoDB write touches, from its input (document-client or low-level). */
+export const writtenTables = (commandName: string, input: Record<string, unknown>): string[] => [
+  ...writtenItems(commandName, input).keys(),
+];

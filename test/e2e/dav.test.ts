@@ -630,12 +630,13 @@ describe('the DAV protocol', () => {
 
   it('answers a throttled registry or store with 503 and Retry-After, and a write it cannot commit writes nothing', async () => {
     const faults = [
-      // The credential check: the token lookup in the devices table.
+      // The credential check: the token's lookup in the devices table (the device's own record
+      // for a token that names its device, the token row for an older one).
       runtime.faults.inject({
         service: 'DynamoDB',
         operations: ['GetItem'],
         resource: runtime.provisioned.tables.devices,
-        when: (input) => String((input.Key as { pk?: unknown } | undefined)?.pk).startsWith('T#'),
+        when: (input) => /^[TU]#/.test(String((input.Key as { pk?: unknown } | undefined)?.pk)),
         fault: 'throttling',
         times: 1,
       }),

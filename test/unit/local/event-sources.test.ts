@@ -6,7 +6,7 @@ import {
   splitByAge,
 } from '../../../local/event-sources/decisions';
 import { failedIdentifiers } from '../../../local/event-sources/invoke';
-import { WorkSignal, writtenTables } from '../../../local/event-sources/wake';
+import { WorkSignal, writtenItems, writtenTables } from '../../../local/event-sources/wake';
 
 /**
  * The local event sources' decisions, as Lambda's event source mappings make them (bisect,
@@ -149,7 +149,9 @@ describe('waking on work', () => {
         TransactItems: [{ Put: { TableName: 't1' } }, { Update: { TableName: 't2' } }],
       }).sort(),
     ).toEqual(['t1', 't2']);
-    expect(writtenTables('BatchWriteItemCommand', { RequestItems: { t3: [] } })).toEqual(['t3']);
+    expect(
+      writtenTables('BatchWriteItemCommand', { RequestItems: { t3: [{ PutRequest: { Item: {} } }] } }),
+    ).toEqual(['t3']);
     expect(writtenTables('GetCommand', { TableName: 't1' })).toEqual([]);
     expect(writtenTables('QueryCommand', { TableName: 't1' })).toEqual([]);
   });
@@ -171,5 +173,24 @@ describe('waking on work', () => {
     expect(woken).toBe(true);
     // A write between the read and the wait: no wait at all.
     await signal.wait('t', 60_000, never, before);
+  });
+
+  it('wakes a filtered waiter only for writes of items its filter lets through', async () => {
+    const signal = new WorkSignal();
+    const never = new AbortController().signal;
+    const before = signal.writesTo('sync', 'L#');
+    signal.notify('sync', ['R#notes#a', 'META']);
+    expect(signal.writesTo('sync', 'L#')).toBe(before);
+    signal.notify('sync', ['R#notes#b', 'L#000000000001']);
+    expect(signal.writesTo('sync', 'L#')).toBe(before + 1);
+    await signal.wait('sync', 60_000, never, before, 'L#');
+    expect([
+      ...writtenItems('TransactWriteCommand', {
+        TransactItems: [
+          { Put: { TableName: 'sync', Item: { pk: 'U#u', sk: 'L#1' } } },
+          { Update: { TableName: 'sync', Key: { pk: 'U#u', sk: 'META' } } },
+        ],
+      }),
+    ]).toEqual([['sync', ['L#1', 'META']]]);
   });
 });
