@@ -173,7 +173,8 @@ export const planPoll = (
  * counter, so a poll can hand out numbers the counter has not reached yet.
  */
 const lastGiven = (inbox: InboxCursor): number =>
-  Math.max(inbox.nextSeq - 1, ...inbox.inflight.map((bundle) => bundle.last));
+  // An acknowledgement on record was of messages given too.
+  Math.max(inbox.nextSeq - 1, inbox.ackedSeq, ...inbox.inflight.map((bundle) => bundle.last));
 
 export type AckPlan =
   | { kind: 'beyond'; lastSent: number }

@@ -114,7 +114,17 @@ const settle = async (
   upTo: number,
   options: { keepLegacy?: boolean } = {},
 ): Promise<{ cursor: number; remaining: InflightBundle[] }> => {
-  const plan = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
+  let plan = planAck({ ...device, inflight: [...device.inflight, ...bundles] }, upTo);
+  if (plan.kind === 'beyond') {
+    // An adapter sends before it moves the device's counter: the device may have been given
+    // more than the record read at the start of the request says. Read it once more.
+    const current = await registry.get(device.userId, device.deviceId);
+    if (current)
+      plan = planAck(
+        { ...device, nextSeq: current.nextSeq, inflight: [...device.inflight, ...bundles] },
+        upTo,
+      );
+  }
   if (plan.kind === 'beyond') {
     throw new ConflictError(`ack ${upTo} is beyond the last message sent to this device (${plan.lastSent})`, {
       lastSeq: plan.lastSent,
