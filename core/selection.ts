@@ -1,4 +1,4 @@
-import type { Device, LogEntry, ObjectChange, Origin } from './model';
+import type { Device, JsonObject, LogEntry, ObjectChange, Origin } from './model';
 import { effectivePolicy, type Filter, matchesFilter, type UserSettings } from './policies';
 import { coversCollection, receivesFromServer } from './settings';
 
@@ -20,6 +20,18 @@ export const parseExcludedCollections = (spec: string | undefined): ReadonlySet<
 
 export const isCollectionSynced = (config: SelectionConfig, collection: string): boolean =>
   !collection.startsWith('_') && !config.excludedCollections.has(collection);
+
+/** Is this live object one the device holds: synced, in its collections, through its filter? */
+export const deviceHolds = (
+  config: SelectionConfig,
+  device: Device,
+  settings: UserSettings | undefined,
+  collection: string,
+  data: JsonObject | undefined,
+): boolean =>
+  isCollectionSynced(config, collection) &&
+  coversCollection(device.settings, collection) &&
+  matchesFilter(effectivePolicy(settings, collection, device.settings.collectionSettings).filter, data);
 
 /** Does a change of `collection` made by `origin` go to this device: echo suppression, direction, collections. */
 export const deviceReceivesFrom = (device: Device, origin: Origin, collection: string): boolean => {

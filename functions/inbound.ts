@@ -7,18 +7,16 @@ import { type DeviceRecord, DeviceRegistry } from '../aws/device-registry';
 import { cancellationCodes } from '../aws/errors';
 import { ObjectsStore, type TransactItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
-import { dataAtVersion } from '../core/capture';
-import { resolveConflict } from '../core/conflicts';
+import { conflictPolicyFor, resolutionWith, writesNeedingBase } from '../core/conflict-resolution';
 import { SyncHubError } from '../core/errors';
 import {
   appliedResult,
   type ConflictResolution,
   type CurrentObject,
-  objectKey,
   type PlannedWrite,
   planPush,
 } from '../core/inbound';
-import { effectivePolicy, type UserSettings } from '../core/policies';
+import type { UserSettings } from '../core/policies';
 import './conflict-resolvers';
 import type { InboundWrite, Origin, PushResult, TransactionRecord } from '../core/model';
 import { codecFor } from '../core/platforms';
@@ -69,39 +67,11 @@ const conflictResolution = async (
   writes: readonly InboundWrite[],
   current: ReadonlyMap<string, CurrentObject>,
 ): Promise<ConflictResolution> => {
-  const policyFor = (collection: string) =>
-    effectivePolicy(settings, collection, device.settings.collectionSettings).conflictPolicy;
-  const needsBase = writes.filter((write) => {
-    const policy = policyFor(write.collection);
-    const serverVersion = current.get(objectKey(write.collection, write.objectId))?.version ?? 0;
-    return (
-      (policy === 'field-merge' || policy === 'custom') &&
-      write.baseVersion !== undefined &&
-      write.baseVersion !== serverVersion
-    );
-  });
+  const policyFor = conflictPolicyFor(settings, device.settings);
+  const needsBase = writesNeedingBase(writes, current, policyFor);
   const { replicas } =
     needsBase.length > 0 ? await syncStore.readState(userId, needsBase) : { replicas: new Map() };
-  return (write, server) => {
-    const policy = policyFor(write.collection);
-    const base =
-      write.baseVersion === undefined
-        ? null
-        : dataAtVersion(replicas.get(objectKey(write.collection, write.objectId)), write.baseVersion);
-    const client = {
-      op: write.op,
-      ...(write.data ? { data: write.data } : {}),
-      ...(write.patch ? { patch: write.patch } : {}),
-    };
-    const outcome = resolveConflict(policy, {
-      collection: write.collection,
-      objectId: write.objectId,
-      base,
-      server,
-      client,
-    });
-    return { ...outcome, policy };
-  };
+  return resolutionWith(policyFor, replicas);
 };
 
 /**

@@ -273,6 +273,23 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Device API: poll, acknowledge, push, snapshot, settings.',
   },
   {
+    key: 'syncml-api',
+    entry: 'functions/syncml/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
+    // objects: client changes are written synchronously; sync: session state, id maps, anchors
+    // (and the replica history a field merge reads); devices: the inbox cursor a completed
+    // session acknowledges. The inbox is the session's change feed (a lost one is made anew).
+    access: {
+      tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
+      inbox: ['consume', 'recreate'],
+    },
+    // A slow sync's message writes every item it carries; API Gateway's timeout is 30 s.
+    timeoutSeconds: 28,
+    memoryMb: 512,
+    description: 'SyncML 1.2 sessions over HTTP (OMA DS): POST /v1/syncml, authenticated in the SyncHdr.',
+  },
+  {
     key: 'health',
     entry: 'functions/http/health.ts',
     trigger: { kind: 'http' },
@@ -344,6 +361,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+  // SyncML authenticates in the SyncHdr (Cred, then the RespURI's session key).
+  { method: 'POST', path: '/v1/syncml', function: 'syncml-api', auth: 'none' },
 ];
 
 /** Physical names of everything the definition names, for a given prefix (stage). */

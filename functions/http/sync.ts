@@ -18,8 +18,13 @@ import { findInboxGap, resyncForGap } from '../../core/inbox-gap';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import type { DeviceSettings, InboxMessage, Replica } from '../../core/model';
 import { codecFor } from '../../core/platforms';
-import { effectivePolicy, matchesFilter, type UserSettings } from '../../core/policies';
-import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import type { UserSettings } from '../../core/policies';
+import {
+  deviceReceivesFrom,
+  deviceHolds as holdsObject,
+  isCollectionSynced,
+  parseExcludedCollections,
+} from '../../core/selection';
 import {
   coversCollection,
   DeviceSettingsInputSchema,
@@ -71,12 +76,7 @@ const MAX_RECEIVES_PER_POLL = 10;
 
 /** Is this live object one the device holds: synced, in its collections, through its filter? */
 const deviceHolds = (device: DeviceRecord, userSettings: UserSettings, replica: Replica): boolean =>
-  isCollectionSynced(selection, replica.collection) &&
-  coversCollection(device.settings, replica.collection) &&
-  matchesFilter(
-    effectivePolicy(userSettings, replica.collection, device.settings.collectionSettings).filter,
-    replica.data,
-  );
+  holdsObject(selection, device, userSettings, replica.collection, replica.data);
 
 /** Before replicas are read: own changes logged after this point are sent to the device. */
 const markResyncPoint = async (device: DeviceRecord): Promise<void> => {

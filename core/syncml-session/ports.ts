@@ -1,0 +1,115 @@
+import type { JsonObject, JsonValue } from '../model';
+import type { SessionCollection, SyncmlFormats } from './content';
+import type { ClientDevInf } from './devinf';
+
+/**
+ * What a SyncML session needs from the rest of SyncHub, as ports: the device's rules, the
+ * objects, the per-device id map and datastore anchors, the device's change feed (its inbox),
+ * and "apply one device write now". functions/syncml implements them over DynamoDB and SQS;
+ * unit tests over memory.
+ */
+
+/** One LUID ↔ object pairing of a device's datastore, and the version the device holds. */
+export interface MapEntry {
+  objectId: string;
+  luid: string;
+  /** The object version the device holds; 0 when not known (the server's copy is then sent). */
+  version: number;
+}
+
+/** The server's state of one object (tombstones included when read by id). */
+export interface ObjectState {
+  objectId: string;
+  version: number;
+  data?: JsonObject;
+  deleted: boolean;
+  updatedAt: string;
+}
+
+/** Per device and datastore, what outlives a session. */
+export interface DatastoreRecord {
+  /** The client's Next anchor of the last complete session (its next Last must equal it). */
+  anchor?: string;
+  /** The server's Next anchor of that session (sent back as the server's Last). */
+  serverAnchor?: string;
+  /** Objects that changed since, learnt while other datastores synced or left to retry. */
+  dirty: string[];
+  /** Everything must be compared next time (a resync notice, lost inbox messages). */
+  full: boolean;
+}
+
+/** What changed for the device since its last complete session (its inbox, read to the end). */
+export interface ChangeFeed {
+  /** Changed object ids by collection. */
+  touched: Record<string, string[]>;
+  /** Collections to compare in full (a resync, or messages lost): a list, or every collection. */
+  full: string[] | 'all';
+  /** What `commit` must acknowledge: exactly what was read, nothing later. */
+  ack: JsonValue;
+}
+
+/** A device's change of one item, applied at once (version-checked, under the conflict policy). */
+export interface ItemWrite {
+  collection: SessionCollection;
+  objectId: string;
+  op: 'add' | 'modify' | 'delete';
+  /** The version the device's item was based on; absent: whatever the server has. */
+  baseVersion?: number;
+  /** The device's item id: the map records it with the outcome, in the same transaction as a write. */
+  luid: string;
+  /** The data to write, given the server's current copy (a device Replace keeps what it cannot carry). */
+  dataFor?(current: { data?: JsonObject; deleted: boolean } | undefined): JsonObject;
+}
+
+export type ItemOutcome =
+  /** Written; the map holds `luid` → the written version (a delete drops the mapping). */
+  | { kind: 'written'; version: number; deleted: boolean; resolution?: 'client-applied' | 'merged' }
+  /** Nothing to write (equal data, or a delete of what is gone); mapped as for a write. */
+  | { kind: 'unchanged'; version: number; deleted: boolean }
+  /** A conflict kept the server's copy; mapped at the base version (a delete drops the mapping). */
+  | { kind: 'server-kept'; version: number; deleted: boolean }
+  /** Not applied and not mapped. */
+  | { kind: 'rejected'; reason: string };
+
+export interface SessionCommit {
+  /** The datastore records after the session (every session datastore, and others it learnt about). */
+  datastores: Partial<Record<SessionCollection, DatastoreRecord>>;
+  /** Held versions the client acknowledged, and mappings of items it deleted. */
+  mappings: { collection: SessionCollection; put: MapEntry[]; drop: string[] }[];
+  /** The change feed's acknowledgement token (absent when the session never read it). */
+  feed?: JsonValue;
+}
+
+/** The device's rules, for the session's collections (functions/syncml/rules.ts). */
+export interface DeviceRules {
+  readonly formats: SyncmlFormats;
+  /** The device syncs this collection at all. */
+  covers(collection: SessionCollection): boolean;
+  /** Server changes go to the device (direction). */
+  receives(collection: SessionCollection): boolean;
+  /** The device may write (direction). */
+  sends(collection: SessionCollection): boolean;
+  /** A live object is one the device holds (selection, filters). */
+  holds(collection: SessionCollection, data: JsonObject | undefined): boolean;
+}
+
+export interface SessionPorts {
+  readonly rules: DeviceRules;
+  newObjectId(collection: SessionCollection): string;
+  loadMap(collection: SessionCollection): Promise<MapEntry[]>;
+  saveMappings(
+    collection: SessionCollection,
+    put: readonly MapEntry[],
+    drop: readonly string[],
+  ): Promise<void>;
+  /** Strongly consistent reads by id; absent ids never existed (or their tombstone expired). */
+  getObjects(collection: SessionCollection, objectIds: readonly string[]): Promise<Map<string, ObjectState>>;
+  /** Every live object of the collection. */
+  listObjects(collection: SessionCollection): Promise<ObjectState[]>;
+  applyItem(write: ItemWrite): Promise<ItemOutcome>;
+  loadDatastores(): Promise<Partial<Record<SessionCollection, DatastoreRecord>>>;
+  readChanges(): Promise<ChangeFeed>;
+  commit(commit: SessionCommit): Promise<void>;
+  saveDevInf(devinf: ClientDevInf): Promise<void>;
+  loadDevInf(): Promise<ClientDevInf | undefined>;
+}

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { DeviceRegistry } from '../../aws/device-registry';
+import { DeviceWrites } from '../../aws/device-writes';
+import { Inbox } from '../../aws/inbox';
+import { ObjectsStore } from '../../aws/objects-store';
+import { SyncStore } from '../../aws/sync-store';
+import { hashSessionKey, SESSION_IDLE_SECONDS, SyncmlStore } from '../../aws/syncml-store';
+import { UnsupportedMediaTypeError } from '../../core/errors';
+import { MAX_XML_BYTES } from '../../core/platforms/syncml/xml';
+import { parseExcludedCollections } from '../../core/selection';
+import { processMessage, refuseMessage, startSession } from '../../core/syncml-session/engine';
+import { type ClientMessage, readClientMessage } from '../../core/syncml-session/message';
+import { Status, SYNCML_WBXML, SYNCML_XML } from '../../core/syncml-session/protocol';
+import type { SessionState } from '../../core/syncml-session/state';
+import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
+import { contentTypeOf, type HttpEvent, type HttpResult, httpApi, rawBody } from '../lib/http';
+import { logger } from '../lib/observability';
+import { authenticateSession } from './auth';
+import { InboxFeed } from './feed';
+import { sessionPorts } from './ports';
+
+/**
+ * `POST /v1/syncml`: SyncML 1.2 sessions over HTTP (OMA DS), XML in and out. The first message
+ * authenticates (its Cred) and opens a session whose key travels in the RespURI; every later
+ * message names the session by that key. A resent message gets the reply it got before. Errors
+ * a SyncML client can be told about are SyncML statuses in an HTTP 200; a body that is not a
+ * SyncML message at all gets a 4xx problem+json (there is no SyncHdr to answer).
+ */
+
+const config = tuning();
+const db = makeDocumentClient();
+const objectsTable = requireEnv('OBJECTS_TABLE');
+const objects = new ObjectsStore(db, objectsTable, config.tombstoneTtlSeconds);
+const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const store = new SyncmlStore(db, requireEnv('SYNC_TABLE'));
+const inbox = new Inbox(makeSqsClient(), {
+  prefix: requireEnv('INBOX_QUEUE_PREFIX'),
+  visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
+  retentionSeconds: INBOX_RETENTION_SECONDS,
+});
+const deps = {
+  db,
+  objectsTable,
+  objects,
+  writes: new DeviceWrites(db, objects, syncStore),
+  store,
+  feed: new InboxFeed(inbox, registry),
+  selection: { excludedCollections: parseExcludedCollections(config.excludedCollections) },
+};
+
+const SESSION_KEY = /^[A-Za-z0-9_-]{32}$/;
+
+const syncml = (body: string): HttpResult => ({
+  statusCode: 200,
+  headers: { 'content-type': `${SYNCML_XML}; charset=UTF-8` },
+  body,
+});
+
+/** The URI later messages go to: where the client sent this one, with the session's key. */
+const respUriFor = (message: ClientMessage, event: HttpEvent, key: string): string => {
+  let base: string;
+  try {
+    const url = new URL(message.header.target);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    url.search = '';
+    url.hash = '';
+    base = url.toString();
+  } catch {
+    base = `https://${event.requestContext.domainName}${event.rawPath}`;
+  }
+  return `${base}?s=${key}`;
+};
+
+const readMessage = (event: HttpEvent): ClientMessage => {
+  const type = contentTypeOf(event);
+  if (type === SYNCML_WBXML)
+    throw new UnsupportedMediaTypeError(`WBXML is not supported: configure the client to send ${SYNCML_XML}`);
+  if (type !== SYNCML_XML)
+    throw new UnsupportedMediaTypeError(`a SyncML session speaks ${SYNCML_XML}, not "${type || '(none)'}"`);
+  const encoding = (event.headers?.['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity')
+    throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported: send plain XML`);
+  return readClientMessage(rawBody(event, MAX_XML_BYTES));
+};
+
+interface OpenSession {
+  keyHash: string;
+  state: SessionState;
+  rev: number;
+}
+
+async function handle(event: HttpEvent): Promise<HttpResult> {
+  const message = readMessage(event);
+  const { header } = message;
+  if (header.unsupportedProtocol) return syncml(refuseMessage(message, Status.VERSION_NOT_SUPPORTED));
+  const key = event.queryStringParameters?.s;
+  let open: OpenSession;
+  if (key === undefined) {
+    const auth = await authenticateSession(registry, header.cred);
+    if (!auth.ok) {
+      logger.info('SyncML authentication refused', { reason: auth.reason });
+      return syncml(refuseMessage(message, auth.code, { challenge: true }));
+    }
+    const { device } = auth;
+    // The same first message again (its reply was lost): the same reply.
+    const seen = await store.sessionOfFirstMessage(device.userId, device.deviceId, header.sessionId);
+    if (seen) {
+      const stored = await store.loadSession(seen);
+      if (stored?.state.lastClientMsgId === header.msgId && stored.state.clientUri === header.source) {
+        const cached = await store.cachedReply(seen, header.msgId);
+        if (cached) return syncml(cached);
+      }
+    }
+    const newKey = randomBytes(24).toString('base64url');
+    open = {
+      keyHash: hashSessionKey(newKey),
+      rev: 0,
+      state: startSession(message, {
+        userId: device.userId,
+        deviceId: device.deviceId,
+        respUri: respUriFor(message, event, newKey),
+        now: new Date(),
+      }),
+    };
+  } else {
+    const keyHash = SESSION_KEY.test(key) ? hashSessionKey(key) : undefined;
+    const stored = keyHash ? await store.loadSession(keyHash) : undefined;
+    const live =
+      stored &&
+      stored.updatedAt + SESSION_IDLE_SECONDS * 1000 > Date.now() &&
+      stored.state.clientSessionId === header.sessionId &&
+      stored.state.clientUri === header.source;
+    if (!live || !keyHash) return syncml(refuseMessage(message, Status.NOT_FOUND));
+    if (header.msgId === stored.state.lastClientMsgId) {
+      const cached = await store.cachedReply(keyHash, header.msgId);
+      return syncml(cached ?? refuseMessage(message, Status.NOT_FOUND));
+    }
+    if (header.msgId < stored.state.lastClientMsgId)
+      return syncml(refuseMessage(message, Status.BAD_REQUEST));
+    open = { keyHash, state: stored.state, rev: stored.rev };
+  }
+  const device = await registry.get(open.state.userId, open.state.deviceId);
+  if (!device) return syncml(refuseMessage(message, Status.INVALID_CREDENTIALS, { challenge: true }));
+  logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
+  const { settings } = await syncStore.getUserSettings(device.userId);
+  const { state, reply, notes } = await processMessage(
+    open.state,
+    message,
+    sessionPorts(deps, device, settings),
+  );
+  for (const note of notes) logger.warn(note);
+  if (!(await store.saveSession(open.keyHash, state, open.rev, reply))) {
+    // A resend raced this message: whichever finished first answered it.
+    const cached = await store.cachedReply(open.keyHash, header.msgId);
+    return syncml(cached ?? refuseMessage(message, Status.PROCESSING_ERROR));
+  }
+  logger.info('SyncML message handled', { msgId: header.msgId, phase: state.phase });
+  return syncml(reply);
+}
+
+export const handler = httpApi({ 'POST /v1/syncml': handle });

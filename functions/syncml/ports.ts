@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeviceRecord } from '../../aws/device-registry';
+import type { DeviceWrites } from '../../aws/device-writes';
+import { objectKey } from '../../aws/keys';
+import { type ObjectsStore, storedObjectFromItem, type TransactItem } from '../../aws/objects-store';
+import type { SyncmlStore } from '../../aws/syncml-store';
+import type { UserSettings } from '../../core/policies';
+import type { SelectionConfig } from '../../core/selection';
+import type { SessionCollection } from '../../core/syncml-session/content';
+import type { ObjectState, SessionPorts } from '../../core/syncml-session/ports';
+import type { InboxFeed } from './feed';
+import { sessionRules } from './rules';
+
+export interface PortDependencies {
+  db: DynamoDBDocumentClient;
+  objectsTable: string;
+  objects: ObjectsStore;
+  writes: DeviceWrites;
+  store: SyncmlStore;
+  feed: InboxFeed;
+  selection: SelectionConfig;
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+/** Ids of objects a SyncML client adds: `sm_` + 26 base32 characters (130 random bits). */
+const newObjectId = () => `sm_${Array.from(randomBytes(26), (byte) => ALPHABET[byte & 31]).join('')}`;
+
+const stateOf = (item: Record<string, unknown>): ObjectState => {
+  const object = storedObjectFromItem(item);
+  return {
+    objectId: object.objectId,
+    version: object.version,
+    ...(object.data ? { data: object.data } : {}),
+    deleted: object.deleted,
+    updatedAt: object.updatedAt,
+  };
+};
+
+/** The session's ports for one device, over DynamoDB and its inbox queue. */
+export function sessionPorts(
+  deps: PortDependencies,
+  device: DeviceRecord,
+  userSettings: UserSettings,
+): SessionPorts {
+  const { userId, deviceId } = device;
+  const { store } = deps;
+  const mapItems = (
+    collection: SessionCollection,
+    put: readonly { objectId: string; luid: string; version: number }[],
+    drop: readonly string[],
+  ): TransactItem[] => [
+    ...put.map((entry) => store.mapPutItem(userId, deviceId, collection, entry)),
+    ...drop.map((objectId) => store.mapDropItem(userId, deviceId, collection, objectId)),
+  ];
+
+  return {
+    rules: sessionRules(deps.selection, device, userSettings),
+    newObjectId,
+    loadMap: (collection) => store.loadMap(userId, deviceId, collection),
+    saveMappings: (collection, put, drop) => store.writeAll(mapItems(collection, put, drop)),
+
+    async getObjects(collection, objectIds) {
+      const found = new Map<string, ObjectState>();
+      let pending = [...new Set(objectIds)].map((objectId) => objectKey(userId, collection, objectId));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const { Responses, UnprocessedKeys } = await deps.db.send(
+          new BatchGetCommand({
+            RequestItems: { [deps.objectsTable]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[deps.objectsTable] ?? []) {
+          const state = stateOf(item);
+          found.set(state.objectId, state);
+        }
+        pending = [
+          ...((UnprocessedKeys?.[deps.objectsTable]?.Keys as typeof pending | undefined) ?? []),
+          ...pending.slice(100),
+        ];
+      }
+      return found;
+    },
+
+    async listObjects(collection) {
+      const objects: ObjectState[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await deps.objects.list(userId, collection, 1000, cursor);
+        for (const object of page.items) {
+          objects.push({
+            objectId: object.objectId,
+            version: object.version,
+            ...(object.data ? { data: object.data } : {}),
+            deleted: false,
+            updatedAt: object.updatedAt,
+          });
+        }
+        cursor = page.next;
+      } while (cursor);
+      return objects;
+    },
+
+    applyItem: (write) =>
+      deps.writes.apply({
+        userId,
+        device,
+        settings: userSettings,
+        collection: write.collection,
+        objectId: write.objectId,
+        op: write.op,
+        ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
+        ...(write.dataFor ? { dataFor: write.dataFor } : {}),
+        // The id map moves with the write: the client's item is this object, at this version.
+        alongside: (outcome) => {
+          if (outcome.kind === 'rejected') return [];
+          if (write.op === 'delete') return mapItems(write.collection, [], [write.objectId]);
+          const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
+          return mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+        },
+      }),
+
+    loadDatastores: () => store.loadDatastores(userId, deviceId),
+    readChanges: () => deps.feed.read(device),
+
+    async commit(commit) {
+      // The map and the anchors first: a crash before the feed's acknowledgement only means
+      // the next session reads those changes again and finds the device holds them.
+      await store.writeAll([
+        ...commit.mappings.flatMap(({ collection, put, drop }) => mapItems(collection, put, drop)),
+        ...Object.entries(commit.datastores).map(([collection, record]) =>
+          store.datastoreItem(userId, deviceId, collection, record!),
+        ),
+      ]);
+      if (commit.feed !== undefined) await deps.feed.acknowledge(device, commit.feed);
+    },
+
+    saveDevInf: (devinf) => store.saveDevInf(userId, deviceId, devinf),
+    loadDevInf: () => store.loadDevInf(userId, deviceId),
+  };
+}

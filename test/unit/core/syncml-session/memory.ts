@@ -1,0 +1,309 @@
+import { resolutionWith } from '../../../../core/conflict-resolution';
+import { deepEqual } from '../../../../core/ids';
+import { type CurrentObject, planPush } from '../../../../core/inbound';
+import type { InboundWrite, JsonObject, JsonValue } from '../../../../core/model';
+import {
+  child,
+  childrenNamed,
+  childText,
+  parseXml,
+  type XmlElement,
+} from '../../../../core/platforms/syncml/xml';
+import type { ConflictPolicy } from '../../../../core/policies';
+import { SESSION_COLLECTIONS, type SessionCollection } from '../../../../core/syncml-session/content';
+import type { ClientDevInf } from '../../../../core/syncml-session/devinf';
+import { processMessage, startSession } from '../../../../core/syncml-session/engine';
+import { readClientMessage } from '../../../../core/syncml-session/message';
+import type {
+  ChangeFeed,
+  DatastoreRecord,
+  DeviceRules,
+  ItemOutcome,
+  MapEntry,
+  ObjectState,
+  SessionPorts,
+} from '../../../../core/syncml-session/ports';
+import type { SessionState } from '../../../../core/syncml-session/state';
+
+/**
+ * An in-memory world for the session state machine's unit tests: objects with versions, the id
+ * map, datastore records and a change feed, behind the same ports the AWS implementation
+ * provides. Device writes go through core's planPush and conflict policies, as the real ones do.
+ */
+export class MemoryWorld {
+  readonly objects = new Map<string, ObjectState>();
+  readonly maps = new Map<string, MapEntry>();
+  datastores: Partial<Record<SessionCollection, DatastoreRecord>> = {};
+  devinf: ClientDevInf | undefined;
+  /** Changes the feed reports next (cleared when acknowledged). */
+  touched: Record<string, string[]> = {};
+  full: ChangeFeed['full'] = [];
+  readonly acknowledged: JsonValue[] = [];
+  commits = 0;
+  policy: ConflictPolicy = 'reject';
+  direction: 'two-way' | 'to-device' | 'from-device' = 'two-way';
+  filter: ((collection: string, data: JsonObject | undefined) => boolean) | undefined;
+  private ids = 0;
+  private feedReads = 0;
+
+  /** An application write (or delete, with `undefined`), reported by the feed. */
+  app(collection: SessionCollection, objectId: string, data: JsonObject | undefined): void {
+    const key = `${collection}/${objectId}`;
+    const current = this.objects.get(key);
+    this.objects.set(key, {
+      objectId,
+      version: (current?.version ?? 0) + 1,
+      ...(data ? { data } : {}),
+      deleted: data === undefined,
+      updatedAt: '2026-11-30T10:00:00.000Z',
+    });
+    this.touched[collection] = [...(this.touched[collection] ?? []), objectId];
+  }
+
+  live(collection: SessionCollection): Record<string, JsonObject> {
+    return Object.fromEntries(
+      [...this.objects]
+        .filter(([key, o]) => key.startsWith(`${collection}/`) && !o.deleted)
+        .map(([, o]) => [o.objectId, o.data!]),
+    );
+  }
+
+  mapOf(collection: SessionCollection): MapEntry[] {
+    return [...this.maps].filter(([key]) => key.startsWith(`${collection}/`)).map(([, entry]) => entry);
+  }
+
+  ports(): SessionPorts {
+    const world = this;
+    const rules: DeviceRules = {
+      formats: { contacts: 'vcard30', events: 'icalendar20' },
+      covers: (collection) => SESSION_COLLECTIONS.includes(collection),
+      receives: () => world.direction !== 'from-device',
+      sends: () => world.direction !== 'to-device',
+      holds: (collection, data) => world.filter?.(collection, data) ?? true,
+    };
+    const setMap = (collection: string, put: readonly MapEntry[], drop: readonly string[]) => {
+      for (const objectId of drop) world.maps.delete(`${collection}/${objectId}`);
+      for (const entry of put) {
+        for (const [key, other] of world.maps)
+          if (key.startsWith(`${collection}/`) && other.luid === entry.luid) world.maps.delete(key);
+        world.maps.set(`${collection}/${entry.objectId}`, { ...entry });
+      }
+    };
+    return {
+      rules,
+      newObjectId: (collection) => `${collection.slice(0, 1)}${++world.ids}`,
+      loadMap: async (collection) => world.mapOf(collection).map((e) => ({ ...e })),
+      saveMappings: async (collection, put, drop) => setMap(collection, put, drop),
+      getObjects: async (collection, ids) =>
+        new Map(
+          ids.flatMap((id) => {
+            const o = world.objects.get(`${collection}/${id}`);
+            return o ? [[id, structuredClone(o)] as const] : [];
+          }),
+        ),
+      listObjects: async (collection) =>
+        [...world.objects]
+          .filter(([key, o]) => key.startsWith(`${collection}/`) && !o.deleted)
+          .map(([, o]) => structuredClone(o)),
+      async applyItem(write): Promise<ItemOutcome> {
+        const key = `${write.collection}/${write.objectId}`;
+        const server = world.objects.get(key);
+        const live = server !== undefined && !server.deleted;
+        const data = write.op === 'delete' ? undefined : write.dataFor?.(server);
+        const mapAfter = (version: number) =>
+          write.op === 'delete'
+            ? setMap(write.collection, [], [write.objectId])
+            : setMap(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+        if (write.op === 'delete' ? !live : live && deepEqual(server.data, data)) {
+          mapAfter(server?.version ?? 0);
+          return { kind: 'unchanged', version: server?.version ?? 0, deleted: !live };
+        }
+        const change: InboundWrite = {
+          changeId: 'c',
+          op: write.op,
+          collection: write.collection,
+          objectId: write.objectId,
+          ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
+          ...(data ? { data } : {}),
+        };
+        const current = new Map<string, CurrentObject>(
+          server ? [[`${write.collection}#${write.objectId}`, structuredClone(server)]] : [],
+        );
+        const plan = planPush(
+          'p',
+          [change],
+          current,
+          resolutionWith(() => world.policy, new Map()),
+        );
+        if (plan.kind === 'rejected') return { kind: 'rejected', reason: plan.result.reason };
+        const planned = plan.kind === 'apply' ? plan.writes[0] : undefined;
+        if (!planned || planned.noop) {
+          mapAfter(write.baseVersion ?? 0);
+          return { kind: 'server-kept', version: server?.version ?? 0, deleted: !live };
+        }
+        world.objects.set(key, {
+          objectId: write.objectId,
+          version: planned.version,
+          ...(planned.data ? { data: planned.data } : {}),
+          deleted: planned.data === undefined,
+          updatedAt: '2026-11-30T11:00:00.000Z',
+        });
+        mapAfter(planned.version);
+        const resolution = plan.kind === 'apply' ? plan.resolutions[0]?.outcome : undefined;
+        return {
+          kind: 'written',
+          version: planned.version,
+          deleted: planned.data === undefined,
+          ...(resolution === 'merged' || resolution === 'client-applied' ? { resolution } : {}),
+        };
+      },
+      loadDatastores: async () => structuredClone(world.datastores),
+      readChanges: async () => ({
+        touched: structuredClone(world.touched),
+        full: world.full,
+        ack: ++world.feedReads,
+      }),
+      async commit(commit) {
+        world.commits += 1;
+        for (const { collection, put, drop } of commit.mappings) setMap(collection, put, drop);
+        world.datastores = { ...world.datastores, ...structuredClone(commit.datastores) };
+        if (commit.feed !== undefined) {
+          world.acknowledged.push(commit.feed);
+          world.touched = {};
+          world.full = [];
+        }
+      },
+      saveDevInf: async (devinf) => {
+        world.devinf = devinf;
+      },
+      loadDevInf: async () => world.devinf,
+    };
+  }
+}
+
+export const SERVER_URL = 'https://synchub.test/v1/syncml';
+
+/** A client message around `body`. */
+export const message = (
+  msgId: number,
+  body: string,
+  options: { final?: boolean; maxMsgSize?: number; sessionId?: string; target?: string } = {},
+): string =>
+  `<?xml version="1.0" encoding="UTF-8"?><SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>` +
+  `<VerProto>SyncML/1.2</VerProto><SessionID>${options.sessionId ?? '7'}</SessionID><MsgID>${msgId}</MsgID>` +
+  `<Target><LocURI>${options.target ?? SERVER_URL}</LocURI></Target><Source><LocURI>client-1</LocURI></Source>` +
+  (options.maxMsgSize
+    ? `<Meta><MaxMsgSize xmlns='syncml:metinf'>${options.maxMsgSize}</MaxMsgSize></Meta>`
+    : '') +
+  `</SyncHdr><SyncBody>${body}${options.final === false ? '' : '<Final/>'}</SyncBody></SyncML>`;
+
+export const alert = (cmdId: number, code: number, datastore: string, next: string, last?: string) =>
+  `<Alert><CmdID>${cmdId}</CmdID><Data>${code}</Data><Item><Target><LocURI>${datastore}</LocURI></Target>` +
+  `<Source><LocURI>./${datastore}</LocURI></Source><Meta><Anchor xmlns='syncml:metinf'>` +
+  `${last ? `<Last>${last}</Last>` : ''}<Next>${next}</Next></Anchor></Meta></Item></Alert>`;
+
+export const vcard = (fn: string, extra = '') =>
+  `BEGIN:VCARD\nVERSION:3.0\nN:${fn.split(' ').reverse().join(';')};;;\nFN:${fn}\n${extra}END:VCARD\n`;
+
+export const item = (
+  name: 'Add' | 'Replace' | 'Delete',
+  cmdId: number,
+  luid: string,
+  data?: string,
+  type = 'text/vcard',
+) =>
+  `<${name}><CmdID>${cmdId}</CmdID><Meta><Type xmlns='syncml:metinf'>${type}</Type></Meta><Item><Source><LocURI>${luid}</LocURI></Source>` +
+  `${data !== undefined ? `<Data><![CDATA[${data}]]></Data>` : ''}</Item></${name}>`;
+
+export const sync = (cmdId: number, datastore: string, commands = '') =>
+  `<Sync><CmdID>${cmdId}</CmdID><Target><LocURI>${datastore}</LocURI></Target><Source><LocURI>./${datastore}</LocURI></Source>${commands}</Sync>`;
+
+export interface ReplyView {
+  root: XmlElement;
+  final: boolean;
+  statuses: {
+    cmdRef: string;
+    cmd: string;
+    code: number;
+    sourceRef?: string;
+    targetRef?: string;
+    chal?: string;
+  }[];
+  commands: XmlElement[];
+  respUri?: string;
+}
+
+export const view = (xml: string): ReplyView => {
+  const root = parseXml(xml);
+  const body = child(root, 'SyncBody')!;
+  return {
+    root,
+    final: child(body, 'Final') !== undefined,
+    statuses: childrenNamed(body, 'Status').map((s) => {
+      const sourceRef = childText(s, 'SourceRef');
+      const targetRef = childText(s, 'TargetRef');
+      const chal = childText(child(child(s, 'Chal'), 'Meta'), 'Type');
+      return {
+        cmdRef: childText(s, 'CmdRef')!,
+        cmd: childText(s, 'Cmd')!,
+        code: Number(childText(s, 'Data')),
+        ...(sourceRef ? { sourceRef } : {}),
+        ...(targetRef ? { targetRef } : {}),
+        ...(chal ? { chal } : {}),
+      };
+    }),
+    commands: body.children.filter((c) => !['Status', 'Final'].includes(c.name)),
+    ...(childText(child(root, 'SyncHdr'), 'RespURI')
+      ? { respUri: childText(child(root, 'SyncHdr'), 'RespURI')! }
+      : {}),
+  };
+};
+
+/** A session driven message by message against the engine, its state kept as the handler keeps it. */
+export class Session {
+  state: SessionState | undefined;
+  msgId = 0;
+
+  constructor(private readonly world: MemoryWorld) {}
+
+  async send(body: string, options: Parameters<typeof message>[2] = {}): Promise<ReplyView> {
+    this.msgId += 1;
+    const parsed = readClientMessage(message(this.msgId, body, options));
+    this.state ??= startSession(parsed, {
+      userId: 'u',
+      deviceId: 'd',
+      respUri: `${SERVER_URL}?s=key`,
+      now: new Date('2026-11-30T12:00:00Z'),
+    });
+    // The handler stores the state as JSON between messages: so does the test.
+    const state = JSON.parse(JSON.stringify(this.state)) as SessionState;
+    const { state: next, reply } = await processMessage(
+      state,
+      parsed,
+      this.world.ports(),
+      new Date('2026-11-30T12:00:00Z'),
+    );
+    this.state = next;
+    return view(reply);
+  }
+}
+
+/** Server Sync commands of a reply, flattened: name, LocURIs, content. */
+export const serverItems = (reply: ReplyView) =>
+  reply.commands
+    .filter((c) => c.name === 'Sync')
+    .flatMap((s) =>
+      s.children
+        .filter((c) => ['Add', 'Replace', 'Delete'].includes(c.name))
+        .map((c) => {
+          const it = child(c, 'Item');
+          return {
+            datastore: childText(child(s, 'Target'), 'LocURI')!,
+            name: c.name,
+            cmdId: childText(c, 'CmdID')!,
+            source: childText(child(it, 'Source'), 'LocURI'),
+            target: childText(child(it, 'Target'), 'LocURI'),
+            data: child(it, 'Data')?.text,
+          };
+        }),
+    );
