@@ -32,8 +32,6 @@ import { type DatastoreSession, type OutRef, replySize, type SentCommand, type S
 /** What SyncHub accepts per message (announced as its MaxMsgSize); the XML reader's limit is higher. */
 export const SERVER_MAX_MSG_SIZE = 400_000;
 export const SERVER_MAX_OBJ_SIZE = MAX_OBJECT_DATA_BYTES;
-/** A dirty list longer than this becomes "compare everything" (a record stays small). */
-const MAX_DIRTY = 2_000;
 /** Objects read per batch while filling a message. */
 const READ_BATCH = 50;
 /** Room a message needs besides one item: header, statuses of a small message, the Sync frame. */
@@ -530,16 +528,20 @@ class MessageRun {
     this.final = message.final;
   }
 
-  /** Package 3 is complete: what the server sends, per datastore (read from the change feed). */
+  /**
+   * Package 3 is complete: what the server sends, per datastore. The change feed is collected
+   * into the datastore records first; a two-way sync compares the objects they name (and those
+   * the client's own items left for the server copy), a slow sync or a "compare everything"
+   * record every object.
+   */
   private async planServerChanges(): Promise<void> {
     const { state, ports } = this;
-    const [records, feed] = await Promise.all([this.datastoreRecords(), ports.readChanges()]);
-    state.feed = feed.ack;
-    const inFull = (collection: string) => feed.full === 'all' || feed.full.includes(collection);
+    await ports.collectChanges();
+    this.records = await ports.loadDatastores();
     for (const ds of state.datastores) {
       const { collection } = ds;
-      const record = records[collection];
-      const full = ds.mode === 'slow' || inFull(collection) || record?.full === true;
+      const record = this.records[collection];
+      const full = ds.mode === 'slow' || record?.full === true;
       const map = await this.map(collection);
       const objects = new Map<string, ObjectState>();
       if (full) {
@@ -548,11 +550,13 @@ class MessageRun {
         const unlisted = map.entries().flatMap((e) => (objects.has(e.objectId) ? [] : [e.objectId]));
         for (const [id, object] of await ports.getObjects(collection, unlisted)) objects.set(id, object);
       } else {
-        const ids = new Set([...(feed.touched[collection] ?? []), ...(record?.dirty ?? []), ...ds.resend]);
+        const ids = new Set([...(record?.dirty ?? []), ...ds.resend]);
         for (const [id, object] of await ports.getObjects(collection, [...ids])) objects.set(id, object);
-        // Ids read and found absent are gone: mark them so the plan deletes their mappings.
+        // Ids read and found absent are gone: the plan deletes their mappings.
         for (const id of ids) if (!objects.has(id)) objects.set(id, gone(id));
       }
+      ds.planned = [...(record?.dirty ?? [])];
+      ds.comparedAll = full;
       const plan = planDatastore({
         collection,
         mode: ds.mode,
@@ -568,17 +572,6 @@ class MessageRun {
       ds.total = plan.refs.length;
       state.queue.push(...plan.refs);
     }
-    // Datastores this session does not sync keep what the feed said about them.
-    const deferred: NonNullable<SessionState['deferred']> = {};
-    for (const collection of SESSION_COLLECTIONS) {
-      if (state.datastores.some((ds) => ds.collection === collection)) continue;
-      if (!ports.rules.covers(collection)) continue;
-      const record = records[collection];
-      const dirty = [...new Set([...(record?.dirty ?? []), ...(feed.touched[collection] ?? [])])];
-      const full = record?.full === true || inFull(collection) || dirty.length > MAX_DIRTY;
-      deferred[collection] = { dirty: full ? [] : dirty, full };
-    }
-    state.deferred = deferred;
   }
 
   /** Adds queued server changes to the reply while they fit; true when everything is sent. */
@@ -706,23 +699,26 @@ class MessageRun {
       }
       mappings.push({ collection: ds.collection, put, drop });
     }
+    // Fresh records: changes collected since the plan (another datastore's session) stay dirty.
+    const records = await ports.loadDatastores();
     const datastores: Partial<Record<SessionCollection, DatastoreRecord>> = {};
-    for (const [collection, deferred] of Object.entries(state.deferred ?? {})) {
-      datastores[collection as SessionCollection] = {
-        ...(await this.datastoreRecords())[collection as SessionCollection],
-        ...deferred,
-      };
-    }
     for (const ds of state.datastores) {
-      const dirty = [...new Set(failed.get(ds.collection) ?? [])];
+      const current = records[ds.collection];
+      const planned = new Set(ds.planned ?? []);
+      const dirty = [
+        ...new Set([
+          ...(current?.dirty ?? []).filter((id) => !planned.has(id)),
+          ...(failed.get(ds.collection) ?? []),
+        ]),
+      ];
       datastores[ds.collection] = {
         anchor: ds.clientNext,
         serverAnchor: ds.serverNext,
         dirty,
-        full: false,
+        full: current?.full === true && !ds.comparedAll,
       };
     }
-    await ports.commit({ datastores, mappings, ...(state.feed !== undefined ? { feed: state.feed } : {}) });
+    await ports.commit({ datastores, mappings });
   }
 }
 

@@ -1,5 +1,7 @@
 import type { InboxMessage } from '../model';
 import { child, childrenNamed, childText, parseXml, type XmlElement } from '../platforms/syncml/xml';
+import { SESSION_COLLECTIONS, type SessionCollection } from './content';
+import type { DatastoreRecord } from './ports';
 
 /**
  * What one inbox message of a `syncml` device says changed. The adapter writes change messages
@@ -68,4 +70,46 @@ export function inboxTouches(message: InboxMessage): InboxTouches {
     // Not a document this codec wrote: compare everything rather than miss anything.
     return { objects: [], full: 'all' };
   }
+}
+
+/** A dirty list longer than this becomes "compare everything" (a record stays small). */
+export const MAX_DIRTY = 2_000;
+
+/**
+ * The datastore records after noting what inbox messages touched: their objects join the
+ * collection's dirty list, a resync (or lost messages) marks it for a full compare. Only the
+ * collections a session can sync are kept. Returns the records that changed.
+ */
+export function noteChanges(
+  records: Partial<Record<SessionCollection, DatastoreRecord>>,
+  touches: readonly InboxTouches[],
+): Partial<Record<SessionCollection, DatastoreRecord>> {
+  const changed: Partial<Record<SessionCollection, DatastoreRecord>> = {};
+  const recordOf = (collection: SessionCollection): DatastoreRecord => {
+    const existing = changed[collection] ?? records[collection];
+    const record = { ...existing, dirty: [...(existing?.dirty ?? [])], full: existing?.full ?? false };
+    changed[collection] = record;
+    return record;
+  };
+  const isSession = (collection: string): collection is SessionCollection =>
+    (SESSION_COLLECTIONS as readonly string[]).includes(collection);
+  for (const touch of touches) {
+    const full = touch.full === 'all' ? [...SESSION_COLLECTIONS] : touch.full.filter(isSession);
+    for (const collection of full) {
+      const record = recordOf(collection);
+      record.full = true;
+      record.dirty = [];
+    }
+    for (const { collection, objectId } of touch.objects) {
+      if (!isSession(collection)) continue;
+      const record = recordOf(collection);
+      if (record.full || record.dirty.includes(objectId)) continue;
+      record.dirty.push(objectId);
+      if (record.dirty.length > MAX_DIRTY) {
+        record.full = true;
+        record.dirty = [];
+      }
+    }
+  }
+  return changed;
 }

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../model';
+import type { JsonObject } from '../model';
 import type { SessionCollection, SyncmlFormats } from './content';
 import type { ClientDevInf } from './devinf';
 
@@ -38,16 +38,6 @@ export interface DatastoreRecord {
   full: boolean;
 }
 
-/** What changed for the device since its last complete session (its inbox, read to the end). */
-export interface ChangeFeed {
-  /** Changed object ids by collection. */
-  touched: Record<string, string[]>;
-  /** Collections to compare in full (a resync, or messages lost): a list, or every collection. */
-  full: string[] | 'all';
-  /** What `commit` must acknowledge: exactly what was read, nothing later. */
-  ack: JsonValue;
-}
-
 /** A device's change of one item, applied at once (version-checked, under the conflict policy). */
 export interface ItemWrite {
   collection: SessionCollection;
@@ -72,12 +62,10 @@ export type ItemOutcome =
   | { kind: 'rejected'; reason: string };
 
 export interface SessionCommit {
-  /** The datastore records after the session (every session datastore, and others it learnt about). */
+  /** The session datastores' records after the session. */
   datastores: Partial<Record<SessionCollection, DatastoreRecord>>;
   /** Held versions the client acknowledged, and mappings of items it deleted. */
   mappings: { collection: SessionCollection; put: MapEntry[]; drop: string[] }[];
-  /** The change feed's acknowledgement token (absent when the session never read it). */
-  feed?: JsonValue;
 }
 
 /** The device's rules, for the session's collections (functions/syncml/rules.ts). */
@@ -108,7 +96,12 @@ export interface SessionPorts {
   listObjects(collection: SessionCollection): Promise<ObjectState[]>;
   applyItem(write: ItemWrite): Promise<ItemOutcome>;
   loadDatastores(): Promise<Partial<Record<SessionCollection, DatastoreRecord>>>;
-  readChanges(): Promise<ChangeFeed>;
+  /**
+   * Moves what the device's change feed (its inbox) says changed since into its datastore
+   * records — dirty object ids, or "compare everything" — and only then acknowledges those
+   * messages: nothing read is lost if the session goes no further.
+   */
+  collectChanges(): Promise<void>;
   commit(commit: SessionCommit): Promise<void>;
   saveDevInf(devinf: ClientDevInf): Promise<void>;
   loadDevInf(): Promise<ClientDevInf | undefined>;

@@ -1,4 +1,3 @@
-import type { JsonValue } from '../model';
 import type { SessionCollection } from './content';
 import type { SyncmlVersion } from './protocol';
 
@@ -41,6 +40,10 @@ export interface DatastoreSession {
   resend: string[];
   /** Server changes planned for the datastore (NumberOfChanges). */
   total?: number;
+  /** The record's dirty ids this session compared (removed from it when the session completes). */
+  planned?: string[];
+  /** This session compared everything (the record's "full" is then done with). */
+  comparedAll?: boolean;
   /** A server Sync for it has been sent. */
   opened: boolean;
 }
@@ -78,10 +81,6 @@ export interface SessionState {
   queue: OutRef[];
   awaiting: Record<string, SentCommand>;
   acknowledged: (SentCommand & { code: number })[];
-  /** The change feed's acknowledgement, once read (package 3). */
-  feed?: JsonValue;
-  /** What the feed said about datastores not in this session, kept for their next session. */
-  deferred?: Partial<Record<SessionCollection, { dirty: string[]; full: boolean }>>;
 }
 
 /** Default and bounds of the reply size: SyncEvolution's default is 150,000; DynamoDB keeps replies. */

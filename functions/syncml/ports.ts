@@ -8,6 +8,7 @@ import type { SyncmlStore } from '../../aws/syncml-store';
 import type { UserSettings } from '../../core/policies';
 import type { SelectionConfig } from '../../core/selection';
 import type { SessionCollection } from '../../core/syncml-session/content';
+import { noteChanges } from '../../core/syncml-session/inbox';
 import type { ObjectState, SessionPorts } from '../../core/syncml-session/ports';
 import type { InboxFeed } from './feed';
 import { sessionRules } from './rules';
@@ -122,18 +123,24 @@ export function sessionPorts(
       }),
 
     loadDatastores: () => store.loadDatastores(userId, deviceId),
-    readChanges: () => deps.feed.read(device),
+
+    collectChanges: () =>
+      deps.feed.collect(device, async (touches) => {
+        const changed = noteChanges(await store.loadDatastores(userId, deviceId), touches);
+        await store.writeAll(
+          Object.entries(changed).map(([collection, record]) =>
+            store.datastoreItem(userId, deviceId, collection, record!),
+          ),
+        );
+      }),
 
     async commit(commit) {
-      // The map and the anchors first: a crash before the feed's acknowledgement only means
-      // the next session reads those changes again and finds the device holds them.
       await store.writeAll([
         ...commit.mappings.flatMap(({ collection, put, drop }) => mapItems(collection, put, drop)),
         ...Object.entries(commit.datastores).map(([collection, record]) =>
           store.datastoreItem(userId, deviceId, collection, record!),
         ),
       ]);
-      if (commit.feed !== undefined) await deps.feed.acknowledge(device, commit.feed);
     },
 
     saveDevInf: (devinf) => store.saveDevInf(userId, deviceId, devinf),

@@ -1,7 +1,7 @@
 import { resolutionWith } from '../../../../core/conflict-resolution';
 import { deepEqual } from '../../../../core/ids';
 import { type CurrentObject, planPush } from '../../../../core/inbound';
-import type { InboundWrite, JsonObject, JsonValue } from '../../../../core/model';
+import type { InboundWrite, JsonObject } from '../../../../core/model';
 import {
   child,
   childrenNamed,
@@ -13,9 +13,9 @@ import type { ConflictPolicy } from '../../../../core/policies';
 import { SESSION_COLLECTIONS, type SessionCollection } from '../../../../core/syncml-session/content';
 import type { ClientDevInf } from '../../../../core/syncml-session/devinf';
 import { processMessage, startSession } from '../../../../core/syncml-session/engine';
+import { type InboxTouches, noteChanges } from '../../../../core/syncml-session/inbox';
 import { readClientMessage } from '../../../../core/syncml-session/message';
 import type {
-  ChangeFeed,
   DatastoreRecord,
   DeviceRules,
   ItemOutcome,
@@ -37,14 +37,14 @@ export class MemoryWorld {
   devinf: ClientDevInf | undefined;
   /** Changes the feed reports next (cleared when acknowledged). */
   touched: Record<string, string[]> = {};
-  full: ChangeFeed['full'] = [];
-  readonly acknowledged: JsonValue[] = [];
+  full: InboxTouches['full'] = [];
+  /** Times the feed was collected into the records. */
+  collected = 0;
   commits = 0;
   policy: ConflictPolicy = 'reject';
   direction: 'two-way' | 'to-device' | 'from-device' = 'two-way';
   filter: ((collection: string, data: JsonObject | undefined) => boolean) | undefined;
   private ids = 0;
-  private feedReads = 0;
 
   /** An application write (or delete, with `undefined`), reported by the feed. */
   app(collection: SessionCollection, objectId: string, data: JsonObject | undefined): void {
@@ -158,20 +158,21 @@ export class MemoryWorld {
         };
       },
       loadDatastores: async () => structuredClone(world.datastores),
-      readChanges: async () => ({
-        touched: structuredClone(world.touched),
-        full: world.full,
-        ack: ++world.feedReads,
-      }),
+      async collectChanges() {
+        const touches: InboxTouches[] = Object.entries(world.touched).map(([collection, ids]) => ({
+          objects: ids.map((objectId) => ({ collection, objectId })),
+          full: [],
+        }));
+        if (world.full === 'all' || world.full.length > 0) touches.push({ objects: [], full: world.full });
+        world.datastores = { ...world.datastores, ...noteChanges(world.datastores, touches) };
+        world.touched = {};
+        world.full = [];
+        world.collected += 1;
+      },
       async commit(commit) {
         world.commits += 1;
         for (const { collection, put, drop } of commit.mappings) setMap(collection, put, drop);
         world.datastores = { ...world.datastores, ...structuredClone(commit.datastores) };
-        if (commit.feed !== undefined) {
-          world.acknowledged.push(commit.feed);
-          world.touched = {};
-          world.full = [];
-        }
       },
       saveDevInf: async (devinf) => {
         world.devinf = devinf;
