@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeDocumentClient } from '../../aws/clients';
+import { localUserToken, SyncHubUser } from '../../client/user';
+import { LOCAL_REGION } from '../../local/emulators';
+import type { Runtime } from '../../local/runtime';
+import { raw } from '../support/http';
+import { startTestRuntime } from '../support/runtime';
+import {
+  alert,
+  item,
+  message,
+  type ReplyView,
+  serverItems,
+  sync,
+  vcard,
+  view,
+} from '../support/syncml-messages';
+
+/**
+ * POST /v1/syncml at the protocol level, over real HTTP: authentication in the SyncHdr, session
+ * keys, resent messages, and hostile or malformed input, which gets a SyncML status or a 4xx,
+ * never a 5xx, and writes nothing. (The real client, SyncEvolution, is in syncml-session.test.ts.)
+ */
+
+let runtime: Runtime;
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+});
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const SYNCML = 'application/vnd.syncml+xml';
+
+interface Device {
+  user: SyncHubUser;
+  userId: string;
+  deviceId: string;
+  token: string;
+  url: string;
+}
+
+const newSyncmlDevice = async (platform = 'syncml'): Promise<Device> => {
+  const userId = `proto-${randomBytes(6).toString('hex')}`;
+  const user = new SyncHubUser(runtime.baseUrl, await localUserToken(runtime.baseUrl, userId));
+  const registration = await user.registerDevice(platform as 'json', 'pim');
+  return {
+    user,
+    userId,
+    deviceId: registration.deviceId,
+    token: registration.deviceToken,
+    url: `${runtime.baseUrl}/v1/syncml`,
+  };
+};
+
+const basic = (user: string, password: string, type = 'syncml:auth-basic') =>
+  `<Cred><Meta><Format xmlns='syncml:metinf'>b64</Format><Type xmlns='syncml:metinf'>${type}</Type></Meta>` +
+  `<Data>${Buffer.from(`${user}:${password}`).toString('base64')}</Data></Cred>`;
+
+/** A client message with a Cred in its SyncHdr. */
+const withCred = (xml: string, cred: string) => xml.replace('</Source>', `</Source>${cred}`);
+
+const post = async (
+  body: string | Uint8Array,
+  options: { path?: string; contentType?: string; headers?: Record<string, string> } = {},
+) => {
+  const response = await raw(runtime.baseUrl, 'POST', options.path ?? '/v1/syncml', {
+    body,
+    contentType: options.contentType ?? SYNCML,
+    ...(options.headers ? { headers: options.headers } : {}),
+  });
+  return {
+    ...response,
+    reply:
+      response.status === 200 && response.contentType.startsWith(SYNCML) ? view(response.text) : undefined,
+  };
+};
+
+/** The path part of a RespURI. */
+const pathOf = (respUri: string) => {
+  const url = new URL(respUri);
+  return `${url.pathname}${url.search}`;
+};
+
+const sessionItems = async (userId: string) =>
+  (
+    await makeDocumentClient({ ...inject('emulators'), region: LOCAL_REGION }).send(
+      new QueryCommand({
+        TableName: runtime.provisioned.tables.sync,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sm)',
+        ExpressionAttributeValues: { ':pk': `U#${userId}`, ':sm': 'SM' },
+      }),
+    )
+  ).Items ?? [];
+
+const hdrStatus = (reply: ReplyView | undefined) => reply?.statuses.find((s) => s.cmd === 'SyncHdr');
+
+/** Opens a session (package 1) and returns the path later messages go to. */
+const open = async (device: Device, alerts = alert(1, 201, 'contacts', 'n1'), sessionId = '11') => {
+  const first = await post(
+    withCred(message(1, alerts, { sessionId, target: device.url }), basic(device.deviceId, device.token)),
+  );
+  expect(hdrStatus(first.reply)?.code).toBe(212);
+  return { first, path: pathOf(first.reply!.respUri!) };
+};
+
+describe('SyncML authentication', () => {
+  it('missing credentials get 407 and a basic challenge; wrong ones 401; md5 is never offered', async () => {
+    const device = await newSyncmlDevice();
+    const none = await post(message(1, alert(1, 200, 'contacts', 'n1')));
+    expect(none.status).toBe(200);
+    expect(hdrStatus(none.reply)).toMatchObject({ code: 407, chal: 'syncml:auth-basic' });
+    expect(none.reply?.respUri).toBeUndefined();
+    for (const cred of [
+      basic(device.deviceId, `sdt_${'A'.repeat(43)}`),
+      basic('d_someoneelse', device.token),
+      basic(device.deviceId, device.token, 'syncml:auth-md5'),
+      basic(device.deviceId, 'not-a-token'),
+      `<Cred><Meta><Type xmlns='syncml:metinf'>syncml:auth-basic</Type></Meta><Data>%%%</Data></Cred>`,
+    ]) {
+      const refused = await post(withCred(message(1, alert(1, 200, 'contacts', 'n1')), cred));
+      expect(refused.status).toBe(200);
+      expect(hdrStatus(refused.reply)).toMatchObject({ code: 401, chal: 'syncml:auth-basic' });
+      expect(refused.reply!.statuses.find((s) => s.cmd === 'Alert')?.code).toBe(401);
+      expect(refused.reply!.final).toBe(true);
+      expect(refused.text).not.toMatch(/md5/);
+    }
+    expect(await sessionItems(device.userId)).toEqual([]);
+  });
+
+  it("another platform's device token does not open a session", async () => {
+    const device = await newSyncmlDevice('json');
+    const refused = await post(
+      withCred(message(1, alert(1, 201, 'contacts', 'n1')), basic(device.deviceId, device.token)),
+    );
+    expect(hdrStatus(refused.reply)?.code).toBe(401);
+  });
+
+  it('an unknown or malformed session key gets 404 and writes nothing', async () => {
+    const device = await newSyncmlDevice();
+    for (const key of ['A'.repeat(32), 'short', '%00']) {
+      const reply = await post(message(2, sync(1, 'contacts', item('Add', 2, 'x.vcf', vcard('X Y')))), {
+        path: `/v1/syncml?s=${key}`,
+      });
+      expect(hdrStatus(reply.reply)?.code).toBe(404);
+    }
+    expect(await device.user.list('contacts')).toEqual([]);
+  });
+
+  it('a removed device cannot continue its session', async () => {
+    const device = await newSyncmlDevice();
+    const { path } = await open(device);
+    await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.deviceId}`, { token: device.user.token });
+    const reply = await post(
+      message(2, sync(2, 'contacts', item('Add', 3, 'x.vcf', vcard('X Y'))), { sessionId: '11' }),
+      { path },
+    );
+    expect(hdrStatus(reply.reply)?.code).toBe(401);
+  });
+});
+
+describe('SyncML sessions', () => {
+  it('a resent message gets the same reply and writes once; a resent first message too', async () => {
+    const device = await newSyncmlDevice();
+    const pkg1 = withCred(
+      message(1, alert(1, 201, 'contacts', 'n1'), { sessionId: '21', target: device.url }),
+      basic(device.deviceId, device.token),
+    );
+    const first = await post(pkg1);
+    const again = await post(pkg1);
+    expect(again.text).toBe(first.text);
+    const path = pathOf(first.reply!.respUri!);
+    const pkg3 = message(2, sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice Resent'))), {
+      sessionId: '21',
+    });
+    const third = await post(pkg3, { path });
+    const resent = await post(pkg3, { path });
+    expect(resent.text).toBe(third.text);
+    expect(third.reply!.statuses.find((s) => s.sourceRef === 'a.vcf')?.code).toBe(201);
+    expect((await device.user.list('contacts')).map((c) => c.data.fullName)).toEqual(['Alice Resent']);
+  });
+
+  it("a message from another session's client, or an older message, is refused", async () => {
+    const device = await newSyncmlDevice();
+    const { path } = await open(device, alert(1, 201, 'contacts', 'n1'), '31');
+    const otherSession = await post(message(2, sync(2, 'contacts'), { sessionId: '99' }), { path });
+    expect(hdrStatus(otherSession.reply)?.code).toBe(404);
+    await post(message(2, sync(2, 'contacts'), { sessionId: '31' }), { path });
+    const older = await post(message(1, sync(2, 'contacts'), { sessionId: '31' }), { path });
+    expect(hdrStatus(older.reply)?.code).toBe(400);
+  });
+
+  it("a client's package over several messages: statuses and Alert 222 until its Final", async () => {
+    const device = await newSyncmlDevice();
+    await device.user.put('contacts', 'ada', { fullName: 'Ada' });
+    const { path } = await open(device, alert(1, 201, 'contacts', 'n1'), '41');
+    const part = await post(
+      message(2, sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice A'))), {
+        sessionId: '41',
+        final: false,
+      }),
+      { path },
+    );
+    expect(part.reply!.final).toBe(false);
+    expect(serverItems(part.reply!)).toEqual([]);
+    const last = await post(
+      message(3, sync(2, 'contacts', item('Add', 3, 'b.vcf', vcard('Bob B'))), { sessionId: '41' }),
+      { path },
+    );
+    expect(last.reply!.final).toBe(true);
+    expect(serverItems(last.reply!).map((i) => i.source)).toEqual(['ada']);
+  });
+
+  it('the server DevInf announces the preferred formats of the device settings', async () => {
+    const userId = `proto-${randomBytes(6).toString('hex')}`;
+    const user = new SyncHubUser(runtime.baseUrl, await localUserToken(runtime.baseUrl, userId));
+    const registration = await user.registerDevice('syncml' as 'json', 'car kit', {
+      syncml: { contacts: 'vcard21' },
+    });
+    const reply = await post(
+      withCred(
+        message(
+          1,
+          "<Get><CmdID>1</CmdID><Meta><Type xmlns='syncml:metinf'>application/vnd.syncml-devinf+xml</Type></Meta><Item><Target><LocURI>./devinf12</LocURI></Target></Item></Get>",
+        ),
+        basic(registration.deviceId, registration.deviceToken),
+      ),
+    );
+    expect(reply.text).toMatch(/<Rx-Pref><CTType>text\/x-vcard<\/CTType><VerCT>2.1<\/VerCT><\/Rx-Pref>/);
+    expect(reply.text).toMatch(/<Rx-Pref><CTType>text\/calendar<\/CTType><VerCT>2.0<\/VerCT><\/Rx-Pref>/);
+  });
+});
+
+describe('hostile and malformed SyncML', () => {
+  const BILLION_LAUGHS =
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><SyncML><SyncHdr>&lol2;</SyncHdr></SyncML>';
+  const XXE =
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><SyncML>&xxe;</SyncML>';
+
+  it('bodies that are not safe SyncML get a 4xx problem, never a 5xx', async () => {
+    const cases: [string | Uint8Array, number, string?][] = [
+      [BILLION_LAUGHS, 400],
+      [XXE, 400],
+      ['<SyncML><SyncHdr>', 400],
+      ['not xml at all', 400],
+      ['<Other/>', 400],
+      ['<SyncML><SyncBody/></SyncML>', 400],
+      [message(1, '').replace(/<SessionID>.*<\/SessionID>/, ''), 400],
+      [message(1, '').replace(/<MsgID>.*<\/MsgID>/, '<MsgID>-3</MsgID>'), 400],
+      [`<SyncML>${'<a>'.repeat(40)}${'</a>'.repeat(40)}</SyncML>`, 400],
+      [message(1, `<Put><CmdID>1</CmdID>${'<Item/>'.repeat(45_000)}</Put>`), 400],
+      [new Uint8Array([0x3c, 0x53, 0xff, 0xfe, 0x3e]), 400],
+      [`${message(1, '')}<!--${'x'.repeat(950_000)}-->`, 413],
+      [message(1, ''), 415, 'application/vnd.syncml+wbxml'],
+      [message(1, ''), 415, 'text/xml'],
+      ['', 400],
+    ];
+    for (const [body, status, contentType] of cases) {
+      const response = await post(body, contentType ? { contentType } : {});
+      expect([String(body).slice(-80), response.status]).toEqual([String(body).slice(-80), status]);
+      expect(response.contentType).toMatch(/problem\+json/);
+    }
+    const deflated = await post(message(1, ''), { headers: { 'content-encoding': 'deflate' } });
+    expect(deflated.status).toBe(415);
+  });
+
+  it('SyncML it cannot honour gets SyncML statuses, and nothing is written', async () => {
+    const device = await newSyncmlDevice();
+    const version = await post(
+      withCred(message(1, '').replace('SyncML/1.2', 'SyncML/2.0'), basic(device.deviceId, device.token)),
+    );
+    expect(hdrStatus(version.reply)?.code).toBe(505);
+    const { first, path } = await open(
+      device,
+      alert(1, 201, 'contacts', 'n1') + alert(2, 201, 'Notes/../../etc', 'n1'),
+      '51',
+    );
+    expect(
+      first.reply!.statuses.find((s) => s.cmd === 'Alert' && s.targetRef === 'Notes/../../etc')?.code,
+    ).toBe(404);
+    const reply = await post(
+      message(
+        2,
+        sync(
+          2,
+          'contacts',
+          item('Add', 3, 'bad.vcf', 'BEGIN:VCARD\nVERSION:3.0\nFN:unterminated') +
+            item('Add', 4, 'huge.vcf', vcard('Big One', `NOTE:${'x'.repeat(310_000)}\n`)) +
+            '<Add><CmdID>5</CmdID><Item><Data>no source</Data></Item></Add>' +
+            item('Add', 6, 'plain.txt', 'hello', 'text/plain') +
+            '<Atomic><CmdID>7</CmdID></Atomic><Copy><CmdID>8</CmdID></Copy>' +
+            `<Add><CmdID>9</CmdID><Meta><Type xmlns='syncml:metinf'>text/vcard</Type><Format xmlns='syncml:metinf'>b64</Format></Meta><Item><Source><LocURI>b64.vcf</LocURI></Source><Data>////</Data></Item></Add>`,
+        ) +
+          sync(10, 'events', item('Add', 11, 'e.ics', 'x', 'text/calendar')) +
+          `<Map><CmdID>12</CmdID><Target><LocURI>secrets</LocURI></Target><Source><LocURI>./x</LocURI></Source><MapItem><Target><LocURI>a#b</LocURI></Target><Source><LocURI>1</LocURI></Source></MapItem></Map>`,
+        { sessionId: '51' },
+      ),
+      { path },
+    );
+    expect(reply.status).toBe(200);
+    const codes = Object.fromEntries(
+      reply.reply!.statuses.map((s) => [`${s.cmd}:${s.sourceRef ?? s.cmdRef}`, s.code]),
+    );
+    expect(codes).toMatchObject({
+      'Add:bad.vcf': 415,
+      'Add:huge.vcf': 413,
+      'Add:5': 400,
+      'Add:plain.txt': 415,
+      'Atomic:7': 406,
+      'Copy:8': 406,
+      'Add:b64.vcf': 415,
+      'Sync:./events': 404,
+      'Add:e.ics': 404,
+      'Map:./x': 404,
+    });
+    expect(await device.user.list('contacts')).toEqual([]);
+    expect(await device.user.list('events')).toEqual([]);
+  });
+
+  it('mangled messages (property) never get a 5xx', async () => {
+    const device = await newSyncmlDevice();
+    const valid = withCred(
+      message(
+        1,
+        alert(1, 201, 'contacts', 'n1') + sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice A'))),
+      ),
+      basic(device.deviceId, device.token),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: valid.length }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.string({ maxLength: 12 }),
+        async (at, cut, insert) => {
+          const body = valid.slice(0, at) + insert + valid.slice(Math.min(valid.length, at + cut));
+          const response = await post(body);
+          expect(response.status).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
