@@ -28,6 +28,8 @@ import { TokenRequestSchema } from '../local/token-handler';
 interface Operation {
   summary: string;
   body?: z.ZodType | { oneOf: [string, z.ZodType][] };
+  /** A body that is not JSON (a protocol front's documents): its media type, described. */
+  document?: { mediaType: string; description: string };
   query?: z.ZodObject;
   success: [status: number, description: string];
 }
@@ -129,6 +131,16 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     body: DeviceSettingsInputSchema,
     success: [200, '{"settings","version"}'],
   },
+  'POST /v1/syncml': {
+    summary:
+      'A SyncML 1.2 session message (OMA DS over HTTP; docs/syncml.md). The first message authenticates ' +
+      'in its SyncHdr (syncml:auth-basic, deviceId:deviceToken); later ones go to the RespURI (?s=<session key>)',
+    document: { mediaType: 'application/vnd.syncml+xml', description: 'A SyncML 1.2 message (XML, not WBXML)' },
+    success: [
+      200,
+      'The server\'s SyncML message (application/vnd.syncml+xml); authentication and command failures are SyncML statuses in it',
+    ],
+  },
 };
 
 const jsonSchema = (schema: z.ZodType) =>
@@ -190,6 +202,15 @@ const operationOf = (route: RouteDefinition) => {
       : {}),
     ...(requestSchema
       ? { requestBody: { required: true, content: { 'application/json': { schema: requestSchema } } } }
+      : {}),
+    ...(operation.document
+      ? {
+          requestBody: {
+            required: true,
+            description: operation.document.description,
+            content: { [operation.document.mediaType]: { schema: { type: 'string' } } },
+          },
+        }
       : {}),
     responses: {
       [String(operation.success[0])]: { description: operation.success[1] },

@@ -113,10 +113,23 @@ describe('routes', () => {
     },
   );
 
-  it('leaves only the liveness probe unauthenticated', () => {
+  it('leaves only the liveness probe and SyncML (which authenticates in its SyncHdr) to their functions', () => {
     expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
       '/v1/health',
+      '/v1/syncml',
     ]);
+  });
+
+  it('routes POST /v1/syncml to the SyncML function', () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: { IntegrationUri: getAtt(stack, functionsOf(stack).get('syncml-api')!.function, 'Arn') },
+    });
+    expect(Object.keys(integrations)).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /v1/syncml',
+      AuthorizationType: 'NONE',
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: Object.keys(integrations)[0] }]] },
+    });
   });
 });
 
