@@ -29,9 +29,13 @@ import { type DatastoreSession, type OutRef, replySize, type SentCommand, type S
  * therefore commits nothing: the next one starts from the same anchors and the same changes.
  */
 
-/** What SyncHub accepts per message (announced as its MaxMsgSize); the XML reader's limit is higher. */
-export const SERVER_MAX_MSG_SIZE = 400_000;
-export const SERVER_MAX_OBJ_SIZE = MAX_OBJECT_DATA_BYTES;
+/**
+ * What SyncHub takes per message (announced as its MaxMsgSize; the XML reader's limit is higher):
+ * a message's items are written while the client waits, within one Lambda invocation.
+ */
+export const SERVER_MAX_MSG_SIZE = 150_000;
+/** Items up to this size; larger ones would need large-object support (split items), not offered. */
+export const SERVER_MAX_OBJ_SIZE = 140_000;
 /** Objects read per batch while filling a message. */
 const READ_BATCH = 50;
 /** Room a message needs besides one item: header, statuses of a small message, the Sync frame. */
@@ -129,6 +133,7 @@ class MessageRun {
     private readonly ports: SessionPorts,
     private readonly now: Date,
     first: boolean,
+    private readonly timeLeft: () => number,
   ) {
     state.serverMsgId += 1;
     this.msgRef = String(message.header.msgId);
@@ -345,7 +350,13 @@ class MessageRun {
         continue;
       }
       for (const item of inner.items) {
-        const itemCode = ds && open ? await this.clientItem(ds, inner, item) : code;
+        // Past the time budget, the rest waits for the client's next session (503: try later).
+        const itemCode =
+          !ds || !open
+            ? code
+            : this.timeLeft() <= 0
+              ? Status.SERVICE_UNAVAILABLE
+              : await this.clientItem(ds, inner, item);
         const ref = item.source ?? item.target;
         this.status(inner, inner.name, itemCode, ref ? { sourceRef: ref } : {});
       }
@@ -395,8 +406,11 @@ class MessageRun {
       throw error;
     }
     if (jsonByteLength(decoded) > MAX_OBJECT_DATA_BYTES) return Status.REQUEST_ENTITY_TOO_LARGE;
-    const entry = map.byLuid(luid);
-    const objectId = entry?.objectId ?? (await this.objectIdFor(ds, map, decoded));
+    // In a slow sync the client sends what it knows as Replace and the rest as Add: an Add whose
+    // LUID is mapped is a new item of a client that lost its state (LUIDs get reused), not the
+    // mapped object. In a two-way sync it is the same add again (a retry), so it is that object.
+    const entry = command.name === 'Add' && ds.mode === 'slow' ? undefined : map.byLuid(luid);
+    const objectId = entry?.objectId ?? (await this.objectIdFor(ds, map, decoded, luid));
     // An event's UID equal to its object id is implied (the mapping writes the id as UID).
     if (decoded.uid === objectId) delete decoded.uid;
     const carried = carriedProperties(
@@ -444,9 +458,16 @@ class MessageRun {
    * same event added on two devices, finds the object); in a slow sync a contact whose content
    * equals an unmapped object's is that object. Otherwise a new id.
    */
-  private async objectIdFor(ds: DatastoreSession, map: MapIndex, decoded: JsonObject): Promise<string> {
+  private async objectIdFor(
+    ds: DatastoreSession,
+    map: MapIndex,
+    decoded: JsonObject,
+    luid: string,
+  ): Promise<string> {
     const { collection } = ds;
-    const unmapped = (objectId: string) => map.byObject(objectId) === undefined;
+    // Free to match: objects paired with no item of the client, or with this very one (an
+    // interrupted slow sync already wrote it).
+    const unmapped = (objectId: string) => (map.byObject(objectId)?.luid ?? luid) === luid;
     if (collection === 'events' && typeof decoded.uid === 'string') {
       const uid = decoded.uid;
       if (ObjectIdSchema.safeParse(uid).success && unmapped(uid)) return uid;
@@ -736,11 +757,18 @@ export async function processMessage(
   state: SessionState,
   message: ClientMessage,
   ports: SessionPorts,
-  now = new Date(),
+  options: { now?: Date; timeLeft?: () => number } = {},
 ): Promise<{ state: SessionState; reply: string; notes: string[] }> {
   const first = state.lastClientMsgId === 0;
   if (message.header.maxMsgSize) state.maxMsgSize = replySize(message.header.maxMsgSize);
-  const run = new MessageRun(state, message, ports, now, first);
+  const run = new MessageRun(
+    state,
+    message,
+    ports,
+    options.now ?? new Date(),
+    first,
+    options.timeLeft ?? (() => Number.POSITIVE_INFINITY),
+  );
   const reply = await run.run();
   state.lastClientMsgId = message.header.msgId;
   return { state, reply, notes: run.notes };

@@ -5,7 +5,12 @@ import { DeviceWrites } from '../../aws/device-writes';
 import { Inbox } from '../../aws/inbox';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
-import { hashSessionKey, SESSION_IDLE_SECONDS, SyncmlStore } from '../../aws/syncml-store';
+import {
+  hashSessionKey,
+  SESSION_IDLE_SECONDS,
+  SessionTooLargeError,
+  SyncmlStore,
+} from '../../aws/syncml-store';
 import { UnsupportedMediaTypeError } from '../../core/errors';
 import { MAX_XML_BYTES } from '../../core/platforms/syncml/xml';
 import { parseExcludedCollections } from '../../core/selection';
@@ -91,7 +96,11 @@ interface OpenSession {
   rev: number;
 }
 
+/** A message's work stops this long after it started (the function's timeout is 28 s). */
+const WORK_BUDGET_MS = 20_000;
+
 async function handle(event: HttpEvent): Promise<HttpResult> {
+  const deadline = Date.now() + WORK_BUDGET_MS;
   const message = readMessage(event);
   const { header } = message;
   if (header.unsupportedProtocol) return syncml(refuseMessage(message, Status.VERSION_NOT_SUPPORTED));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeDocumentClient } from '../../aws/clients';
+import { SyncmlStore } from '../../aws/syncml-store';
 import { SyncHubDevice } from '../../client/device';
 import { localUserToken, SyncHubUser } from '../../client/user';
 import { LOCAL_REGION } from '../../local/emulators';
@@ -254,5 +255,37 @@ describe('SyncEvolution against POST /v1/syncml', () => {
     expect({ contacts: await live('contacts'), events: await live('events') }).toEqual(before);
     // And the session after it is two-way again.
     expectMode(ok(await client!.sync()), 'two-way');
+  });
+
+  it("splits replies at the client's MaxMsgSize: a small-message client gets every object once", async () => {
+    const owner = new SyncHubUser(runtime.baseUrl, await localUserToken(runtime.baseUrl, `${userId}-small`));
+    const contacts = Array.from({ length: 30 }, (_, i) => `person-${String(i).padStart(2, '0')}`);
+    for (const id of contacts)
+      await owner.put('contacts', id, { fullName: `Person ${id}`, note: 'n'.repeat(600) });
+    const registration = await owner.registerDevice('syncml' as 'json', 'car kit');
+    const small = await SyncEvolutionClient.create({
+      baseUrl: runtime.baseUrl,
+      deviceId: registration.deviceId,
+      token: registration.deviceToken,
+      maxMsgSize: 10240,
+    });
+    try {
+      const first = ok(await small.sync());
+      expect(first.sources.contacts).toMatchObject({
+        mode: 'slow',
+        local: { new: 30, mod: 0, del: 0, err: 0 },
+      });
+      const names = Object.values(await small.items('contacts')).map((text) =>
+        /FN:(.*)/.exec(text)?.[1]?.trim(),
+      );
+      expect(names.sort()).toEqual(contacts.map((id) => `Person ${id}`));
+      const second = ok(await small.sync());
+      expect(second.sources.contacts).toMatchObject({
+        mode: 'two-way',
+        local: { new: 0, mod: 0, del: 0, err: 0 },
+      });
+    } finally {
+      await small.dispose();
+    }
   });
 });

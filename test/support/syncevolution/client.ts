@@ -78,6 +78,8 @@ export class SyncEvolutionClient {
     baseUrl: string;
     deviceId: string;
     token: string;
+    /** The largest message the client takes (SyncEvolution's default: 150000; at least 10240). */
+    maxMsgSize?: number;
   }): Promise<SyncEvolutionClient> {
     requireTools();
     const dir = await mkdtemp(join(tmpdir(), 'synchub-syncevolution-'));
@@ -116,6 +118,7 @@ export class SyncEvolutionClient {
         // Bounded runs; no resends (a resend would hide a lost reply instead of failing).
         'RetryDuration=90',
         'RetryInterval=0',
+        ...(options.maxMsgSize ? [`maxMsgSize=${options.maxMsgSize}`] : []),
         'synchub',
       );
       for (const [store, format] of [

@@ -223,6 +223,31 @@ describe('SyncML session engine', () => {
     expect([...world.objects.values()].every((o) => o.version === 1)).toBe(true);
   });
 
+  it('a slow sync repeated after an interruption, or by a client that lost its state, duplicates nothing', async () => {
+    const world = new MemoryWorld();
+    const interrupted = new Session(world);
+    await interrupted.send(alert(1, 201, 'contacts', 'n1'));
+    await interrupted.send(
+      sync(2, 'contacts', item('Add', 3, '0', vcard('Alice A')) + item('Add', 4, '1', vcard('Bob B'))),
+    );
+    // The client never sent package 5; it starts again, and this time LUID 0 is another item.
+    await fullSync(world, {
+      code: 201,
+      next: 'n2',
+      changes: item('Add', 3, '1', vcard('Bob B')) + item('Add', 4, '0', vcard('Carol C')),
+    });
+    expect(
+      Object.values(world.live('contacts'))
+        .map((c) => c.fullName)
+        .sort(),
+    ).toEqual(['Alice A', 'Bob B', 'Carol C']);
+    const luids = Object.fromEntries(
+      world.mapOf('contacts').map((e) => [world.live('contacts')[e.objectId]?.fullName, e.luid]),
+    );
+    // Alice is no longer on the client: she was sent back as a new item.
+    expect(luids).toEqual({ 'Alice A': 'luid-c1', 'Bob B': '1', 'Carol C': '0' });
+  });
+
   it('a slow sync drops mappings the client no longer has and adds those objects again', async () => {
     const world = new MemoryWorld();
     world.app('contacts', 'ada', { fullName: 'Ada' });
@@ -368,6 +393,16 @@ describe('SyncML session engine', () => {
     await session.send(alert(1, 201, 'events', 'e1'));
     const pkg4 = await session.send(sync(2, 'events'));
     expect(serverItems(pkg4).map((i) => i.source)).toEqual(['lunch']);
+  });
+
+  it('items past the time budget get 503 and are not written (the client sends them again)', async () => {
+    const world = new MemoryWorld();
+    const session = new Session(world);
+    await session.send(alert(1, 201, 'contacts', 'n1'));
+    session.timeLeft = 0;
+    const reply = await session.send(sync(2, 'contacts', item('Add', 3, 'late.vcf', vcard('Late Comer'))));
+    expect(statusOf(reply, 'Add', 'late.vcf')?.code).toBe(503);
+    expect(world.live('contacts')).toEqual({});
   });
 
   it('refuses one-way and refresh syncs (406) and unknown datastores (404)', async () => {

@@ -187,6 +187,8 @@ export class MemoryWorld {
 export class Session {
   state: SessionState | undefined;
   msgId = 0;
+  /** What the engine is told is left of its time budget. */
+  timeLeft = Number.POSITIVE_INFINITY;
 
   constructor(private readonly world: MemoryWorld) {}
 
@@ -201,12 +203,10 @@ export class Session {
     });
     // The handler stores the state as JSON between messages: so does the test.
     const state = JSON.parse(JSON.stringify(this.state)) as SessionState;
-    const { state: next, reply } = await processMessage(
-      state,
-      parsed,
-      this.world.ports(),
-      new Date('2026-11-30T12:00:00Z'),
-    );
+    const { state: next, reply } = await processMessage(state, parsed, this.world.ports(), {
+      now: new Date('2026-11-30T12:00:00Z'),
+      timeLeft: () => this.timeLeft,
+    });
     this.state = next;
     return view(reply);
   }
