@@ -135,10 +135,13 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary:
       'A SyncML 1.2 session message (OMA DS over HTTP; docs/syncml.md). The first message authenticates ' +
       'in its SyncHdr (syncml:auth-basic, deviceId:deviceToken); later ones go to the RespURI (?s=<session key>)',
-    document: { mediaType: 'application/vnd.syncml+xml', description: 'A SyncML 1.2 message (XML, not WBXML)' },
+    document: {
+      mediaType: 'application/vnd.syncml+xml',
+      description: 'A SyncML 1.2 message (XML, not WBXML)',
+    },
     success: [
       200,
-      'The server\'s SyncML message (application/vnd.syncml+xml); authentication and command failures are SyncML statuses in it',
+      "The server's SyncML message (application/vnd.syncml+xml); authentication and command failures are SyncML statuses in it",
     ],
   },
 };
