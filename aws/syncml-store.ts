@@ -90,11 +90,12 @@ export class SyncmlStore {
       : undefined;
   }
 
-  /** The session a device's first message started, if the same message was seen before. */
+  /** The session a device's first message started, if this very message (by its hash) was seen before. */
   async sessionOfFirstMessage(
     userId: string,
     deviceId: string,
     clientSessionId: string,
+    bodyHash: string,
   ): Promise<string | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({
@@ -103,14 +104,23 @@ export class SyncmlStore {
         ConsistentRead: true,
       }),
     );
-    return Item && Number(Item.expiresAt) > epochSeconds() ? String(Item.keyHash) : undefined;
+    return Item && Item.bodyHash === bodyHash && Number(Item.expiresAt) > epochSeconds()
+      ? String(Item.keyHash)
+      : undefined;
   }
 
   /**
    * Stores the state after a message and the reply to it, together, if nobody else moved the
    * session since `rev` (0: a new session). False when someone did (a concurrent resend).
    */
-  async saveSession(keyHash: string, state: SessionState, rev: number, reply: string): Promise<boolean> {
+  async saveSession(
+    keyHash: string,
+    state: SessionState,
+    rev: number,
+    reply: string,
+    /** A new session: the hash of its first message, so that message sent again gets this reply. */
+    firstMessageHash?: string,
+  ): Promise<boolean> {
     const packed = pack(state);
     const body = gzipSync(Buffer.from(reply, 'utf8'));
     if (packed.length + body.length > MAX_STATE_BYTES)
@@ -142,7 +152,7 @@ export class SyncmlStore {
         },
       },
     ];
-    if (rev === 0) {
+    if (rev === 0 && firstMessageHash) {
       items.push({
         Put: {
           TableName: this.table,
@@ -150,6 +160,7 @@ export class SyncmlStore {
             pk: userPk(state.userId),
             sk: firstMessageSk(state.deviceId, state.clientSessionId),
             keyHash,
+            bodyHash: firstMessageHash,
             expiresAt: epochSeconds() + SESSION_IDLE_SECONDS,
           },
         },

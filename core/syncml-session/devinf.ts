@@ -90,9 +90,11 @@ export interface ClientDevInf {
   }[];
 }
 
-const short = (text: string | undefined) => (text && text.length <= 200 ? text : undefined);
-const MAX_DATASTORES = 20;
-const MAX_PROPERTIES = 300;
+/** Bounds on what is kept of a client's DevInf (SyncEvolution's lists 120 properties per type). */
+const short = (text: string | undefined) => (text && text.length <= 64 ? text : undefined);
+const MAX_DATASTORES = 10;
+const MAX_TYPES = 4;
+const MAX_PROPERTIES = 200;
 
 export function readClientDevInf(devinf: XmlElement): ClientDevInf {
   const datastores = childrenNamed(devinf, 'DataStore')
@@ -101,7 +103,7 @@ export function readClientDevInf(devinf: XmlElement): ClientDevInf {
       const uri = short(childText(store, 'SourceRef'));
       if (!uri) return [];
       const properties: Record<string, string[]> = {};
-      for (const cap of childrenNamed(store, 'CTCap')) {
+      for (const cap of childrenNamed(store, 'CTCap').slice(0, MAX_TYPES)) {
         const type = short(childText(cap, 'CTType'))?.toLowerCase();
         if (!type) continue;
         properties[type] = childrenNamed(cap, 'Property')

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { DeviceRegistry } from '../../aws/device-registry';
 import { DeviceWrites } from '../../aws/device-writes';
@@ -78,7 +78,7 @@ const respUriFor = (message: ClientMessage, event: HttpEvent, key: string): stri
   return `${base}?s=${key}`;
 };
 
-const readMessage = (event: HttpEvent): ClientMessage => {
+const readMessage = (event: HttpEvent): { message: ClientMessage; bodyHash: string } => {
   const type = contentTypeOf(event);
   if (type === SYNCML_WBXML)
     throw new UnsupportedMediaTypeError(`WBXML is not supported: configure the client to send ${SYNCML_XML}`);
@@ -87,13 +87,19 @@ const readMessage = (event: HttpEvent): ClientMessage => {
   const encoding = (event.headers?.['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity')
     throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported: send plain XML`);
-  return readClientMessage(rawBody(event, MAX_XML_BYTES));
+  const body = rawBody(event, MAX_XML_BYTES);
+  return {
+    message: readClientMessage(body),
+    bodyHash: createHash('sha256').update(body, 'utf8').digest('hex'),
+  };
 };
 
 interface OpenSession {
   keyHash: string;
   state: SessionState;
   rev: number;
+  /** A new session's first message (resent, it gets the same reply). */
+  firstMessageHash?: string;
 }
 
 /** A message's work stops this long after it started (the function's timeout is 28 s). */
@@ -101,7 +107,7 @@ const WORK_BUDGET_MS = 20_000;
 
 async function handle(event: HttpEvent): Promise<HttpResult> {
   const deadline = Date.now() + WORK_BUDGET_MS;
-  const message = readMessage(event);
+  const { message, bodyHash } = readMessage(event);
   const { header } = message;
   if (header.unsupportedProtocol) return syncml(refuseMessage(message, Status.VERSION_NOT_SUPPORTED));
   const key = event.queryStringParameters?.s;
@@ -114,7 +120,12 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
     }
     const { device } = auth;
     // The same first message again (its reply was lost): the same reply.
-    const seen = await store.sessionOfFirstMessage(device.userId, device.deviceId, header.sessionId);
+    const seen = await store.sessionOfFirstMessage(
+      device.userId,
+      device.deviceId,
+      header.sessionId,
+      bodyHash,
+    );
     if (seen) {
       const stored = await store.loadSession(seen);
       if (stored?.state.lastClientMsgId === header.msgId && stored.state.clientUri === header.source) {
@@ -126,6 +137,7 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
     open = {
       keyHash: hashSessionKey(newKey),
       rev: 0,
+      firstMessageHash: bodyHash,
       state: startSession(message, {
         userId: device.userId,
         deviceId: device.deviceId,
