@@ -170,9 +170,21 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
     open.state,
     message,
     sessionPorts(deps, device, settings),
+    {
+      timeLeft: () => deadline - Date.now(),
+    },
   );
   for (const note of notes) logger.warn(note);
-  if (!(await store.saveSession(open.keyHash, state, open.rev, reply))) {
+  let saved: boolean;
+  try {
+    saved = await store.saveSession(open.keyHash, state, open.rev, reply, open.firstMessageHash);
+  } catch (error) {
+    if (!(error instanceof SessionTooLargeError)) throw error;
+    // More than a session can carry (a slow sync of very many objects): refused, logged.
+    logger.error('SyncML session state too large', { error });
+    return syncml(refuseMessage(message, Status.PROCESSING_ERROR));
+  }
+  if (!saved) {
     // A resend raced this message: whichever finished first answered it.
     const cached = await store.cachedReply(open.keyHash, header.msgId);
     return syncml(cached ?? refuseMessage(message, Status.PROCESSING_ERROR));
