@@ -678,7 +678,7 @@ class MessageRun {
   /**
    * Package 5 is complete: the session's outcome becomes durable. What the client acknowledged
    * moves its held versions; what it did not (or never answered) stays dirty for the next
-   * session; the datastores get their new anchors; the change feed is acknowledged.
+   * session; the datastores get their new anchors, and lose the dirty ids this session compared.
    */
   private async commit(): Promise<void> {
     const { state, ports } = this;
