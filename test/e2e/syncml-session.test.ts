@@ -108,7 +108,13 @@ const ok = (report: Awaited<ReturnType<Client['sync']>>) => {
   return report;
 };
 
-describe('SyncEvolution against POST /v1/syncml', () => {
+/**
+ * A test runs SyncEvolution up to three times (each run bounded by its RetryDuration of 90 s)
+ * and waits for the pipeline; on a loaded machine that takes more than vitest's default.
+ */
+const CLIENT_TEST_TIMEOUT_MS = 300_000;
+
+describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT_MS }, () => {
   it('a bad password fails with an authentication error and writes nothing', async () => {
     const report = await client!.sync({ password: `sdt_${'x'.repeat(43)}` });
     expect(report.exitCode).not.toBe(0);
