@@ -285,6 +285,24 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
         /FN:(.*)/.exec(text)?.[1]?.trim(),
       );
       expect(names.sort()).toEqual(contacts.map((id) => `Person ${id}`));
+      // The server's package 4 took several messages (its own message counter says how many).
+      const [index] =
+        (
+          await db().send(
+            new QueryCommand({
+              TableName: runtime.provisioned.tables.sync,
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sms)',
+              ExpressionAttributeValues: {
+                ':pk': `U#${userId}-small`,
+                ':sms': `SMS#${registration.deviceId}#`,
+              },
+            }),
+          )
+        ).Items ?? [];
+      const session = await new SyncmlStore(db(), runtime.provisioned.tables.sync).loadSession(
+        String(index!.keyHash),
+      );
+      expect(session?.state.serverMsgId).toBeGreaterThan(4);
       const second = ok(await small.sync());
       expect(second.sources.contacts).toMatchObject({
         mode: 'two-way',

@@ -54,7 +54,7 @@ export const parseReport = (output: string): SyncReport['sources'] => {
     const n = match[2]!
       .split('|')
       .map((cell) => Number(cell.trim()))
-      .filter((v, i, all) => i < all.length - 1);
+      .slice(0, -1);
     const counts = (offset: number): Counts => ({
       new: n[offset]!,
       mod: n[offset + 1]!,

@@ -2,13 +2,6 @@ import { resolutionWith } from '../../../../core/conflict-resolution';
 import { deepEqual } from '../../../../core/ids';
 import { type CurrentObject, planPush } from '../../../../core/inbound';
 import type { InboundWrite, JsonObject } from '../../../../core/model';
-import {
-  child,
-  childrenNamed,
-  childText,
-  parseXml,
-  type XmlElement,
-} from '../../../../core/platforms/syncml/xml';
 import type { ConflictPolicy } from '../../../../core/policies';
 import { SESSION_COLLECTIONS, type SessionCollection } from '../../../../core/syncml-session/content';
 import type { ClientDevInf } from '../../../../core/syncml-session/devinf';
