@@ -235,6 +235,24 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
     expect({ contacts: await live('contacts'), events: await live('events') }).toEqual(before);
   });
 
+  it('a conflict keeps the server copy (the default reject policy) and the client gets it', async () => {
+    const carol = (await client!.find('contacts', /FN:Carol Server/))!;
+    await client!.write('contacts', carol.luid, carol.text.replace('FN:Carol Server', 'FN:Carol Device'));
+    await user.put('contacts', 'carol', {
+      fullName: 'Carol Server v2',
+      emails: [{ value: 'carol@example.org' }],
+    });
+    await delivered(1);
+    const report = ok(await client!.sync());
+    expect(report.sources.contacts?.remote.err).toBe(0);
+    expect((await client!.items('contacts'))[carol.luid]).toMatch(/FN:Carol Server v2/);
+    expect((await live('contacts')).carol?.data.fullName).toBe('Carol Server v2');
+    // Settled: the next session moves nothing.
+    const next = ok(await client!.sync());
+    expect(next.sources.contacts?.local).toEqual({ new: 0, mod: 0, del: 0, err: 0 });
+    expect(next.sources.contacts?.remote).toEqual({ new: 0, mod: 0, del: 0, err: 0 });
+  });
+
   it('a slow sync forced by a lost anchor (508) duplicates nothing', async () => {
     const before = { contacts: await live('contacts'), events: await live('events') };
     const files = { contacts: await client!.items('contacts'), events: await client!.items('events') };
