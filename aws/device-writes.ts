@@ -1,28 +1,27 @@
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { conflictPolicyFor, resolutionWith, writesNeedingBase } from '../core/conflict-resolution';
-import { deepEqual } from '../core/ids';
+import type { ConflictResolvers } from '../core/conflicts';
 import { type CurrentObject, objectKey, planPush } from '../core/inbound';
-import type { DeviceSettings, InboundWrite, JsonObject } from '../core/model';
-import type { UserSettings } from '../core/policies';
-import { cancellationCodes } from './errors';
-import type { ObjectsStore, TransactItem } from './objects-store';
+import { deepEqual, type JsonObject } from '../core/json';
+import type { InboundWrite } from '../core/model';
+import type { DeviceSession } from '../core/session/device-session';
+import { conflictResolution, writesNeedingBase } from '../core/session/push';
+import type { Committer, TransactItem } from './commit';
+import type { ObjectsStore } from './objects-store';
 import type { SyncStore } from './sync-store';
 
 /**
  * "Apply one device write now": what a protocol front whose client waits for the outcome (a
  * SyncML item status, a WebDAV PUT) does with one change. The push rules are the inbound
- * path's (core/inbound.ts `planPush`, the collection's conflict policy); the write is one
- * version-checked transaction on the objects table, origin = the device, carrying the caller's
- * own items (an id map entry) so both land or neither; capture and the router then carry it to
- * every other device. A write that changes nothing (equal data, a delete of what is gone) is
- * not made.
+ * path's (core/inbound.ts `planPush`, the collection's conflict policy from the device's
+ * session); the write is one version-checked transaction on the objects table, origin = the
+ * device, carrying the caller's own items (an id map entry) so both land or neither; capture
+ * and the router then carry it to every other device. A write that changes nothing (equal
+ * data, a delete of what is gone) is not made.
  */
 
 export interface DeviceWrite {
   userId: string;
-  device: { deviceId: string; settings: DeviceSettings };
-  /** The user's settings (conflict policies), read once by the caller for a batch of writes. */
-  settings: UserSettings;
+  /** The device's session: its conflict policies and identity. */
+  session: DeviceSession;
   collection: string;
   objectId: string;
   op: 'add' | 'modify' | 'delete';
@@ -40,49 +39,55 @@ export type DeviceWriteOutcome =
   | { kind: 'server-kept'; version: number; deleted: boolean }
   | { kind: 'rejected'; reason: string };
 
-const MAX_ATTEMPTS = 6;
-
 export class DeviceWrites {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly committer: Committer,
     private readonly objects: ObjectsStore,
     private readonly syncStore: SyncStore,
+    private readonly resolvers: ConflictResolvers,
   ) {}
 
   async apply(request: DeviceWrite): Promise<DeviceWriteOutcome> {
-    const { userId, collection, objectId } = request;
-    const origin = { kind: 'device', deviceId: request.device.deviceId } as const;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await this.objects.getMany(userId, [{ collection, objectId }]);
-      const server = current.get(objectKey(collection, objectId));
-      const live = server !== undefined && !server.deleted;
-      const data = request.op === 'delete' ? undefined : request.dataFor?.(server);
-      let outcome: DeviceWriteOutcome | undefined;
-      if (request.op === 'delete' ? !live : live && deepEqual(server.data, data)) {
-        outcome = { kind: 'unchanged', version: server?.version ?? 0, deleted: !live };
-      }
-      let write: TransactItem | undefined;
-      if (!outcome) {
-        const change: InboundWrite = {
-          changeId: 'device-write',
-          op: request.op,
-          collection,
-          objectId,
-          ...(request.baseVersion !== undefined ? { baseVersion: request.baseVersion } : {}),
-          ...(data ? { data } : {}),
-        };
-        const policyFor = conflictPolicyFor(request.settings, request.device.settings);
-        const needsBase = writesNeedingBase([change], current, policyFor);
-        const { replicas } =
-          needsBase.length > 0 ? await this.syncStore.readState(userId, needsBase) : { replicas: new Map() };
-        const plan = planPush(change.changeId, [change], current, resolutionWith(policyFor, replicas));
+    const { userId, collection, objectId, session } = request;
+    const origin = { kind: 'device', deviceId: session.deviceId } as const;
+    const { value } = await this.committer.optimistically<DeviceWriteOutcome>(
+      `the device write of ${collection}/${objectId}`,
+      async () => {
+        const current = await this.objects.getMany(userId, [{ collection, objectId }]);
+        const server = current.get(objectKey(collection, objectId));
+        const live = server !== undefined && !server.deleted;
+        const data = request.op === 'delete' ? undefined : request.dataFor?.(server);
         const kept = { kind: 'server-kept', version: server?.version ?? 0, deleted: !live } as const;
-        if (plan.kind === 'rejected') return { kind: 'rejected', reason: plan.result.reason };
-        if (plan.kind === 'conflict') outcome = kept;
-        else {
-          const [planned] = plan.writes;
-          const [resolution] = plan.resolutions;
-          if (!planned || planned.noop) outcome = planned ? { ...kept, kind: 'unchanged' } : kept;
+        let outcome: DeviceWriteOutcome;
+        let write: TransactItem | undefined;
+        if (request.op === 'delete' ? !live : live && deepEqual(server.data, data)) {
+          outcome = { kind: 'unchanged', version: server?.version ?? 0, deleted: !live };
+        } else {
+          const change: InboundWrite = {
+            changeId: 'device-write',
+            op: request.op,
+            collection,
+            objectId,
+            ...(request.baseVersion !== undefined ? { baseVersion: request.baseVersion } : {}),
+            ...(data ? { data } : {}),
+          };
+          const needsBase = writesNeedingBase(session, [change], current);
+          const { replicas } =
+            needsBase.length > 0
+              ? await this.syncStore.readState(userId, needsBase)
+              : { replicas: new Map() };
+          const plan = planPush(
+            change.changeId,
+            [change],
+            current,
+            conflictResolution(session, replicas, this.resolvers),
+          );
+          if (plan.kind === 'rejected')
+            return { done: true, value: { kind: 'rejected', reason: plan.result.reason } };
+          const [planned] = plan.kind === 'conflict' ? [] : plan.writes;
+          const [resolution] = plan.kind === 'conflict' ? [] : plan.resolutions;
+          if (!planned) outcome = kept;
+          else if (planned.noop) outcome = { ...kept, kind: 'unchanged' };
           else {
             write = this.objects.transactWrite(userId, planned, origin, new Date().toISOString());
             outcome = {
@@ -95,20 +100,10 @@ export class DeviceWrites {
             };
           }
         }
-      }
-      const items = [...(write ? [write] : []), ...(request.alongside?.(outcome) ?? [])];
-      if (items.length === 0) return outcome;
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-        return outcome;
-      } catch (error) {
-        const codes = cancellationCodes(error);
-        // The object moved since it was read: read again and plan again.
-        if (!codes?.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
-          throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
-      }
-    }
-    throw new Error(`the write of ${collection}/${objectId} stayed contended after ${MAX_ATTEMPTS} attempts`);
+        const items = [...(write ? [write] : []), ...(request.alongside?.(outcome) ?? [])];
+        return items.length === 0 ? { done: true, value: outcome } : { commit: { items }, value: outcome };
+      },
+    );
+    return value;
   }
 }

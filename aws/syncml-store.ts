@@ -6,15 +6,14 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SessionCollection } from '../core/syncml-session/content';
 import type { ClientDevInf } from '../core/syncml-session/devinf';
 import type { DatastoreRecord, MapEntry } from '../core/syncml-session/ports';
 import type { SessionState } from '../core/syncml-session/state';
-import { cancellationCodes } from './errors';
+import type { Committer, TransactItem } from './commit';
+import { TransientError } from './errors';
 import { epochSeconds, userPk } from './keys';
-import type { TransactItem } from './objects-store';
 
 /**
  * What SyncML sessions keep, in the sync table under prefixes of their own:
@@ -57,6 +56,7 @@ export class SessionTooLargeError extends Error {}
 export class SyncmlStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
+    private readonly committer: Committer,
     private readonly table: string,
   ) {}
 
@@ -166,14 +166,9 @@ export class SyncmlStore {
         },
       });
     }
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (codes?.[0] === 'ConditionalCheckFailed' || codes?.includes('TransactionConflict')) return false;
-      throw error;
-    }
+    const outcome = await this.committer.commit({ items });
+    if (outcome === 'throttled') throw new TransientError('the SyncML session write was throttled');
+    return outcome === 'committed';
   }
 
   async loadDatastores(

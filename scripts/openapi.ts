@@ -1,190 +1,41 @@
 /**
  * The OpenAPI 3.1 description of SyncHub's HTTP API, built from the route definition
- * (lib/definition.ts) and the very zod schemas the handlers validate with, so the reference
- * cannot drift from the code: `npm run openapi` writes docs/openapi.json, and a unit test fails
+ * (lib/definition.ts) and the API contract (functions/schemas/contract.ts): the very zod schemas
+ * the handlers validate requests with and are typed by for their responses, so the reference
+ * cannot drift from the code. `npm run openapi` writes docs/openapi.json, and a unit test fails
  * when the committed file is not what this builds.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { JsonPushSchema } from '../core/platforms/json';
-import { JsonPatchPushSchema } from '../core/platforms/jsonpatch';
-import { UserSettingsSchema } from '../core/policies';
-import { DeviceSettingsInputSchema } from '../core/settings';
-import {
-  AckBodySchema,
-  DeleteObjectQuerySchema,
-  DigestQuerySchema,
-  ListObjectsQuerySchema,
-  PollQuerySchema,
-  PutObjectBodySchema,
-  RegisterDeviceBodySchema,
-  SnapshotQuerySchema,
-  TransactionBodySchema,
-} from '../functions/schemas';
+import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { ProblemSchema } from '../functions/schemas/responses';
 import { ROUTES, type RouteDefinition } from '../lib/definition';
-import { TokenRequestSchema } from '../local/token-handler';
 
-interface Operation {
-  summary: string;
-  body?: z.ZodType | { oneOf: [string, z.ZodType][] };
-  /** A body that is not JSON (a protocol front's documents): its media type, described. */
-  document?: { mediaType: string; description: string };
-  query?: z.ZodObject;
-  success: [status: number, description: string];
-}
+/** Requests are described as a client writes them, responses as a client reads them. */
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
-/** Every route of the definition, described; a route missing here fails the unit test. */
-export const OPERATIONS: Readonly<Record<string, Operation>> = {
-  'GET /v1/health': { summary: 'Liveness', success: [200, '{"status":"ok"}'] },
-  'POST /v1/local/token': {
-    summary: 'A user JWT from the local issuer (local runtime only, never deployed)',
-    body: TokenRequestSchema,
-    success: [200, '{"token","tokenType","expiresIn"}'],
-  },
-  'GET /v1/objects/{collection}': {
-    summary: "A page of the user's live objects of a collection",
-    query: ListObjectsQuerySchema,
-    success: [200, '{"items":[{"collection","objectId","version","data","updatedAt"}],"next"?}'],
-  },
-  'GET /v1/objects/{collection}/{objectId}': {
-    summary: 'One object',
-    success: [200, '{"collection","objectId","version","data","updatedAt"}'],
-  },
-  'PUT /v1/objects/{collection}/{objectId}': {
-    summary: 'Create or replace an object (409 on a version mismatch)',
-    body: PutObjectBodySchema,
-    success: [200, '{"version"} (201 when created)'],
-  },
-  'DELETE /v1/objects/{collection}/{objectId}': {
-    summary: 'Delete an object (a tombstone is kept)',
-    query: DeleteObjectQuerySchema,
-    success: [204, 'deleted'],
-  },
-  'POST /v1/transactions': {
-    summary: 'Write several objects atomically: all or none (409 names every failing write)',
-    body: TransactionBodySchema,
-    success: [
-      201,
-      '{"txId","writes":[{"collection","objectId","version","deleted"}]} (200 with "replayed" for a repeated txId)',
-    ],
-  },
-  'GET /v1/transactions/{txId}': {
-    summary: 'A transaction and where it stands for each device',
-    success: [
-      200,
-      '{"txId","status","createdAt","origin","writes","captured","devices":[{"deviceId","status"}]}',
-    ],
-  },
-  'GET /v1/settings': {
-    summary: "The user's settings and their version",
-    success: [200, '{"settings","version"}'],
-  },
-  'PUT /v1/settings': {
-    summary: "Replace the user's settings (policies, filters, delta generators, device defaults)",
-    body: UserSettingsSchema,
-    success: [200, '{"settings","version"}'],
-  },
-  'POST /v1/devices': {
-    summary: 'Register a device; its token is returned once',
-    body: RegisterDeviceBodySchema,
-    success: [201, '{"deviceId","deviceToken","platform","settings","createdAt","cursor","lastSeq"}'],
-  },
-  'GET /v1/devices': { summary: "The user's devices", success: [200, '{"devices":[...]}'] },
-  'DELETE /v1/devices/{deviceId}': {
-    summary: 'Remove a device: its token stops working and its inbox queue is deleted',
-    success: [204, 'removed'],
-  },
-  'GET /v1/sync/messages': {
-    summary: "Poll the device's inbox, in seq order, long-polling up to `wait` seconds",
-    query: PollQuerySchema,
-    success: [200, '{"messages":[{"seq","type":"change"|"result"|"resync","payload"}]}'],
-  },
-  'POST /v1/sync/ack': {
-    summary: 'Acknowledge messages up to a seq; report transactions the device could not apply',
-    body: AckBodySchema,
-    success: [200, '{"cursor"}'],
-  },
-  'POST /v1/sync/changes': {
-    summary: "Push changes in the device's format (syncml devices push application/vnd.syncml+xml)",
-    body: {
-      oneOf: [
-        ['json', JsonPushSchema],
-        ['jsonpatch', JsonPatchPushSchema],
-      ],
-    },
-    success: [202, '{"accepted","pushId"}'],
-  },
-  'GET /v1/sync/snapshot': {
-    summary: 'A page of the objects the device holds, in its format',
-    query: SnapshotQuerySchema,
-    success: [200, '{"items":[...],"next"?,"lastSeq"}'],
-  },
-  'GET /v1/sync/digest': {
-    summary: 'Per-collection count and digest of what the device should hold',
-    query: DigestQuerySchema,
-    success: [200, '{"collections":{"<name>":{"count","digest"}},"lastSeq"}'],
-  },
-  'GET /v1/sync/settings': { summary: "The device's settings", success: [200, '{"settings","version"}'] },
-  'PUT /v1/sync/settings': {
-    summary: "Replace the device's settings",
-    body: DeviceSettingsInputSchema,
-    success: [200, '{"settings","version"}'],
-  },
-  'POST /v1/syncml': {
-    summary:
-      'A SyncML 1.2 session message (OMA DS over HTTP; docs/syncml.md). The first message authenticates ' +
-      'in its SyncHdr (syncml:auth-basic, deviceId:deviceToken); later ones go to the RespURI (?s=<session key>)',
-    document: {
-      mediaType: 'application/vnd.syncml+xml',
-      description: 'A SyncML 1.2 message (XML, not WBXML)',
-    },
-    success: [
-      200,
-      "The server's SyncML message (application/vnd.syncml+xml); authentication and command failures are SyncML statuses in it",
-    ],
-  },
-};
-
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
-
-const problem = {
-  description: 'RFC 9457 problem',
-  content: {
-    'application/problem+json': {
-      schema: {
-        type: 'object',
-        required: ['type', 'title', 'status', 'detail'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          instance: { type: 'string' },
-          errors: { type: 'array', items: { type: 'object' } },
-        },
-      },
-    },
-  },
-};
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
 
 const operationOf = (route: RouteDefinition) => {
   const key = `${route.method} ${route.path}`;
-  const operation = OPERATIONS[key];
-  if (!operation) throw new Error(`scripts/openapi.ts describes no route ${key}`);
+  const operation: Operation | undefined = (CONTRACT as Record<string, Operation>)[key];
+  if (!operation) throw new Error(`functions/schemas/contract.ts describes no route ${key}`);
   const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
-    schema: { type: 'string' },
+    schema: operation.path?.shape[name!]
+      ? jsonSchema(operation.path.shape[name!] as z.ZodType, 'input')
+      : { type: 'string' },
   }));
   const queryParameters = operation.query
     ? Object.entries(operation.query.shape).map(([name, schema]) => ({
         name,
         in: 'query',
         required: false,
-        schema: jsonSchema(schema as z.ZodType),
+        schema: jsonSchema(schema as z.ZodType, 'input'),
       }))
     : [];
   const body = operation.body;
@@ -192,8 +43,23 @@ const operationOf = (route: RouteDefinition) => {
     body === undefined
       ? undefined
       : 'oneOf' in body
-        ? { oneOf: body.oneOf.map(([platform, schema]) => ({ title: platform, ...jsonSchema(schema) })) }
-        : jsonSchema(body);
+        ? {
+            oneOf: body.oneOf.map(([platform, schema]) => ({
+              title: platform,
+              ...jsonSchema(schema, 'input'),
+            })),
+          }
+        : jsonSchema(body, 'input');
+  const responses: Record<string, unknown> = {};
+  for (const [status, { description, schema }] of Object.entries(operation.responses)) {
+    responses[status] = {
+      description,
+      ...(schema ? { content: { 'application/json': { schema: jsonSchema(schema, 'output') } } } : {}),
+    };
+  }
+  for (const [status, description] of Object.entries(errorsOf(route, operation))) {
+    responses[status] = { description, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+  }
   return {
     summary: operation.summary,
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
@@ -204,21 +70,19 @@ const operationOf = (route: RouteDefinition) => {
       ? { parameters: [...pathParameters, ...queryParameters] }
       : {}),
     ...(requestSchema
-      ? { requestBody: { required: true, content: { 'application/json': { schema: requestSchema } } } }
-      : {}),
-    ...(operation.document
       ? {
           requestBody: {
             required: true,
-            description: operation.document.description,
-            content: { [operation.document.mediaType]: { schema: { type: 'string' } } },
+            content: {
+              'application/json': { schema: requestSchema },
+              ...Object.fromEntries(
+                (operation.otherBodyTypes ?? []).map((type) => [type, { schema: { type: 'string' } }]),
+              ),
+            },
           },
         }
       : {}),
-    responses: {
-      [String(operation.success[0])]: { description: operation.success[1] },
-      '4XX': problem,
-    },
+    responses,
   };
 };
 
@@ -245,6 +109,7 @@ export const buildOpenApi = () => {
           description: 'The device token returned at registration',
         },
       },
+      schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
     },
     paths,
   };

@@ -1,6 +1,6 @@
-import { isJsonObject } from '../ids';
-import type { DeviceSettings, JsonObject } from '../model';
-import { DEFAULT_FORMATS, decodeContent, encodeContent, type SyncmlFormats } from '../platforms/syncml/codec';
+import { isJsonObject, type JsonObject } from '../json';
+import type { DeviceSettings, SyncmlFormats } from '../model';
+import { DEFAULT_FORMATS, decodeContent, encodeContent } from '../platforms/syncml/codec';
 import { ContentError } from '../platforms/syncml/content-error';
 import { EventShape } from '../platforms/syncml/icalendar';
 import { ContactShape } from '../platforms/syncml/vcard';
@@ -39,8 +39,7 @@ export type { SyncmlFormats };
 
 /** The content formats a device's settings choose (docs/syncml.md, "Settings"). */
 export const formatsOf = (settings: DeviceSettings): SyncmlFormats => {
-  const { syncml } = settings as DeviceSettings & { syncml?: Partial<SyncmlFormats> };
-  return { ...DEFAULT_FORMATS, ...syncml };
+  return { ...DEFAULT_FORMATS, ...settings.syncml };
 };
 
 export interface ContentType {

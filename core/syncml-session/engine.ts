@@ -1,4 +1,5 @@
-import { deepEqual, jsonByteLength, ObjectIdSchema } from '../ids';
+import { ObjectIdSchema } from '../ids';
+import { deepEqual, jsonByteLength } from '../json';
 import { MAX_OBJECT_DATA_BYTES } from '../limits';
 import type { JsonObject } from '../model';
 import {

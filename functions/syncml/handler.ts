@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { Committer } from '../../aws/commit';
 import { DeviceRegistry } from '../../aws/device-registry';
 import { DeviceWrites } from '../../aws/device-writes';
+import { isTransient } from '../../aws/errors';
 import { Inbox } from '../../aws/inbox';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
@@ -13,13 +16,17 @@ import {
 } from '../../aws/syncml-store';
 import { UnsupportedMediaTypeError } from '../../core/errors';
 import { MAX_XML_BYTES } from '../../core/platforms/syncml/xml';
-import { parseExcludedCollections } from '../../core/selection';
+import { parseSelection } from '../../core/selection';
+import { deviceSession } from '../../core/session/device-session';
 import { processMessage, refuseMessage, startSession } from '../../core/syncml-session/engine';
 import { type ClientMessage, readClientMessage } from '../../core/syncml-session/message';
 import { Status, SYNCML_WBXML, SYNCML_XML } from '../../core/syncml-session/protocol';
 import type { SessionState } from '../../core/syncml-session/state';
+import { conflictResolvers } from '../conflict-resolvers';
+import { DEFAULT_AUTH_DEADLINE_MS } from '../lib/auth';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
-import { contentTypeOf, type HttpEvent, type HttpResult, httpApi, rawBody } from '../lib/http';
+import { contentTypeOf, type HttpEvent, type HttpResult, problemResponse, rawBody } from '../lib/http';
+import { withObservability } from '../lib/middleware';
 import { logger } from '../lib/observability';
 import { authenticateSession } from './auth';
 import { InboxFeed } from './feed';
@@ -29,30 +36,29 @@ import { sessionPorts } from './ports';
  * `POST /v1/syncml`: SyncML 1.2 sessions over HTTP (OMA DS), XML in and out. The first message
  * authenticates (its Cred) and opens a session whose key travels in the RespURI; every later
  * message names the session by that key. A resent message gets the reply it got before. Errors
- * a SyncML client can be told about are SyncML statuses in an HTTP 200; a body that is not a
- * SyncML message at all gets a 4xx problem+json (there is no SyncHdr to answer).
+ * a SyncML client can be told about are SyncML statuses in an HTTP 200 (a store that is busy
+ * too: status 503, never an HTTP 5xx); a body that is not a SyncML message at all gets a 4xx
+ * problem+json (there is no SyncHdr to answer).
  */
 
 const config = tuning();
 const db = makeDocumentClient();
-const objectsTable = requireEnv('OBJECTS_TABLE');
-const objects = new ObjectsStore(db, objectsTable, config.tombstoneTtlSeconds);
+const committer = new Committer(db);
+const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
-const store = new SyncmlStore(db, requireEnv('SYNC_TABLE'));
+const store = new SyncmlStore(db, committer, requireEnv('SYNC_TABLE'));
 const inbox = new Inbox(makeSqsClient(), {
   prefix: requireEnv('INBOX_QUEUE_PREFIX'),
   visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
+const selection = parseSelection(config.excludedCollections);
 const deps = {
-  db,
-  objectsTable,
   objects,
-  writes: new DeviceWrites(db, objects, syncStore),
+  writes: new DeviceWrites(committer, objects, syncStore, conflictResolvers),
   store,
   feed: new InboxFeed(inbox, registry),
-  selection: { excludedCollections: parseExcludedCollections(config.excludedCollections) },
 };
 
 const SESSION_KEY = /^[A-Za-z0-9_-]{32}$/;
@@ -105,18 +111,26 @@ interface OpenSession {
 /** A message's work stops this long after it started (the function's timeout is 28 s). */
 const WORK_BUDGET_MS = 20_000;
 
-async function handle(event: HttpEvent): Promise<HttpResult> {
-  const deadline = Date.now() + WORK_BUDGET_MS;
-  const { message, bodyHash } = readMessage(event);
+/** The session a message continues or opens, or the reply that ends it here. */
+async function openSession(
+  message: ClientMessage,
+  bodyHash: string,
+  event: HttpEvent,
+  context: Context,
+): Promise<OpenSession | { reply: string }> {
   const { header } = message;
-  if (header.unsupportedProtocol) return syncml(refuseMessage(message, Status.VERSION_NOT_SUPPORTED));
   const key = event.queryStringParameters?.s;
-  let open: OpenSession;
   if (key === undefined) {
-    const auth = await authenticateSession(registry, header.cred);
+    const deadlineMs = Math.max(
+      100,
+      Math.min(DEFAULT_AUTH_DEADLINE_MS, context.getRemainingTimeInMillis() - 1_000),
+    );
+    const auth = await authenticateSession(header.cred, registry, deadlineMs);
     if (!auth.ok) {
-      logger.info('SyncML authentication refused', { reason: auth.reason });
-      return syncml(refuseMessage(message, auth.code, { challenge: true }));
+      logger.info('SyncML authentication refused', { reason: auth.reason, code: auth.code });
+      return {
+        reply: refuseMessage(message, auth.code, { challenge: auth.code !== Status.SERVICE_UNAVAILABLE }),
+      };
     }
     const { device } = auth;
     // The same first message again (its reply was lost): the same reply.
@@ -130,11 +144,11 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
       const stored = await store.loadSession(seen);
       if (stored?.state.lastClientMsgId === header.msgId && stored.state.clientUri === header.source) {
         const cached = await store.cachedReply(seen, header.msgId);
-        if (cached) return syncml(cached);
+        if (cached) return { reply: cached };
       }
     }
     const newKey = randomBytes(24).toString('base64url');
-    open = {
+    return {
       keyHash: hashSessionKey(newKey),
       rev: 0,
       firstMessageHash: bodyHash,
@@ -145,31 +159,38 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
         now: new Date(),
       }),
     };
-  } else {
-    const keyHash = SESSION_KEY.test(key) ? hashSessionKey(key) : undefined;
-    const stored = keyHash ? await store.loadSession(keyHash) : undefined;
-    const live =
-      stored &&
-      stored.updatedAt + SESSION_IDLE_SECONDS * 1000 > Date.now() &&
-      stored.state.clientSessionId === header.sessionId &&
-      stored.state.clientUri === header.source;
-    if (!live || !keyHash) return syncml(refuseMessage(message, Status.NOT_FOUND));
-    if (header.msgId === stored.state.lastClientMsgId) {
-      const cached = await store.cachedReply(keyHash, header.msgId);
-      return syncml(cached ?? refuseMessage(message, Status.NOT_FOUND));
-    }
-    if (header.msgId < stored.state.lastClientMsgId)
-      return syncml(refuseMessage(message, Status.BAD_REQUEST));
-    open = { keyHash, state: stored.state, rev: stored.rev };
   }
+  const keyHash = SESSION_KEY.test(key) ? hashSessionKey(key) : undefined;
+  const stored = keyHash ? await store.loadSession(keyHash) : undefined;
+  const live =
+    stored &&
+    stored.updatedAt + SESSION_IDLE_SECONDS * 1000 > Date.now() &&
+    stored.state.clientSessionId === header.sessionId &&
+    stored.state.clientUri === header.source;
+  if (!live || !keyHash) return { reply: refuseMessage(message, Status.NOT_FOUND) };
+  if (header.msgId === stored.state.lastClientMsgId) {
+    const cached = await store.cachedReply(keyHash, header.msgId);
+    return { reply: cached ?? refuseMessage(message, Status.NOT_FOUND) };
+  }
+  if (header.msgId < stored.state.lastClientMsgId)
+    return { reply: refuseMessage(message, Status.BAD_REQUEST) };
+  return { keyHash, state: stored.state, rev: stored.rev };
+}
+
+/** One message of an opened session: processed, and its state and reply stored together. */
+async function continueSession(open: OpenSession, message: ClientMessage, deadline: number): Promise<string> {
+  const { header } = message;
+  // Re-read on every message: a device removed (or moved to another platform) mid-session stops here.
   const device = await registry.get(open.state.userId, open.state.deviceId);
-  if (!device) return syncml(refuseMessage(message, Status.INVALID_CREDENTIALS, { challenge: true }));
+  if (!device || device.platform !== 'syncml')
+    return refuseMessage(message, Status.INVALID_CREDENTIALS, { challenge: true });
   logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
   const { settings } = await syncStore.getUserSettings(device.userId);
+  const session = deviceSession(device, settings, selection);
   const { state, reply, notes } = await processMessage(
     open.state,
     message,
-    sessionPorts(deps, device, settings),
+    sessionPorts(deps, device, session),
     {
       timeLeft: () => deadline - Date.now(),
     },
@@ -182,15 +203,41 @@ async function handle(event: HttpEvent): Promise<HttpResult> {
     if (!(error instanceof SessionTooLargeError)) throw error;
     // More than a session can carry (a slow sync of very many objects): refused, logged.
     logger.error('SyncML session state too large', { error });
-    return syncml(refuseMessage(message, Status.PROCESSING_ERROR));
+    return refuseMessage(message, Status.PROCESSING_ERROR);
   }
   if (!saved) {
     // A resend raced this message: whichever finished first answered it.
     const cached = await store.cachedReply(open.keyHash, header.msgId);
-    return syncml(cached ?? refuseMessage(message, Status.PROCESSING_ERROR));
+    return cached ?? refuseMessage(message, Status.PROCESSING_ERROR);
   }
   logger.info('SyncML message handled', { msgId: header.msgId, phase: state.phase });
-  return syncml(reply);
+  return reply;
 }
 
-export const handler = httpApi({ 'POST /v1/syncml': handle });
+async function handle(event: HttpEvent, context: Context): Promise<HttpResult> {
+  const deadline = Date.now() + WORK_BUDGET_MS;
+  let read: { message: ClientMessage; bodyHash: string };
+  try {
+    read = readMessage(event);
+  } catch (error) {
+    // Not a SyncML message: no SyncHdr to answer, so a 4xx problem (never a 5xx).
+    return problemResponse(error, event.rawPath);
+  }
+  const { message, bodyHash } = read;
+  if (message.header.unsupportedProtocol) return syncml(refuseMessage(message, Status.VERSION_NOT_SUPPORTED));
+  try {
+    const open = await openSession(message, bodyHash, event, context);
+    return syncml('reply' in open ? open.reply : await continueSession(open, message, deadline));
+  } catch (error) {
+    // A store or queue that is busy or did not answer: the client may come again (its items
+    // written so far are each whole, with their map entries, and are matched next time).
+    if (isTransient(error)) {
+      logger.warn('SyncML message not handled: a dependency is busy', { error: error as Error });
+      return syncml(refuseMessage(message, Status.SERVICE_UNAVAILABLE));
+    }
+    logger.error('SyncML message failed', { error: error as Error });
+    return syncml(refuseMessage(message, Status.COMMAND_FAILED));
+  }
+}
+
+export const handler = withObservability(handle);

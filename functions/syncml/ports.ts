@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TransactItem } from '../../aws/commit';
 import type { DeviceRecord } from '../../aws/device-registry';
 import type { DeviceWrites } from '../../aws/device-writes';
-import { objectKey } from '../../aws/keys';
-import { type ObjectsStore, storedObjectFromItem, type TransactItem } from '../../aws/objects-store';
+import type { ObjectsStore } from '../../aws/objects-store';
 import type { SyncmlStore } from '../../aws/syncml-store';
-import type { UserSettings } from '../../core/policies';
-import type { SelectionConfig } from '../../core/selection';
+import type { DeviceSession } from '../../core/session/device-session';
 import type { SessionCollection } from '../../core/syncml-session/content';
 import { noteChanges } from '../../core/syncml-session/inbox';
 import type { ObjectState, SessionPorts } from '../../core/syncml-session/ports';
@@ -14,35 +12,21 @@ import type { InboxFeed } from './feed';
 import { sessionRules } from './rules';
 
 export interface PortDependencies {
-  db: DynamoDBDocumentClient;
-  objectsTable: string;
   objects: ObjectsStore;
   writes: DeviceWrites;
   store: SyncmlStore;
   feed: InboxFeed;
-  selection: SelectionConfig;
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 /** Ids of objects a SyncML client adds: `sm_` + 26 base32 characters (130 random bits). */
 const newObjectId = () => `sm_${Array.from(randomBytes(26), (byte) => ALPHABET[byte & 31]).join('')}`;
 
-const stateOf = (item: Record<string, unknown>): ObjectState => {
-  const object = storedObjectFromItem(item);
-  return {
-    objectId: object.objectId,
-    version: object.version,
-    ...(object.data ? { data: object.data } : {}),
-    deleted: object.deleted,
-    updatedAt: object.updatedAt,
-  };
-};
-
 /** The session's ports for one device, over DynamoDB and its inbox queue. */
 export function sessionPorts(
   deps: PortDependencies,
   device: DeviceRecord,
-  userSettings: UserSettings,
+  session: DeviceSession,
 ): SessionPorts {
   const { userId, deviceId } = device;
   const { store } = deps;
@@ -56,30 +40,22 @@ export function sessionPorts(
   ];
 
   return {
-    rules: sessionRules(deps.selection, device, userSettings),
+    rules: sessionRules(session),
     newObjectId,
     loadMap: (collection) => store.loadMap(userId, deviceId, collection),
     saveMappings: (collection, put, drop) => store.writeAll(mapItems(collection, put, drop)),
 
     async getObjects(collection, objectIds) {
       const found = new Map<string, ObjectState>();
-      let pending = [...new Set(objectIds)].map((objectId) => objectKey(userId, collection, objectId));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-        const { Responses, UnprocessedKeys } = await deps.db.send(
-          new BatchGetCommand({
-            RequestItems: { [deps.objectsTable]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
-          }),
-        );
-        for (const item of Responses?.[deps.objectsTable] ?? []) {
-          const state = stateOf(item);
-          found.set(state.objectId, state);
-        }
-        pending = [
-          ...((UnprocessedKeys?.[deps.objectsTable]?.Keys as typeof pending | undefined) ?? []),
-          ...pending.slice(100),
-        ];
+      const keys = [...new Set(objectIds)].map((objectId) => ({ collection, objectId }));
+      for (const object of await deps.objects.getStored(userId, keys)) {
+        found.set(object.objectId, {
+          objectId: object.objectId,
+          version: object.version,
+          ...(object.data ? { data: object.data } : {}),
+          deleted: object.deleted,
+          updatedAt: object.updatedAt,
+        });
       }
       return found;
     },
@@ -106,8 +82,7 @@ export function sessionPorts(
     applyItem: (write) =>
       deps.writes.apply({
         userId,
-        device,
-        settings: userSettings,
+        session,
         collection: write.collection,
         objectId: write.objectId,
         op: write.op,

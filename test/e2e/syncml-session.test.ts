@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeDocumentClient } from '../../aws/clients';
+import { Committer } from '../../aws/commit';
 import { SyncmlStore } from '../../aws/syncml-store';
 import { SyncHubDevice } from '../../client/device';
 import { localUserToken, SyncHubUser } from '../../client/user';
@@ -317,9 +318,11 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
             }),
           )
         ).Items ?? [];
-      const session = await new SyncmlStore(db(), runtime.provisioned.tables.sync).loadSession(
-        String(index!.keyHash),
-      );
+      const session = await new SyncmlStore(
+        db(),
+        new Committer(db()),
+        runtime.provisioned.tables.sync,
+      ).loadSession(String(index!.keyHash));
       expect(session?.state.serverMsgId).toBeGreaterThan(4);
       const second = ok(await small.sync());
       expect(second.sources.contacts).toMatchObject({

@@ -1,8 +1,9 @@
-import { resolutionWith } from '../../../../core/conflict-resolution';
-import { deepEqual } from '../../../../core/ids';
 import { type CurrentObject, planPush } from '../../../../core/inbound';
-import type { InboundWrite, JsonObject } from '../../../../core/model';
-import type { ConflictPolicy } from '../../../../core/policies';
+import { deepEqual, type JsonObject } from '../../../../core/json';
+import type { ConflictPolicy, InboundWrite } from '../../../../core/model';
+import { parseSelection } from '../../../../core/selection';
+import { deviceSession } from '../../../../core/session/device-session';
+import { conflictResolution } from '../../../../core/session/push';
 import { SESSION_COLLECTIONS, type SessionCollection } from '../../../../core/syncml-session/content';
 import type { ClientDevInf } from '../../../../core/syncml-session/devinf';
 import { processMessage, startSession } from '../../../../core/syncml-session/engine';
@@ -127,7 +128,15 @@ export class MemoryWorld {
           'p',
           [change],
           current,
-          resolutionWith(() => world.policy, new Map()),
+          conflictResolution(
+            deviceSession(
+              { deviceId: 'd', settings: { direction: 'two-way' } },
+              { collections: { [write.collection]: { conflictPolicy: world.policy } } },
+              parseSelection(''),
+            ),
+            new Map(),
+            new Map(),
+          ),
         );
         if (plan.kind === 'rejected') return { kind: 'rejected', reason: plan.result.reason };
         const planned = plan.kind === 'apply' ? plan.writes[0] : undefined;

@@ -1,16 +1,16 @@
 import * as z from 'zod';
-import { CollectionSchema, ObjectIdSchema } from '../core/ids';
-import type { JsonObject } from '../core/model';
-import { PLATFORM_NAMES } from '../core/platforms';
-import { DeviceSettingsInputSchema } from '../core/settings';
-import { MAX_TRANSACTION_WRITES } from '../core/transactions';
+import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
+import { isJsonObject, type JsonObject } from '../../core/json';
+import { PLATFORM_NAMES } from '../../core/platforms';
+import { DeviceSettingsInputSchema } from '../../core/settings';
+import { MAX_TRANSACTION_WRITES } from '../../core/transactions';
+import { jsonPointer } from '../../core/validation';
 
 /** Request schemas of the HTTP API, validated at the edge. Strict: unknown fields are errors. */
 
-const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-export const JsonObjectSchema = z.custom<JsonObject>(isJsonObject, 'must be a JSON object');
+export const JsonObjectSchema = z
+  .custom<JsonObject>(isJsonObject, 'must be a JSON object')
+  .meta({ type: 'object', description: 'any JSON object' });
 
 /** A query-string integer: digits only (so '', '1e3', ' 5' and '0x10' are refused), then ranged. */
 export const queryInt = (min: number, max: number) =>
@@ -128,10 +128,17 @@ export const TransactionBodySchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['writes', index],
-          message: `object ${write.collection}/${write.objectId} is already written by writes[${first}]; write each object at most once`,
+          message: `object ${write.collection}/${write.objectId} is already written by ${jsonPointer(['writes', first])}; write each object at most once`,
         });
       }
     });
   });
 
 export const TransactionPathSchema = z.object({ txId: TransactionIdSchema });
+
+/** `POST /v1/local/token` (local runtime only, local/token-handler.ts). */
+export const TokenRequestSchema = z.strictObject({
+  userId: z
+    .string({ error: 'userId must be a string' })
+    .regex(/^[A-Za-z0-9_.@:+=-]{1,128}$/, 'userId must be 1-128 characters of A-Z a-z 0-9 _ . @ : + = -'),
+});

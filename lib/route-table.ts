@@ -1,4 +1,10 @@
-import type { RouteDefinition } from '../../lib/definition';
+/**
+ * API Gateway HTTP API route selection over the definition's routes, in one place: the local
+ * gateway routes requests with it, and the `$default` function (functions/http/fallback.ts) uses
+ * it to tell a wrong method (405) from an unknown path (404) on AWS as locally. Pure: no CDK, no
+ * AWS SDK, no Node.js APIs.
+ */
+import type { RouteDefinition } from './definition';
 
 /**
  * A path segment of a route template: literal text, a `{name}` parameter, or a greedy `{name+}`

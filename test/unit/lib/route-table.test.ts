@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RouteDefinition } from '../../../../lib/definition';
-import { routeTable } from '../../../../local/gateway/routes';
+import type { RouteDefinition } from '../../../lib/definition';
+import { routeTable } from '../../../lib/route-table';
 
 const route = (method: RouteDefinition['method'], path: string): RouteDefinition => ({
   method,
@@ -9,7 +9,7 @@ const route = (method: RouteDefinition['method'], path: string): RouteDefinition
   auth: 'none',
 });
 
-describe('local gateway route table', () => {
+describe('route table (API Gateway HTTP API matching)', () => {
   const match = routeTable([
     route('GET', '/v1/objects/{collection}'),
     route('GET', '/v1/objects/{collection}/{objectId}'),

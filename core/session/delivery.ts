@@ -1,16 +1,10 @@
-import { jsonByteLength } from './ids';
-import type {
-  Device,
-  InboxMessage,
-  JsonValue,
-  LogEntry,
-  ObjectChange,
-  ObjectRef,
-  TransactionOutcome,
-} from './model';
-import type { PlatformCodec } from './platforms/codec';
-import type { UserSettings } from './policies';
-import { changesFor, deviceReceives } from './selection';
+import type { JsonValue } from '../json';
+import { MAX_INBOX_PAYLOAD_BYTES } from '../limits';
+import type { InboxMessage, LogEntry, ObjectChange, ObjectRef, TransactionOutcome } from '../model';
+import type { PlatformCodec } from '../platforms/codec';
+import { queueJsonBytes } from '../queue-json';
+import type { DeviceSession } from './device-session';
+import { changesFor, receivesEntry } from './receives';
 
 export interface DeliveryPlan {
   messages: InboxMessage[];
@@ -24,17 +18,15 @@ export interface DeliveryPlan {
  * delivery produces the very same messages (and SQS FIFO deduplication drops the repeats).
  */
 export const planDelivery = (
-  device: Device,
+  session: DeviceSession,
   entries: readonly LogEntry[],
   codec: PlatformCodec,
   firstSeq: number,
   /** Some entries the device should have had are gone from the log (expired): it must resync. */
   logGap = false,
-  /** The user's settings: the device's filters come from them (and its own overrides). */
-  settings?: UserSettings,
 ): DeliveryPlan => {
   // A platform whose format depends on the device's settings (syncml) specialises its codec.
-  const deviceCodec = codec.forDevice?.(device) ?? codec;
+  const deviceCodec = codec.forDevice?.(session) ?? codec;
   const messages: InboxMessage[] = [];
   const failures: DeliveryPlan['failures'] = [];
   let seq = firstSeq;
@@ -46,7 +38,7 @@ export const planDelivery = (
     });
   }
   for (const entry of entries) {
-    if (!deviceReceives(device, entry, settings)) continue;
+    if (entry.kind !== 'change' && entry.kind !== 'transaction' && !receivesEntry(session, entry)) continue;
     if (entry.kind === 'result') {
       messages.push({ seq: seq++, type: 'result', payload: deviceCodec.encodeResult(entry.result) });
       continue;
@@ -66,12 +58,20 @@ export const planDelivery = (
       messages.push({ seq: seq++, type: 'result', payload: encodeOutcome(deviceCodec, entry.outcome) });
       continue;
     }
-    const changes = changesFor(device, entry, settings);
+    const changes = changesFor(session, entry);
+    if (changes.length === 0) continue;
     try {
       const payload =
         entry.kind === 'change'
           ? deviceCodec.encodeChange(changes[0]!)
           : encodeTransaction(deviceCodec, entry.txId, changes);
+      // A message must fit an inbox queue message once encoded; a larger one would stall the
+      // device's inbox, so the device re-reads those objects through the snapshot instead.
+      const bytes = queueJsonBytes(payload);
+      if (bytes > MAX_INBOX_PAYLOAD_BYTES)
+        throw new Error(
+          `it is ${bytes} bytes once encoded for the inbox; at most ${MAX_INBOX_PAYLOAD_BYTES} fit`,
+        );
       messages.push({ seq: seq++, type: 'change', payload });
     } catch (error) {
       const reason = `cannot express this change on platform ${codec.name}: ${(error as Error).message}`;
@@ -99,14 +99,14 @@ export const planDelivery = (
 };
 
 /** A transaction's outcome as a `result` message: the platform's form if it has one, else plain JSON. */
-export const encodeOutcome = (codec: PlatformCodec, outcome: TransactionOutcome): JsonValue =>
+const encodeOutcome = (codec: PlatformCodec, outcome: TransactionOutcome): JsonValue =>
   codec.encodeOutcome?.(outcome) ?? (JSON.parse(JSON.stringify(outcome)) as JsonValue);
 
 /**
  * A transaction as one message: the platform's own form when it has one, else its changes,
  * each in the platform's change format, under the transaction id.
  */
-export const encodeTransaction = (
+const encodeTransaction = (
   codec: PlatformCodec,
   txId: string,
   changes: readonly ObjectChange[],
@@ -115,13 +115,20 @@ export const encodeTransaction = (
     ? codec.encodeTransaction(txId, changes)
     : { txId, changes: changes.map((change) => codec.encodeChange(change)) };
 
-/** Splits consecutive messages into SQS-sized bundles, keeping order. */
+/**
+ * Whether log entries the device should have had are gone (expired before delivery): the
+ * log is contiguous, so reading `afterSeq < logSeq <= upTo` must find every number.
+ */
+export const logGapIn = (entries: readonly LogEntry[], afterSeq: number, upTo: number): boolean =>
+  entries.length < upTo - afterSeq;
+
+/** Splits consecutive messages into SQS-sized bundles, keeping order; sizes are the encoded bytes sent. */
 export const bundleMessages = (messages: readonly InboxMessage[], maxBytes: number): InboxMessage[][] => {
   const bundles: InboxMessage[][] = [];
   let current: InboxMessage[] = [];
   let size = 2;
   for (const message of messages) {
-    const bytes = jsonByteLength(message) + 1;
+    const bytes = queueJsonBytes(message) + 1;
     if (current.length > 0 && size + bytes > maxBytes) {
       bundles.push(current);
       current = [];
