@@ -1,31 +1,27 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SessionCollection } from '../core/syncml-session/content';
 import type { ClientDevInf } from '../core/syncml-session/devinf';
-import type { DatastoreRecord, MapEntry } from '../core/syncml-session/ports';
+import type { DatastoreRecord, DatastoreUpdate, MapEntry } from '../core/syncml-session/ports';
 import type { SessionState } from '../core/syncml-session/state';
+import { type BatchWrite, batchWriteAll } from './batch-write';
 import type { Committer, TransactItem } from './commit';
 import { TransientError } from './errors';
-import { epochSeconds, userPk } from './keys';
+import { deviceRecordsPrefix, epochSeconds, userPk } from './keys';
 
 /**
- * What SyncML sessions keep, in the sync table under prefixes of their own:
+ * What SyncML sessions keep, in the sync table (aws/keys.ts):
  *
- * pk = SML#sha256(session key)   sk = STATE    the session's state (gzip JSON), revision, expiry
- *                                sk = REPLY    the last reply, for a resent message
- * pk = U#userId                  sk = SMS#deviceId#clientSessionId   first message → session (resends)
- *                                sk = SMD#deviceId#collection        anchors, dirty objects (per datastore)
- *                                sk = SMM#deviceId#collection#objectId   id map: LUID, held version
- *                                sk = SMI#deviceId                   the client's device info (summary)
+ * pk = SML#sha256(session key)  sk = STATE   the session's state (gzip JSON), revision, expiry
+ *                               sk = REPLY   the last reply, for a resent message
+ * pk = U#userId  sk = DV#deviceId#SML#S#clientSessionId      first message → session (resends; expires)
+ *                sk = DV#deviceId#SML#D#collection           anchors, dirty objects (per datastore; revision)
+ *                sk = DV#deviceId#SML#M#collection#objectId  id map: LUID, held version
+ *                sk = DV#deviceId#SML#I                      the client's device info (summary)
  *
  * Only the hash of a session key is stored: the key in the RespURI is the session's credential.
+ * Sessions expire; a device's records go with the device (aws/device-records.ts).
  */
 
 /** Sessions are abandoned after this long; their items expire (DynamoDB TTL) a day later. */
@@ -35,10 +31,12 @@ const SESSION_TTL_SECONDS = 24 * 3600;
 const MAX_STATE_BYTES = 350_000;
 
 const sessionPk = (keyHash: string) => `SML#${keyHash}`;
-const firstMessageSk = (deviceId: string, clientSessionId: string) => `SMS#${deviceId}#${clientSessionId}`;
-const datastoreSk = (deviceId: string, collection: string) => `SMD#${deviceId}#${collection}`;
-const mapPrefix = (deviceId: string, collection: string) => `SMM#${deviceId}#${collection}#`;
-const devinfSk = (deviceId: string) => `SMI#${deviceId}`;
+const syncmlPrefix = (deviceId: string) => `${deviceRecordsPrefix(deviceId)}SML#`;
+const firstMessageSk = (deviceId: string, clientSessionId: string) =>
+  `${syncmlPrefix(deviceId)}S#${clientSessionId}`;
+const datastorePrefix = (deviceId: string) => `${syncmlPrefix(deviceId)}D#`;
+const mapPrefix = (deviceId: string, collection: string) => `${syncmlPrefix(deviceId)}M#${collection}#`;
+const devinfSk = (deviceId: string) => `${syncmlPrefix(deviceId)}I`;
 
 export const hashSessionKey = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
 
@@ -175,27 +173,58 @@ export class SyncmlStore {
     userId: string,
     deviceId: string,
   ): Promise<Partial<Record<SessionCollection, DatastoreRecord>>> {
-    const records: Partial<Record<SessionCollection, DatastoreRecord>> = {};
-    for (const item of await this.queryAll(userId, `SMD#${deviceId}#`)) {
-      records[String(item.collection) as SessionCollection] = JSON.parse(
-        String(item.record),
-      ) as DatastoreRecord;
+    return Object.fromEntries(
+      [...(await this.readDatastores(userId, deviceId))].map(([collection, { record }]) => [
+        collection,
+        record,
+      ]),
+    );
+  }
+
+  private async readDatastores(
+    userId: string,
+    deviceId: string,
+  ): Promise<Map<SessionCollection, { record: DatastoreRecord; rev: number }>> {
+    const records = new Map<SessionCollection, { record: DatastoreRecord; rev: number }>();
+    for (const item of await this.queryAll(userId, datastorePrefix(deviceId))) {
+      records.set(String(item.collection) as SessionCollection, {
+        record: JSON.parse(String(item.record)) as DatastoreRecord,
+        rev: Number(item.rev),
+      });
     }
     return records;
   }
 
-  datastoreItem(userId: string, deviceId: string, collection: string, record: DatastoreRecord): TransactItem {
-    return {
-      Put: {
-        TableName: this.table,
-        Item: {
-          pk: userPk(userId),
-          sk: datastoreSk(deviceId, collection),
-          collection,
-          record: JSON.stringify(record),
-        },
-      },
-    };
+  /**
+   * Rewrites the device's datastore records as `update` says, each only if nobody wrote it since
+   * it was read: when another session of the device got in first, the records are read again
+   * and `update` runs again on them (it must be a pure function of what it is given).
+   */
+  async updateDatastores(userId: string, deviceId: string, update: DatastoreUpdate): Promise<void> {
+    await this.committer.optimistically(`the SyncML records of device ${deviceId}`, async () => {
+      const current = await this.readDatastores(userId, deviceId);
+      const next = update(
+        Object.fromEntries([...current].map(([collection, { record }]) => [collection, record])),
+      );
+      const items = Object.entries(next).map(([collection, record]): TransactItem => {
+        const rev = current.get(collection as SessionCollection)?.rev;
+        return {
+          Put: {
+            TableName: this.table,
+            Item: {
+              pk: userPk(userId),
+              sk: `${datastorePrefix(deviceId)}${collection}`,
+              collection,
+              record: JSON.stringify(record),
+              rev: (rev ?? 0) + 1,
+            },
+            ConditionExpression: rev === undefined ? 'attribute_not_exists(pk)' : 'rev = :rev',
+            ...(rev === undefined ? {} : { ExpressionAttributeValues: { ':rev': rev } }),
+          },
+        };
+      });
+      return items.length === 0 ? { done: true, value: undefined } : { commit: { items }, value: undefined };
+    });
   }
 
   async loadMap(userId: string, deviceId: string, collection: string): Promise<MapEntry[]> {
@@ -206,53 +235,33 @@ export class SyncmlStore {
     }));
   }
 
-  mapPutItem(userId: string, deviceId: string, collection: string, entry: MapEntry): TransactItem {
+  /** Writes of id map entries (put) and of their removal (drop), for `writeAll` or a device write's transaction. */
+  mapPut(userId: string, deviceId: string, collection: string, entry: MapEntry): BatchWrite {
     return {
-      Put: {
-        TableName: this.table,
-        Item: {
-          pk: userPk(userId),
-          sk: `${mapPrefix(deviceId, collection)}${entry.objectId}`,
-          objectId: entry.objectId,
-          luid: entry.luid,
-          version: entry.version,
-        },
+      put: {
+        pk: userPk(userId),
+        sk: `${mapPrefix(deviceId, collection)}${entry.objectId}`,
+        objectId: entry.objectId,
+        luid: entry.luid,
+        version: entry.version,
       },
     };
   }
 
-  mapDropItem(userId: string, deviceId: string, collection: string, objectId: string): TransactItem {
-    return {
-      Delete: {
-        TableName: this.table,
-        Key: { pk: userPk(userId), sk: `${mapPrefix(deviceId, collection)}${objectId}` },
-      },
-    };
+  mapDrop(userId: string, deviceId: string, collection: string, objectId: string): BatchWrite {
+    return { delete: { pk: userPk(userId), sk: `${mapPrefix(deviceId, collection)}${objectId}` } };
   }
 
-  /** Writes many items, 25 per batch, retrying what DynamoDB leaves unprocessed (all idempotent puts and deletes). */
-  async writeAll(items: readonly TransactItem[]): Promise<void> {
-    // A batch may not name a key twice: the last item for a key is the one that counts.
-    const byKey = new Map<string, TransactItem>();
-    for (const item of items) {
-      const key = (item.Put?.Item ?? item.Delete?.Key) as { pk: string; sk: string };
-      byKey.delete(`${key.pk}\n${key.sk}`);
-      byKey.set(`${key.pk}\n${key.sk}`, item);
-    }
-    const requests = [...byKey.values()].map((item) =>
-      item.Put ? { PutRequest: { Item: item.Put.Item! } } : { DeleteRequest: { Key: item.Delete!.Key! } },
-    );
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('BatchWriteItem kept returning unprocessed items');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-        const { UnprocessedItems } = await this.db.send(
-          new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
-        );
-        pending = (UnprocessedItems?.[this.table] as typeof pending | undefined) ?? [];
-      }
-    }
+  /** A write of `mapPut` or `mapDrop` as an item of a transaction. */
+  transactItem(write: BatchWrite): TransactItem {
+    return 'put' in write
+      ? { Put: { TableName: this.table, Item: write.put } }
+      : { Delete: { TableName: this.table, Key: write.delete } };
+  }
+
+  /** Id map writes, unconditional and idempotent, batched. */
+  writeAll(writes: readonly BatchWrite[]): Promise<void> {
+    return batchWriteAll(this.db, this.table, writes);
   }
 
   async loadDevInf(userId: string, deviceId: string): Promise<ClientDevInf | undefined> {

@@ -12,10 +12,11 @@ import {
   type SessionCollection,
 } from './content';
 import { type ClientDevInf, clientProperties, readClientDevInf, serverDevInf } from './devinf';
+import { completedRecord } from './inbox';
 import { carriedProperties, mergeDeviceItem } from './merge';
 import type { AlertItem, ClientCommand, ClientMessage, ItemCommand, SyncItem } from './message';
 import { MapIndex, planDatastore } from './plan';
-import type { DatastoreRecord, ItemOutcome, ObjectState, SessionPorts } from './ports';
+import type { DatastoreRecord, DatastoreUpdate, ItemOutcome, ObjectState, SessionPorts } from './ports';
 import { Alert, cdata, DEVINF_TYPE, DEVINF_URI, el, isSuccess, metinf, Status, textEl } from './protocol';
 import { Reply, type StatusSpec } from './reply';
 import { type DatastoreSession, type OutRef, replySize, type SentCommand, type SessionState } from './state';
@@ -563,7 +564,7 @@ class MessageRun {
     for (const ds of state.datastores) {
       const { collection } = ds;
       const record = this.records[collection];
-      const full = ds.mode === 'slow' || record?.full === true;
+      const full = ds.mode === 'slow' || record?.full !== undefined;
       const map = await this.map(collection);
       const objects = new Map<string, ObjectState>();
       if (full) {
@@ -572,13 +573,13 @@ class MessageRun {
         const unlisted = map.entries().flatMap((e) => (objects.has(e.objectId) ? [] : [e.objectId]));
         for (const [id, object] of await ports.getObjects(collection, unlisted)) objects.set(id, object);
       } else {
-        const ids = new Set([...(record?.dirty ?? []), ...ds.resend]);
+        const ids = new Set([...Object.keys(record?.dirty ?? {}), ...ds.resend]);
         for (const [id, object] of await ports.getObjects(collection, [...ids])) objects.set(id, object);
         // Ids read and found absent are gone: the plan deletes their mappings.
         for (const id of ids) if (!objects.has(id)) objects.set(id, gone(id));
       }
-      ds.planned = [...(record?.dirty ?? [])];
-      ds.comparedAll = full;
+      ds.planned = { ...record?.dirty };
+      if (full) ds.comparedFull = record?.full ?? 'none';
       const plan = planDatastore({
         collection,
         mode: ds.mode,
@@ -721,26 +722,22 @@ class MessageRun {
       }
       mappings.push({ collection: ds.collection, put, drop });
     }
-    // Fresh records: changes collected since the plan (another datastore's session) stay dirty.
-    const records = await ports.loadDatastores();
-    const datastores: Partial<Record<SessionCollection, DatastoreRecord>> = {};
-    for (const ds of state.datastores) {
-      const current = records[ds.collection];
-      const planned = new Set(ds.planned ?? []);
-      const dirty = [
-        ...new Set([
-          ...(current?.dirty ?? []).filter((id) => !planned.has(id)),
-          ...(failed.get(ds.collection) ?? []),
+    // Against the records as they are when written: changes noted since the plan (another
+    // session of the device) stay dirty.
+    const datastores: DatastoreUpdate = (records) =>
+      Object.fromEntries(
+        state.datastores.map((ds) => [
+          ds.collection,
+          completedRecord(records[ds.collection], {
+            anchor: ds.clientNext,
+            serverAnchor: ds.serverNext,
+            compared: ds.planned ?? {},
+            comparedFull: ds.comparedFull,
+            failed: failed.get(ds.collection) ?? [],
+          }),
         ]),
-      ];
-      datastores[ds.collection] = {
-        anchor: ds.clientNext,
-        serverAnchor: ds.serverNext,
-        dirty,
-        full: current?.full === true && !ds.comparedAll,
-      };
-    }
-    await ports.commit({ datastores, mappings });
+      );
+    await ports.commit({ mappings, datastores });
   }
 }
 

@@ -75,10 +75,14 @@ export function inboxTouches(message: InboxMessage): InboxTouches {
 /** A dirty list longer than this becomes "compare everything" (a record stays small). */
 export const MAX_DIRTY = 2_000;
 
+/** A datastore's record before anything was noted or committed. */
+export const emptyRecord = (): DatastoreRecord => ({ dirty: {}, notes: 0 });
+
 /**
  * The datastore records after noting what inbox messages touched: their objects join the
- * collection's dirty list, a resync (or lost messages) marks it for a full compare. Only the
- * collections a session can sync are kept. Returns the records that changed.
+ * collection's dirty list, a resync (or lost messages) marks it for a full compare; each is
+ * stamped with the record's next note number. Only the collections a session can sync are
+ * kept. Returns the records that changed.
  */
 export function noteChanges(
   records: Partial<Record<SessionCollection, DatastoreRecord>>,
@@ -86,9 +90,12 @@ export function noteChanges(
 ): Partial<Record<SessionCollection, DatastoreRecord>> {
   const changed: Partial<Record<SessionCollection, DatastoreRecord>> = {};
   const recordOf = (collection: SessionCollection): DatastoreRecord => {
-    const existing = changed[collection] ?? records[collection];
-    const record = { ...existing, dirty: [...(existing?.dirty ?? [])], full: existing?.full ?? false };
-    changed[collection] = record;
+    let record = changed[collection];
+    if (!record) {
+      const existing = records[collection] ?? emptyRecord();
+      record = { ...existing, dirty: { ...existing.dirty }, notes: existing.notes + 1 };
+      changed[collection] = record;
+    }
     return record;
   };
   const isSession = (collection: string): collection is SessionCollection =>
@@ -97,19 +104,54 @@ export function noteChanges(
     const full = touch.full === 'all' ? [...SESSION_COLLECTIONS] : touch.full.filter(isSession);
     for (const collection of full) {
       const record = recordOf(collection);
-      record.full = true;
-      record.dirty = [];
+      record.full = record.notes;
+      record.dirty = {};
     }
     for (const { collection, objectId } of touch.objects) {
       if (!isSession(collection)) continue;
       const record = recordOf(collection);
-      if (record.full || record.dirty.includes(objectId)) continue;
-      record.dirty.push(objectId);
-      if (record.dirty.length > MAX_DIRTY) {
-        record.full = true;
-        record.dirty = [];
+      if (record.full !== undefined) continue;
+      record.dirty[objectId] = record.notes;
+      if (Object.keys(record.dirty).length > MAX_DIRTY) {
+        record.full = record.notes;
+        record.dirty = {};
       }
     }
   }
   return changed;
+}
+
+/**
+ * A datastore's record once a session that compared `compared` completes with these anchors:
+ * the ids it compared leave the dirty list unless a later note named them again, a full
+ * compare it did clears `full` unless a later note asked for one again, and what the client
+ * failed to take is noted anew.
+ */
+export function completedRecord(
+  current: DatastoreRecord | undefined,
+  session: {
+    anchor: string;
+    serverAnchor: string;
+    /** The dirty list as the session's plan read it. */
+    compared: Readonly<Record<string, number>>;
+    /** The record's `full` when the session compared everything; undefined if it did not. */
+    comparedFull: number | 'none' | undefined;
+    failed: readonly string[];
+  },
+): DatastoreRecord {
+  const base = current ?? emptyRecord();
+  const notes = session.failed.length > 0 ? base.notes + 1 : base.notes;
+  const dirty = Object.fromEntries(
+    Object.entries(base.dirty).filter(([id, note]) => session.compared[id] !== note),
+  );
+  for (const id of session.failed) dirty[id] = notes;
+  const fullDone =
+    session.comparedFull !== undefined && (base.full === undefined || base.full === session.comparedFull);
+  return {
+    anchor: session.anchor,
+    serverAnchor: session.serverAnchor,
+    dirty: fullDone ? dirty : base.full !== undefined ? {} : dirty,
+    ...(!fullDone && base.full !== undefined ? { full: base.full } : {}),
+    notes,
+  };
 }

@@ -26,17 +26,29 @@ export interface ObjectState {
   updatedAt: string;
 }
 
-/** Per device and datastore, what outlives a session. */
+/**
+ * Per device and datastore, what outlives a session. Noting changes and completing a session
+ * both rewrite it, and two sessions of one device may run at once: the store writes it only
+ * if nobody wrote it since it was read (a revision), and numbers every note, so that a session
+ * removes an object from `dirty` only if no note named it again after the session compared it.
+ */
 export interface DatastoreRecord {
   /** The client's Next anchor of the last complete session (its next Last must equal it). */
   anchor?: string;
   /** The server's Next anchor of that session (sent back as the server's Last). */
   serverAnchor?: string;
-  /** Objects that changed since, learnt while other datastores synced or left to retry. */
-  dirty: string[];
-  /** Everything must be compared next time (a resync notice, lost inbox messages). */
-  full: boolean;
+  /** Objects that changed since, by the number of the note that last named them. */
+  dirty: Record<string, number>;
+  /** Everything must be compared next time (a resync notice, lost inbox messages): the note that said so. */
+  full?: number;
+  /** Notes taken so far (numbers `dirty` and `full`). */
+  notes: number;
 }
+
+/** What a datastore's records become, given the records as they are now (re-run when another writer raced). */
+export type DatastoreUpdate = (
+  current: Partial<Record<SessionCollection, DatastoreRecord>>,
+) => Partial<Record<SessionCollection, DatastoreRecord>>;
 
 /** A device's change of one item, applied at once (version-checked, under the conflict policy). */
 export interface ItemWrite {
@@ -62,10 +74,10 @@ export type ItemOutcome =
   | { kind: 'rejected'; reason: string };
 
 export interface SessionCommit {
-  /** The session datastores' records after the session. */
-  datastores: Partial<Record<SessionCollection, DatastoreRecord>>;
-  /** Held versions the client acknowledged, and mappings of items it deleted. */
+  /** Held versions the client acknowledged, and mappings of items it deleted (written first). */
   mappings: { collection: SessionCollection; put: MapEntry[]; drop: string[] }[];
+  /** The session datastores' records after the session: anchors, what stays dirty (written last). */
+  datastores: DatastoreUpdate;
 }
 
 /** The device's rules, for the session's collections (functions/syncml/rules.ts). */
@@ -98,8 +110,8 @@ export interface SessionPorts {
   loadDatastores(): Promise<Partial<Record<SessionCollection, DatastoreRecord>>>;
   /**
    * Moves what the device's change feed (its inbox) says changed since into its datastore
-   * records — dirty object ids, or "compare everything" — and only then acknowledges those
-   * messages: nothing read is lost if the session goes no further.
+   * records (`noteChanges`) — dirty object ids, or "compare everything" — and only then
+   * acknowledges those messages: nothing read is lost if the session goes no further.
    */
   collectChanges(): Promise<void>;
   commit(commit: SessionCommit): Promise<void>;

@@ -40,10 +40,10 @@ export interface DatastoreSession {
   resend: string[];
   /** Server changes planned for the datastore (NumberOfChanges). */
   total?: number;
-  /** The record's dirty ids this session compared (removed from it when the session completes). */
-  planned?: string[];
-  /** This session compared everything (the record's "full" is then done with). */
-  comparedAll?: boolean;
+  /** The record's dirty ids this session compared, by note (removed from it when the session completes). */
+  planned?: Record<string, number>;
+  /** This session compared everything: the record's `full` note it settles ('none': there was none). */
+  comparedFull?: number | 'none';
   /** A server Sync for it has been sent. */
   opened: boolean;
 }

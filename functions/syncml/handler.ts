@@ -182,7 +182,7 @@ async function continueSession(open: OpenSession, message: ClientMessage, deadli
   const { header } = message;
   // Re-read on every message: a device removed (or moved to another platform) mid-session stops here.
   const device = await registry.get(open.state.userId, open.state.deviceId);
-  if (!device || device.platform !== 'syncml')
+  if (device?.platform !== 'syncml')
     return refuseMessage(message, Status.INVALID_CREDENTIALS, { challenge: true });
   logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
   const { settings } = await syncStore.getUserSettings(device.userId);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TransactItem } from '../../aws/commit';
+import type { BatchWrite } from '../../aws/batch-write';
 import type { DeviceRecord } from '../../aws/device-registry';
 import type { DeviceWrites } from '../../aws/device-writes';
 import type { ObjectsStore } from '../../aws/objects-store';
@@ -34,9 +34,9 @@ export function sessionPorts(
     collection: SessionCollection,
     put: readonly { objectId: string; luid: string; version: number }[],
     drop: readonly string[],
-  ): TransactItem[] => [
-    ...put.map((entry) => store.mapPutItem(userId, deviceId, collection, entry)),
-    ...drop.map((objectId) => store.mapDropItem(userId, deviceId, collection, objectId)),
+  ): BatchWrite[] => [
+    ...put.map((entry) => store.mapPut(userId, deviceId, collection, entry)),
+    ...drop.map((objectId) => store.mapDrop(userId, deviceId, collection, objectId)),
   ];
 
   return {
@@ -91,31 +91,29 @@ export function sessionPorts(
         // The id map moves with the write: the client's item is this object, at this version.
         alongside: (outcome) => {
           if (outcome.kind === 'rejected') return [];
-          if (write.op === 'delete') return mapItems(write.collection, [], [write.objectId]);
           const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
-          return mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+          const writes =
+            write.op === 'delete'
+              ? mapItems(write.collection, [], [write.objectId])
+              : mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+          return writes.map((item) => store.transactItem(item));
         },
       }),
 
     loadDatastores: () => store.loadDatastores(userId, deviceId),
 
     collectChanges: () =>
-      deps.feed.collect(device, async (touches) => {
-        const changed = noteChanges(await store.loadDatastores(userId, deviceId), touches);
-        await store.writeAll(
-          Object.entries(changed).map(([collection, record]) =>
-            store.datastoreItem(userId, deviceId, collection, record!),
-          ),
-        );
-      }),
+      deps.feed.collect(device, (touches) =>
+        store.updateDatastores(userId, deviceId, (records) => noteChanges(records, touches)),
+      ),
 
     async commit(commit) {
-      await store.writeAll([
-        ...commit.mappings.flatMap(({ collection, put, drop }) => mapItems(collection, put, drop)),
-        ...Object.entries(commit.datastores).map(([collection, record]) =>
-          store.datastoreItem(userId, deviceId, collection, record!),
-        ),
-      ]);
+      // The id map first, the anchors last: a session that fails in between looks interrupted
+      // (the client's next Last is not the stored anchor: a slow sync, which duplicates nothing).
+      await store.writeAll(
+        commit.mappings.flatMap(({ collection, put, drop }) => mapItems(collection, put, drop)),
+      );
+      await store.updateDatastores(userId, deviceId, commit.datastores);
     },
 
     saveDevInf: (devinf) => store.saveDevInf(userId, deviceId, devinf),

@@ -3,7 +3,10 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeDocumentClient } from '../../aws/clients';
+import { Committer } from '../../aws/commit';
+import { SyncmlStore } from '../../aws/syncml-store';
 import { localUserToken, SyncHubUser } from '../../client/user';
+import { completedRecord, type InboxTouches, noteChanges } from '../../core/syncml-session/inbox';
 import { LOCAL_REGION } from '../../local/emulators';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
@@ -85,13 +88,14 @@ const pathOf = (respUri: string) => {
   return `${url.pathname}${url.search}`;
 };
 
+/** The records SyncML keeps for the user's devices (id map, anchors, device info, first messages). */
 const sessionItems = async (userId: string) =>
   (
     await makeDocumentClient({ ...inject('emulators'), region: LOCAL_REGION }).send(
       new QueryCommand({
         TableName: runtime.provisioned.tables.sync,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sm)',
-        ExpressionAttributeValues: { ':pk': `U#${userId}`, ':sm': 'SM' },
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :dv)',
+        ExpressionAttributeValues: { ':pk': `U#${userId}`, ':dv': 'DV#' },
       }),
     )
   ).Items ?? [];
@@ -150,15 +154,31 @@ describe('SyncML authentication', () => {
     expect(await device.user.list('contacts')).toEqual([]);
   });
 
-  it('a removed device cannot continue its session', async () => {
+  it('a removed device cannot continue its session, and its SyncML records go with it', async () => {
     const device = await newSyncmlDevice();
+    // A completed session leaves an id map entry, the datastore's anchors and the first message's index.
+    const done = await open(device, alert(1, 201, 'contacts', 'n1'), '12');
+    const pkg4 = await post(
+      message(2, sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice Removed'))), { sessionId: '12' }),
+      { path: done.path },
+    );
+    expect(pkg4.reply?.final).toBe(true);
+    const pkg6 = await post(message(3, '', { sessionId: '12' }), { path: done.path });
+    expect(hdrStatus(pkg6.reply)?.code).toBe(200);
+    const kinds = (await sessionItems(device.userId)).map((record) => String(record.sk).split('#')[3]);
+    expect(kinds.sort()).toEqual(['D', 'M', 'S']);
     const { path } = await open(device);
-    await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.deviceId}`, { token: device.user.token });
+    expect(
+      (await raw(runtime.baseUrl, 'DELETE', `/v1/devices/${device.deviceId}`, { token: device.user.token }))
+        .status,
+    ).toBe(204);
     const reply = await post(
       message(2, sync(2, 'contacts', item('Add', 3, 'x.vcf', vcard('X Y'))), { sessionId: '11' }),
       { path },
     );
     expect(hdrStatus(reply.reply)?.code).toBe(401);
+    expect(await sessionItems(device.userId)).toEqual([]);
+    expect((await device.user.list('contacts')).map((c) => c.data.fullName)).toEqual(['Alice Removed']);
   });
 });
 
@@ -342,5 +362,48 @@ describe('hostile and malformed SyncML', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('SyncML datastore records on DynamoDB Local', () => {
+  // Two sessions of one device may note and complete at once: every write is conditional on
+  // the revision it read, and the update is computed again on what is there.
+  const store = () => {
+    const db = makeDocumentClient({ ...inject('emulators'), region: LOCAL_REGION });
+    return new SyncmlStore(db, new Committer(db), runtime.provisioned.tables.sync);
+  };
+  const touched = (...objectIds: string[]): InboxTouches[] => [
+    { objects: objectIds.map((objectId) => ({ collection: 'contacts', objectId })), full: [] },
+  ];
+
+  it('concurrent notes lose no dirty object', async () => {
+    const userId = `records-${randomBytes(6).toString('hex')}`;
+    const ids = Array.from({ length: 6 }, (_, i) => `o${i}`);
+    await Promise.all(
+      ids.map((id) => store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched(id)))),
+    );
+    const { contacts } = await store().loadDatastores(userId, 'd1');
+    expect(Object.keys(contacts!.dirty).sort()).toEqual(ids);
+    expect(contacts!.notes).toBe(6);
+  });
+
+  it('a session completing while another notes keeps what was noted after its plan', async () => {
+    const userId = `records-${randomBytes(6).toString('hex')}`;
+    await store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched('a', 'b')));
+    const planned = (await store().loadDatastores(userId, 'd1')).contacts!;
+    // After the plan read the record, the other session notes `a` again and `c`.
+    await store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched('a', 'c')));
+    await store().updateDatastores(userId, 'd1', (records) => ({
+      contacts: completedRecord(records.contacts, {
+        anchor: 'n2',
+        serverAnchor: 's2',
+        compared: planned.dirty,
+        comparedFull: undefined,
+        failed: [],
+      }),
+    }));
+    const { contacts } = await store().loadDatastores(userId, 'd1');
+    expect(contacts).toMatchObject({ anchor: 'n2', serverAnchor: 's2' });
+    expect(Object.keys(contacts!.dirty).sort()).toEqual(['a', 'c']);
   });
 });

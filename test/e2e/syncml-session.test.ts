@@ -258,7 +258,7 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
     const before = { contacts: await live('contacts'), events: await live('events') };
     const files = { contacts: await client!.items('contacts'), events: await client!.items('events') };
     // SyncHub lost the contacts anchor: the client's Last no longer matches.
-    const key = { pk: `U#${userId}`, sk: `SMD#${deviceId}#contacts` };
+    const key = { pk: `U#${userId}`, sk: `DV#${deviceId}#SML#D#contacts` };
     const { Item } = await db().send(
       new GetCommand({ TableName: runtime.provisioned.tables.sync, Key: key }),
     );
@@ -313,7 +313,7 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
               KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sms)',
               ExpressionAttributeValues: {
                 ':pk': `U#${userId}-small`,
-                ':sms': `SMS#${registration.deviceId}#`,
+                ':sms': `DV#${registration.deviceId}#SML#S#`,
               },
             }),
           )

@@ -160,8 +160,8 @@ describe('SyncML session engine', () => {
     expect(world.datastores.contacts).toEqual({
       anchor: 'n1',
       serverAnchor: expect.any(String),
-      dirty: [],
-      full: false,
+      dirty: {},
+      notes: 0,
     });
     expect(world.collected).toBe(1);
   });
@@ -376,7 +376,7 @@ describe('SyncML session engine', () => {
     expect(serverItems(pkg4).map((i) => i.source)).toEqual(['bob']);
     // No package 5: the client gave up. What the feed said is kept, nothing is committed.
     expect(world.commits).toBe(1);
-    expect(world.datastores.contacts).toMatchObject({ anchor: 'n1', dirty: ['bob'] });
+    expect(world.datastores.contacts).toMatchObject({ anchor: 'n1', dirty: { bob: 2 } });
     const retry = await fullSync(world, { last: 'n1', next: 'n2' });
     expect(statusOf(retry.init, 'Alert')?.code).toBe(200);
     expect(serverItems(retry.replies[0]!).map((i) => i.source)).toEqual(['bob']);
@@ -388,7 +388,7 @@ describe('SyncML session engine', () => {
     world.app('events', 'lunch', { summary: 'Lunch', start: { date: '2026-12-02' } });
     world.app('contacts', 'ada', { fullName: 'Ada' });
     await fullSync(world, { last: 'n1', next: 'n2' });
-    expect(world.datastores.events).toEqual({ dirty: ['lunch'], full: false });
+    expect(world.datastores.events).toEqual({ dirty: { lunch: 1 }, notes: 1 });
     const session = new Session(world);
     await session.send(alert(1, 201, 'events', 'e1'));
     const pkg4 = await session.send(sync(2, 'events'));

@@ -175,7 +175,7 @@ export class MemoryWorld {
       async commit(commit) {
         world.commits += 1;
         for (const { collection, put, drop } of commit.mappings) setMap(collection, put, drop);
-        world.datastores = { ...world.datastores, ...structuredClone(commit.datastores) };
+        world.datastores = { ...world.datastores, ...commit.datastores(structuredClone(world.datastores)) };
       },
       saveDevInf: async (devinf) => {
         world.devinf = devinf;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../core/errors';
 import { syncmlCodecFor } from '../../../../core/platforms/syncml/codec';
-import { inboxTouches, MAX_DIRTY, noteChanges } from '../../../../core/syncml-session/inbox';
+import { completedRecord, inboxTouches, MAX_DIRTY, noteChanges } from '../../../../core/syncml-session/inbox';
 import { carriedProperties, mergeDeviceItem } from '../../../../core/syncml-session/merge';
 import { readClientMessage } from '../../../../core/syncml-session/message';
 import { MapIndex, planDatastore } from '../../../../core/syncml-session/plan';
@@ -253,7 +253,7 @@ describe('the change feed', () => {
       collection: 'contacts',
       objectId: `o${i}`,
     }));
-    const noted = noteChanges({ contacts: { anchor: 'n1', dirty: ['a'], full: false } }, [
+    const noted = noteChanges({ contacts: { anchor: 'n1', dirty: { a: 3 }, notes: 3 } }, [
       {
         objects: [
           { collection: 'events', objectId: 'e' },
@@ -264,8 +264,49 @@ describe('the change feed', () => {
       { objects: many, full: [] },
     ]);
     expect(noted).toEqual({
-      contacts: { anchor: 'n1', dirty: [], full: true },
-      events: { dirty: ['e'], full: false },
+      contacts: { anchor: 'n1', dirty: {}, full: 4, notes: 4 },
+      events: { dirty: { e: 1 }, notes: 1 },
+    });
+  });
+
+  it('a completed session removes only what it compared and no later note named again', () => {
+    const planned = { dirty: { a: 1, b: 2 }, notes: 2 };
+    // Another session of the device noted b again, and c, after this one read the record.
+    const [current] = Object.values(
+      noteChanges({ contacts: planned }, [
+        {
+          objects: [
+            { collection: 'contacts', objectId: 'b' },
+            { collection: 'contacts', objectId: 'c' },
+          ],
+          full: [],
+        },
+      ]),
+    );
+    const done = {
+      anchor: 'n2',
+      serverAnchor: 's2',
+      compared: planned.dirty,
+      comparedFull: undefined,
+      failed: ['d'],
+    };
+    expect(completedRecord(current, done)).toEqual({
+      anchor: 'n2',
+      serverAnchor: 's2',
+      dirty: { b: 3, c: 3, d: 4 },
+      notes: 4,
+    });
+    // A full compare settles the "full" it read, never one asked for after it.
+    const full = { dirty: {}, full: 5, notes: 5 };
+    const settled = { ...done, compared: {}, comparedFull: 5, failed: [] };
+    expect(completedRecord(full, settled)).toEqual({ anchor: 'n2', serverAnchor: 's2', dirty: {}, notes: 5 });
+    expect(completedRecord({ ...full, full: 6, notes: 6 }, settled)).toMatchObject({ full: 6 });
+    expect(completedRecord(full, { ...settled, comparedFull: 'none' })).toMatchObject({ full: 5 });
+    expect(completedRecord(undefined, { ...settled, comparedFull: 'none' })).toEqual({
+      anchor: 'n2',
+      serverAnchor: 's2',
+      dirty: {},
+      notes: 0,
     });
   });
 });
