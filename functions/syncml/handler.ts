@@ -58,7 +58,7 @@ const deps = {
   objects,
   writes: new DeviceWrites(committer, objects, syncStore, conflictResolvers),
   store,
-  feed: new InboxFeed(inbox, registry),
+  feed: new InboxFeed(inbox, registry, config.inboxVisibilityTimeoutSeconds * 1000),
 };
 
 const SESSION_KEY = /^[A-Za-z0-9_-]{32}$/;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { makeDocumentClient } from '../../aws/clients';
+import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { Committer } from '../../aws/commit';
 import { SyncmlStore } from '../../aws/syncml-store';
 import { SyncHubDevice } from '../../client/device';
@@ -82,8 +83,8 @@ const syncmlItems = async () =>
     await db().send(
       new QueryCommand({
         TableName: runtime.provisioned.tables.sync,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sm)',
-        ExpressionAttributeValues: { ':pk': `U#${userId}`, ':sm': 'SM' },
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :dv)',
+        ExpressionAttributeValues: { ':pk': `U#${userId}`, ':dv': 'DV#' },
       }),
     )
   ).Items ?? [];
@@ -234,6 +235,32 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
       expect(await client!.items(store)).toEqual(files[store]);
     }
     expect({ contacts: await live('contacts'), events: await live('events') }).toEqual(before);
+  });
+
+  it("changes lost from the device's inbox (expired) make the next session compare everything: nothing is missed", async () => {
+    await user.put('contacts', 'dora', { fullName: 'Dora Lost' });
+    await delivered(1);
+    // What SQS retention does to a device that stays away too long: the message is gone.
+    const sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: LOCAL_REGION });
+    try {
+      const { QueueUrl } = await sqs.send(
+        new GetQueueUrlCommand({ QueueName: `${runtime.env.INBOX_QUEUE_PREFIX}${deviceId}.fifo` }),
+      );
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      expect(Messages).toHaveLength(1);
+      await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: Messages[0]!.ReceiptHandle! }));
+    } finally {
+      sqs.destroy();
+    }
+    const report = ok(await client!.sync());
+    expectMode(report, 'two-way');
+    expect(report.sources.contacts?.local).toEqual({ new: 1, mod: 0, del: 0, err: 0 });
+    expect(await client!.find('contacts', /FN:Dora Lost/)).toBeDefined();
+    // The full comparison is done with: the next session is an ordinary one.
+    const next = ok(await client!.sync());
+    expect(next.sources.contacts?.local).toEqual({ new: 0, mod: 0, del: 0, err: 0 });
   });
 
   it('a conflict keeps the server copy (the default reject policy) and the client gets it', async () => {
