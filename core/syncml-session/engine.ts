@@ -115,6 +115,12 @@ export function refuseMessage(
 const commandName = (command: ClientCommand): string =>
   command.kind === 'Unsupported' || command.kind === 'Invalid' ? command.name : command.kind;
 
+const CONFLICT_STATUSES = new Set<number>([
+  Status.CONFLICT_SERVER_WON,
+  Status.CONFLICT_CLIENT_WON,
+  Status.CONFLICT_MERGED,
+]);
+
 const SUCCESS_FOR_SERVER_COMMAND = (code: number) => isSuccess(code) || code === 418; // 418: already exists
 
 /** Per-message work: caches of what this message read, and the reply under construction. */
@@ -126,6 +132,8 @@ class MessageRun {
   readonly reply: Reply;
   /** Things worth a log line (the engine has no logger). */
   readonly notes: string[] = [];
+  /** Client items that met a conflict (resolved by policy or not), and items refused (worth a metric). */
+  readonly tally = { conflicts: 0, refused: 0 };
   private readonly msgRef: string;
   private final = false;
 
@@ -359,6 +367,8 @@ class MessageRun {
             : this.timeLeft() <= 0
               ? Status.SERVICE_UNAVAILABLE
               : await this.clientItem(ds, inner, item);
+        if (CONFLICT_STATUSES.has(itemCode)) this.tally.conflicts += 1;
+        else if (itemCode >= 400 && itemCode !== Status.SERVICE_UNAVAILABLE) this.tally.refused += 1;
         const ref = item.source ?? item.target;
         this.status(inner, inner.name, itemCode, ref ? { sourceRef: ref } : {});
       }
@@ -756,7 +766,12 @@ export async function processMessage(
   message: ClientMessage,
   ports: SessionPorts,
   options: { now?: Date; timeLeft?: () => number } = {},
-): Promise<{ state: SessionState; reply: string; notes: string[] }> {
+): Promise<{
+  state: SessionState;
+  reply: string;
+  notes: string[];
+  tally: { conflicts: number; refused: number };
+}> {
   const first = state.lastClientMsgId === 0;
   if (message.header.maxMsgSize) state.maxMsgSize = replySize(message.header.maxMsgSize);
   const run = new MessageRun(
@@ -769,5 +784,5 @@ export async function processMessage(
   );
   const reply = await run.run();
   state.lastClientMsgId = message.header.msgId;
-  return { state, reply, notes: run.notes };
+  return { state, reply, notes: run.notes, tally: run.tally };
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { Committer } from '../../aws/commit';
@@ -27,7 +28,7 @@ import { DEFAULT_AUTH_DEADLINE_MS } from '../lib/auth';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import { contentTypeOf, type HttpEvent, type HttpResult, problemResponse, rawBody } from '../lib/http';
 import { withObservability } from '../lib/middleware';
-import { logger } from '../lib/observability';
+import { logger, MetricName, metrics } from '../lib/observability';
 import { authenticateSession } from './auth';
 import { InboxFeed } from './feed';
 import { sessionPorts } from './ports';
@@ -187,7 +188,8 @@ async function continueSession(open: OpenSession, message: ClientMessage, deadli
   logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
   const { settings } = await syncStore.getUserSettings(device.userId);
   const session = deviceSession(device, settings, selection);
-  const { state, reply, notes } = await processMessage(
+  const phase = open.state.phase;
+  const { state, reply, notes, tally } = await processMessage(
     open.state,
     message,
     sessionPorts(deps, device, session),
@@ -196,6 +198,9 @@ async function continueSession(open: OpenSession, message: ClientMessage, deadli
     },
   );
   for (const note of notes) logger.warn(note);
+  // Device writes that met a conflict, or were refused, count as the JSON API's pushes do.
+  if (tally.conflicts > 0) metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, tally.conflicts);
+  if (tally.refused > 0) metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, tally.refused);
   let saved: boolean;
   try {
     saved = await store.saveSession(open.keyHash, state, open.rev, reply, open.firstMessageHash);
@@ -211,6 +216,8 @@ async function continueSession(open: OpenSession, message: ClientMessage, deadli
     return cached ?? refuseMessage(message, Status.PROCESSING_ERROR);
   }
   logger.info('SyncML message handled', { msgId: header.msgId, phase: state.phase });
+  if (state.phase === 'done' && phase !== 'done')
+    metrics.addMetric(MetricName.SyncmlSessionsCompleted, MetricUnit.Count, 1);
   return reply;
 }
 

@@ -286,12 +286,13 @@ describe('SyncML session engine', () => {
     world.app('contacts', 'ada', { fullName: 'Ada' });
     await fullSync(world, { code: 201, next: 'n1' });
     world.app('contacts', 'ada', { fullName: 'Ada Server' });
-    const { replies } = await fullSync(world, {
+    const { session, replies } = await fullSync(world, {
       last: 'n1',
       next: 'n2',
       changes: item('Replace', 3, 'luid-ada', vcard('Ada Device')),
     });
     expect(statusOf(replies[0]!, 'Replace', 'luid-ada')?.code).toBe(419);
+    expect(session.tally).toEqual({ conflicts: 1, refused: 0 });
     expect(serverItems(replies[0]!)).toEqual([
       expect.objectContaining({
         name: 'Replace',
@@ -323,7 +324,7 @@ describe('SyncML session engine', () => {
     const world = new MemoryWorld();
     world.app('contacts', 'ada', { fullName: 'Ada' });
     await fullSync(world, { code: 201, next: 'n1' });
-    const { replies } = await fullSync(world, {
+    const { session, replies } = await fullSync(world, {
       last: 'n1',
       next: 'n2',
       changes:
@@ -344,6 +345,7 @@ describe('SyncML session engine', () => {
       'note.txt': 415,
     });
     expect(Object.values(world.live('contacts')).map((c) => c.fullName)).toEqual(['New One']);
+    expect(session.tally).toEqual({ conflicts: 0, refused: 2 });
   });
 
   it("splits the server's changes at the client's MaxMsgSize; Final only on the last message", async () => {

@@ -191,6 +191,8 @@ export class Session {
   msgId = 0;
   /** What the engine is told is left of its time budget. */
   timeLeft = Number.POSITIVE_INFINITY;
+  /** Client items that met a conflict, and items refused, over the session's messages. */
+  readonly tally = { conflicts: 0, refused: 0 };
 
   constructor(private readonly world: MemoryWorld) {}
 
@@ -205,11 +207,17 @@ export class Session {
     });
     // The handler stores the state as JSON between messages: so does the test.
     const state = JSON.parse(JSON.stringify(this.state)) as SessionState;
-    const { state: next, reply } = await processMessage(state, parsed, this.world.ports(), {
+    const {
+      state: next,
+      reply,
+      tally,
+    } = await processMessage(state, parsed, this.world.ports(), {
       now: new Date('2026-11-30T12:00:00Z'),
       timeLeft: () => this.timeLeft,
     });
     this.state = next;
+    this.tally.conflicts += tally.conflicts;
+    this.tally.refused += tally.refused;
     return view(reply);
   }
 }
