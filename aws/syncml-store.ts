@@ -9,11 +9,13 @@ import { type BatchWrite, batchWriteAll } from './batch-write';
 import type { Committer, TransactItem } from './commit';
 import { TransientError } from './errors';
 import { deviceRecordsPrefix, epochSeconds, userPk } from './keys';
+import { backoff, MAX_ATTEMPTS } from './retry';
 
 /**
  * What SyncML sessions keep, in the sync table (aws/keys.ts):
  *
  * pk = SML#sha256(session key)  sk = STATE   the session's state (gzip JSON), revision, expiry
+ *                               sk = STATE#nnn   more of the state when it is large (a slow sync of many objects)
  *                               sk = REPLY   the last reply, for a resent message
  * pk = U#userId  sk = DV#deviceId#SML#S#clientSessionId      first message → session (resends; expires)
  *                sk = DV#deviceId#SML#D#collection           anchors, dirty objects (per datastore; revision)
@@ -27,8 +29,11 @@ import { deviceRecordsPrefix, epochSeconds, userPk } from './keys';
 /** Sessions are abandoned after this long; their items expire (DynamoDB TTL) a day later. */
 export const SESSION_IDLE_SECONDS = 30 * 60;
 const SESSION_TTL_SECONDS = 24 * 3600;
-/** A session item stays well under DynamoDB's 400 KB. */
-const MAX_STATE_BYTES = 350_000;
+/** The compressed state is kept in items of at most this size (DynamoDB's item limit is 400 KB)… */
+const CHUNK_BYTES = 350_000;
+/** …and at most this much in all: with the reply, one transaction stays under DynamoDB's 4 MB. */
+const MAX_STATE_BYTES = 3_000_000;
+const chunkSk = (index: number) => (index === 0 ? 'STATE' : `STATE#${String(index).padStart(3, '0')}`);
 
 const sessionPk = (keyHash: string) => `SML#${keyHash}`;
 const syncmlPrefix = (deviceId: string) => `${deviceRecordsPrefix(deviceId)}SML#`;
@@ -46,6 +51,8 @@ const unpack = <T>(value: unknown): T => JSON.parse(gunzipSync(value as Uint8Arr
 export interface StoredSession {
   state: SessionState;
   rev: number;
+  /** How many items hold the state. */
+  chunks: number;
   updatedAt: number;
 }
 
@@ -59,19 +66,27 @@ export class SyncmlStore {
   ) {}
 
   async loadSession(keyHash: string): Promise<StoredSession | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: sessionPk(keyHash), sk: 'STATE' },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) return undefined;
-    return {
-      state: unpack<SessionState>(Item.state),
-      rev: Number(Item.rev),
-      updatedAt: Number(Item.updatedAt),
-    };
+    for (let attempt = 0; ; attempt++) {
+      const items = await this.queryPartition(sessionPk(keyHash), 'STATE');
+      const head = items.find((item) => item.sk === chunkSk(0));
+      if (!head) return undefined;
+      const rev = Number(head.rev);
+      const chunks = Number(head.chunks ?? 1);
+      const parts = Array.from({ length: chunks }, (_, index) =>
+        items.find((item) => item.sk === chunkSk(index) && Number(item.rev) === rev),
+      );
+      // A query may see part of a save that is landing: read again until every part is of one revision.
+      if (parts.every((part) => part !== undefined)) {
+        return {
+          state: unpack<SessionState>(Buffer.concat(parts.map((part) => part.state as Uint8Array))),
+          rev,
+          chunks,
+          updatedAt: Number(head.updatedAt),
+        };
+      }
+      if (attempt + 1 >= MAX_ATTEMPTS) throw new TransientError('the SyncML session state kept changing');
+      await backoff(attempt);
+    }
   }
 
   /** The reply to the client message `msgId`, when it was the last one answered. */
@@ -114,15 +129,20 @@ export class SyncmlStore {
   async saveSession(
     keyHash: string,
     state: SessionState,
-    rev: number,
+    /** The revision and size it was read at (a new session: rev 0, no chunks). */
+    previous: { rev: number; chunks: number },
     reply: string,
     /** A new session: the hash of its first message, so that message sent again gets this reply. */
     firstMessageHash?: string,
   ): Promise<boolean> {
     const packed = pack(state);
     const body = gzipSync(Buffer.from(reply, 'utf8'));
-    if (packed.length + body.length > MAX_STATE_BYTES)
+    if (packed.length > MAX_STATE_BYTES)
       throw new SessionTooLargeError(`the session state is ${packed.length} bytes compressed`);
+    const { rev } = previous;
+    const parts = Array.from({ length: Math.max(1, Math.ceil(packed.length / CHUNK_BYTES)) }, (_, index) =>
+      packed.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
+    );
     const now = Date.now();
     const expiresAt = epochSeconds() + SESSION_TTL_SECONDS;
     const items: TransactItem[] = [
@@ -131,8 +151,9 @@ export class SyncmlStore {
           TableName: this.table,
           Item: {
             pk: sessionPk(keyHash),
-            sk: 'STATE',
-            state: packed,
+            sk: chunkSk(0),
+            state: parts[0],
+            chunks: parts.length,
             rev: rev + 1,
             updatedAt: now,
             userId: state.userId,
@@ -143,6 +164,24 @@ export class SyncmlStore {
           ...(rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': rev } }),
         },
       },
+      ...parts.slice(1).map(
+        (part, index): TransactItem => ({
+          Put: {
+            TableName: this.table,
+            Item: { pk: sessionPk(keyHash), sk: chunkSk(index + 1), state: part, rev: rev + 1, expiresAt },
+          },
+        }),
+      ),
+      // Parts the state no longer needs (it shrank).
+      ...Array.from(
+        { length: Math.max(0, previous.chunks - parts.length) },
+        (_, index): TransactItem => ({
+          Delete: {
+            TableName: this.table,
+            Key: { pk: sessionPk(keyHash), sk: chunkSk(parts.length + index) },
+          },
+        }),
+      ),
       {
         Put: {
           TableName: this.table,
@@ -285,7 +324,11 @@ export class SyncmlStore {
     );
   }
 
-  private async queryAll(userId: string, prefix: string): Promise<Record<string, unknown>[]> {
+  private queryAll(userId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return this.queryPartition(userPk(userId), prefix);
+  }
+
+  private async queryPartition(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -293,7 +336,7 @@ export class SyncmlStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': prefix },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),

@@ -104,7 +104,8 @@ const readMessage = (event: HttpEvent): { message: ClientMessage; bodyHash: stri
 interface OpenSession {
   keyHash: string;
   state: SessionState;
-  rev: number;
+  /** The revision and size of the state as read (a new session: 0 and 0). */
+  stored: { rev: number; chunks: number };
   /** A new session's first message (resent, it gets the same reply). */
   firstMessageHash?: string;
 }
@@ -151,7 +152,7 @@ async function openSession(
     const newKey = randomBytes(24).toString('base64url');
     return {
       keyHash: hashSessionKey(newKey),
-      rev: 0,
+      stored: { rev: 0, chunks: 0 },
       firstMessageHash: bodyHash,
       state: startSession(message, {
         userId: device.userId,
@@ -175,7 +176,7 @@ async function openSession(
   }
   if (header.msgId < stored.state.lastClientMsgId)
     return { reply: refuseMessage(message, Status.BAD_REQUEST) };
-  return { keyHash, state: stored.state, rev: stored.rev };
+  return { keyHash, state: stored.state, stored: { rev: stored.rev, chunks: stored.chunks } };
 }
 
 /** One message of an opened session: processed, and its state and reply stored together. */
@@ -203,7 +204,7 @@ async function continueSession(open: OpenSession, message: ClientMessage, deadli
   if (tally.refused > 0) metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, tally.refused);
   let saved: boolean;
   try {
-    saved = await store.saveSession(open.keyHash, state, open.rev, reply, open.firstMessageHash);
+    saved = await store.saveSession(open.keyHash, state, open.stored, reply, open.firstMessageHash);
   } catch (error) {
     if (!(error instanceof SessionTooLargeError)) throw error;
     // More than a session can carry (a slow sync of very many objects): refused, logged.

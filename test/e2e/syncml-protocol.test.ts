@@ -6,7 +6,9 @@ import { makeDocumentClient } from '../../aws/clients';
 import { Committer } from '../../aws/commit';
 import { SyncmlStore } from '../../aws/syncml-store';
 import { localUserToken, SyncHubUser } from '../../client/user';
+import { startSession } from '../../core/syncml-session/engine';
 import { completedRecord, type InboxTouches, noteChanges } from '../../core/syncml-session/inbox';
+import { readClientMessage } from '../../core/syncml-session/message';
 import { LOCAL_REGION } from '../../local/emulators';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
@@ -365,7 +367,7 @@ describe('hostile and malformed SyncML', () => {
   });
 });
 
-describe('SyncML datastore records on DynamoDB Local', () => {
+describe('SyncML store on DynamoDB Local', () => {
   // Two sessions of one device may note and complete at once: every write is conditional on
   // the revision it read, and the update is computed again on what is there.
   const store = () => {
@@ -375,6 +377,39 @@ describe('SyncML datastore records on DynamoDB Local', () => {
   const touched = (...objectIds: string[]): InboxTouches[] => [
     { objects: objectIds.map((objectId) => ({ collection: 'contacts', objectId })), full: [] },
   ];
+
+  it('keeps a session state larger than an item (a slow sync of many objects) in several, and drops what it no longer needs', async () => {
+    const keyHash = randomBytes(32).toString('hex');
+    const state = startSession(readClientMessage(message(1, alert(1, 201, 'contacts', 'n1'))), {
+      userId: 'u',
+      deviceId: 'd',
+      respUri: 'https://synchub.test/v1/syncml?s=k',
+      now: new Date(),
+    });
+    // Random ids compress badly: more than one item holds once compressed.
+    state.queue = Array.from({ length: 30_000 }, () => ({
+      collection: 'events' as const,
+      op: 'add' as const,
+      objectId: `sm_${randomBytes(16).toString('base64url')}`,
+    }));
+    expect(await store().saveSession(keyHash, state, { rev: 0, chunks: 0 }, '<SyncML/>')).toBe(true);
+    const large = await store().loadSession(keyHash);
+    expect(large!.chunks).toBeGreaterThan(1);
+    expect(large!.state).toEqual(state);
+    // Stale revisions are refused; the state shrinks back into one item.
+    expect(await store().saveSession(keyHash, state, { rev: 0, chunks: 0 }, '<SyncML/>')).toBe(false);
+    const small = { ...state, queue: state.queue.slice(0, 10) };
+    expect(await store().saveSession(keyHash, small, large!, '<SyncML/>')).toBe(true);
+    expect(await store().loadSession(keyHash)).toMatchObject({ state: small, chunks: 1, rev: 2 });
+    const items = await makeDocumentClient({ ...inject('emulators'), region: LOCAL_REGION }).send(
+      new QueryCommand({
+        TableName: runtime.provisioned.tables.sync,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `SML#${keyHash}` },
+      }),
+    );
+    expect(items.Items?.map((item) => item.sk).sort()).toEqual(['REPLY', 'STATE']);
+  });
 
   it('concurrent notes lose no dirty object', async () => {
     const userId = `records-${randomBytes(6).toString('hex')}`;
