@@ -296,8 +296,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     trigger: { kind: 'http' },
     env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
     // objects: client changes are written synchronously; sync: session state, id maps, anchors
-    // (and the replica history a field merge reads); devices: the inbox cursor a completed
-    // session acknowledges. The inbox is the session's change feed (a lost one is made anew).
+    // (and the replica history a field merge reads); devices: the token lookup of the first
+    // message, the device record every message re-reads, and the inbox cursor a session moves as
+    // it drains the inbox, its change feed (a lost one is made anew).
     access: {
       tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
       inbox: ['consume', 'recreate'],
@@ -347,6 +348,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
  */
 export type Auth = 'none' | 'user' | 'device';
 
+/**
+ * A protocol front: a sync protocol of its own (docs/<front>.md) served beside the JSON API. Its
+ * routes answer in that protocol's formats, so the API contract (functions/schemas/contract.ts)
+ * does not describe them; functions/schemas/fronts.ts does, for the OpenAPI document and for the
+ * e2e runs' response check.
+ */
+export type ProtocolFront = 'syncml';
+
 export interface RouteDefinition {
   /**
    * `ANY` matches every method the path has no route of its own for, WebDAV's `PROPFIND`,
@@ -361,7 +370,12 @@ export interface RouteDefinition {
   readonly function: string;
   readonly auth: Auth;
   readonly localOnly?: boolean;
+  /** Set on the routes of a protocol front; absent on the JSON API's. */
+  readonly front?: ProtocolFront;
 }
+
+/** Is this a route of the JSON API (described by the API contract), not of a protocol front? */
+export const isJsonRoute = (route: RouteDefinition): boolean => route.front === undefined;
 
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
@@ -384,8 +398,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
-  // SyncML authenticates in the SyncHdr (Cred, then the RespURI's session key).
-  { method: 'POST', path: '/v1/syncml', function: 'syncml-api', auth: 'none' },
+  // SyncML sessions (docs/syncml.md): the device credential travels in the first message's
+  // SyncHdr (its Cred), later messages by the RespURI's session key; failures are SyncML statuses.
+  { method: 'POST', path: '/v1/syncml', function: 'syncml-api', auth: 'device', front: 'syncml' },
 ];
 
 /**

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { FRONT_OPERATIONS, FRONTS, type FrontOperation } from '../functions/schemas/fronts';
 import { ProblemSchema } from '../functions/schemas/responses';
-import { ROUTES, type RouteDefinition } from '../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../lib/definition';
 
 /** Requests are described as a client writes them, responses as a client reads them. */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
@@ -86,9 +87,69 @@ const operationOf = (route: RouteDefinition) => {
   };
 };
 
+/** The methods OpenAPI 3.1 names; a protocol's own are listed beside them. */
+const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+/**
+ * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
+ * names that it serves, with `x-protocol-methods` listing every method it takes, its credential,
+ * its media types, its statuses, and its own error shape and document.
+ */
+const frontPathItem = (route: RouteDefinition) => {
+  const key = `${route.method} ${route.path}`;
+  const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
+  if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
+  const front = FRONTS[operation.front];
+  const content = (types: readonly string[]) =>
+    Object.fromEntries(
+      types.map((type) => [
+        type,
+        { schema: type === 'application/problem+json' ? PROBLEM_REF : { type: 'string' } },
+      ]),
+    );
+  const errors: Record<number, string> = {
+    ...operation.errors,
+    ...(route.auth === 'none' ? {} : front.authErrors),
+  };
+  const responses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(operation.responses))
+    responses[status] = { description, ...(front.mediaTypes ? { content: content(front.mediaTypes) } : {}) };
+  for (const [status, description] of Object.entries(errors))
+    responses[status] = { description, content: content(front.errorMediaTypes) };
+  const methods = operation.methods.includes('ANY')
+    ? OPENAPI_METHODS
+    : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
+  const item: Record<string, unknown> = {
+    'x-protocol-methods': operation.methods.includes('ANY') ? ['*'] : operation.methods,
+  };
+  for (const method of methods) {
+    item[method] = {
+      summary: operation.summary,
+      description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
+      operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
+      // SyncML: the first message of a session authenticates in its body; later ones by the session key.
+      security:
+        route.auth === 'none' || !front.credential
+          ? []
+          : front.credential === 'syncmlSession'
+            ? [{}, { syncmlSession: [] }]
+            : [{ [front.credential]: [] }],
+      ...(front.mediaTypes && ['post', 'put', 'patch'].includes(method)
+        ? { requestBody: { required: true, content: content(front.mediaTypes) } }
+        : {}),
+      responses,
+    };
+  }
+  return item;
+};
+
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
+    if (!isJsonRoute(route)) {
+      paths[route.path] = frontPathItem(route);
+      continue;
+    }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
@@ -107,6 +168,15 @@ export const buildOpenApi = () => {
           type: 'http',
           scheme: 'bearer',
           description: 'The device token returned at registration',
+        },
+        syncmlSession: {
+          type: 'apiKey',
+          in: 'query',
+          name: 's',
+          description:
+            'A SyncML session (docs/syncml.md): the first message carries the device credential in its SyncHdr ' +
+            "(`<Cred>` of type syncml:auth-basic, b64 of deviceId:deviceToken); the server's RespURI carries the " +
+            'session key every later message of the session is sent with',
         },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },

@@ -155,7 +155,6 @@ describe('routes', () => {
   it('leaves only the liveness probe unauthenticated', () => {
     expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
       '/v1/health',
-      '/v1/syncml',
     ]);
   });
 

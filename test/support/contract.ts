@@ -2,8 +2,9 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { fieldIssues } from '../../core/validation';
 import { CONTRACT, errorsOf, type Operation } from '../../functions/schemas/contract';
+import { FRONT_OPERATIONS, FRONTS } from '../../functions/schemas/fronts';
 import { ProblemSchema } from '../../functions/schemas/responses';
-import { ROUTES } from '../../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../../lib/definition';
 
 const headerOf = (headers: Record<string, unknown> | undefined, name: string): string =>
   String(Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1] ?? '');
@@ -24,11 +25,12 @@ const schemaFaults = (schema: z.ZodType, body: unknown, what: string): string[] 
  * a response that breaks the contract reaches the test as a 500 saying why.
  */
 export const contractFaults = (key: string, result: APIGatewayProxyResultV2): string[] => {
-  const operation = (CONTRACT as Record<string, Operation>)[key];
   const route = ROUTES.find((candidate) => `${candidate.method} ${candidate.path}` === key);
-  // `$default` answers outside the contract (README, "Error shapes"); a route without a contract
-  // fails the OpenAPI test; protocol fronts answer in their own formats.
-  if (!operation || !route) return [];
+  // `$default` answers outside the contract (README, "Error shapes").
+  if (!route) return [];
+  if (!isJsonRoute(route)) return frontFaults(key, route, result);
+  const operation = (CONTRACT as Record<string, Operation>)[key];
+  if (!operation) return [`${key}: a JSON route the API contract does not describe`];
   const structured = typeof result === 'object' && result !== null && 'statusCode' in result;
   if (!structured) return [`${key} returned an unstructured result`];
   const status = result.statusCode ?? 200;
@@ -56,4 +58,38 @@ export const contractFaults = (key: string, result: APIGatewayProxyResultV2): st
   if (!contentType.startsWith('application/json'))
     return [`${key} ${status}: content-type is "${contentType}", not application/json`];
   return schemaFaults(declared.schema, body, `${key} ${status} body`);
+};
+
+/**
+ * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
+ * a status it does not declare (a 5xx above all: no request may cause one, and a SyncML front
+ * says even "busy" inside its protocol), a body of another media type than the front answers
+ * with, an error that is not of its error shape.
+ */
+const frontFaults = (key: string, route: RouteDefinition, result: APIGatewayProxyResultV2): string[] => {
+  const operation = FRONT_OPERATIONS[key];
+  if (!operation) return [`${key}: a front route functions/schemas/fronts.ts does not describe`];
+  if (typeof result !== 'object' || result === null || !('statusCode' in result))
+    return [`${key} returned an unstructured result`];
+  const front = FRONTS[operation.front];
+  const status = result.statusCode ?? 200;
+  const declared =
+    Object.hasOwn(operation.responses, status) ||
+    Object.hasOwn(operation.errors, status) ||
+    (route.auth !== 'none' && Object.hasOwn(front.authErrors, status));
+  if (!declared) return [`${key}: status ${status} is not one ${front.docs} declares`];
+  const contentType = headerOf(result.headers, 'content-type');
+  const types = status >= 400 ? front.errorMediaTypes : front.mediaTypes;
+  if (result.body && types && !types.some((type) => contentType.startsWith(type)))
+    return [`${key} ${status}: a body of content-type "${contentType}"`];
+  if (status >= 400 && contentType.startsWith('application/problem+json')) {
+    let body: unknown;
+    try {
+      body = JSON.parse(result.body ?? '');
+    } catch {
+      return [`${key} ${status}: the problem is not JSON`];
+    }
+    return schemaFaults(ProblemSchema, body, `${key} ${status} problem`);
+  }
+  return [];
 };

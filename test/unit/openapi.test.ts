@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT } from '../../functions/schemas/contract';
-import { ROUTES } from '../../lib/definition';
+import { FRONT_OPERATIONS } from '../../functions/schemas/fronts';
+import { isJsonRoute, ROUTES } from '../../lib/definition';
 import { buildOpenApi } from '../../scripts/openapi';
 
 type Spec = {
@@ -18,10 +19,42 @@ type Spec = {
 };
 
 describe('the OpenAPI reference (docs/openapi.json)', () => {
-  it('describes every route of the definition, and nothing else', () => {
-    expect(Object.keys(CONTRACT).sort()).toEqual(
-      ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+  const keyOf = (route: (typeof ROUTES)[number]) => `${route.method} ${route.path}`;
+
+  it('describes every route of the definition, and nothing else: JSON routes by the contract, fronts by theirs', () => {
+    expect(Object.keys(CONTRACT).sort()).toEqual(ROUTES.filter(isJsonRoute).map(keyOf).sort());
+    expect(Object.keys(FRONT_OPERATIONS).sort()).toEqual(
+      ROUTES.filter((route) => !isJsonRoute(route))
+        .map(keyOf)
+        .sort(),
     );
+  });
+
+  it('describes POST /v1/syncml as SyncML: its media type, the session credential, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { type: string; in?: string; name?: string }> };
+    };
+    const item = spec.paths['/v1/syncml']!;
+    expect(item['x-protocol-methods']).toEqual(['POST']);
+    const post = item.post as {
+      security: unknown;
+      description: string;
+      requestBody: { content: Record<string, unknown> };
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(post.requestBody.content)).toEqual(['application/vnd.syncml+xml']);
+    expect(post.security).toEqual([{}, { syncmlSession: [] }]);
+    expect(spec.components.securitySchemes.syncmlSession).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 's',
+    });
+    expect(post.description).toMatch(/docs\/syncml\.md/);
+    // Authentication failures and a busy store are SyncML statuses in the 200, never HTTP ones.
+    expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415']);
+    expect(Object.keys(post.responses['200']!.content!)).toEqual(['application/vnd.syncml+xml']);
+    expect(Object.keys(post.responses['415']!.content!)).toEqual(['application/problem+json']);
   });
 
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
@@ -38,7 +71,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
 
   it('carries a response schema for every success with a body, and problem+json for every error', () => {
     const spec = buildOpenApi() as unknown as Spec;
-    for (const route of ROUTES) {
+    for (const route of ROUTES.filter(isJsonRoute)) {
       const { responses } = spec.paths[route.path]![route.method.toLowerCase()]!;
       for (const [status, response] of Object.entries(responses)) {
         if (status === '204') expect(response.content).toBeUndefined();
