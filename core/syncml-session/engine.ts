@@ -397,6 +397,7 @@ class MessageRun {
         ...(entry.version > 0 ? { baseVersion: entry.version } : {}),
         luid: entry.luid,
       });
+      if (outcome.kind === 'unavailable') return Status.SERVICE_UNAVAILABLE;
       if (outcome.kind === 'rejected') return Status.COMMAND_FAILED;
       // The client no longer has the item, whatever the server keeps.
       map.drop(entry.objectId);
@@ -438,6 +439,8 @@ class MessageRun {
       dataFor: (current) =>
         mergeDeviceItem(collection, current && !current.deleted ? current.data : undefined, decoded, carried),
     });
+    // Not written now (a busy store): the client sends the item again next session.
+    if (outcome.kind === 'unavailable') return Status.SERVICE_UNAVAILABLE;
     if (outcome.kind === 'rejected') {
       return /exceed/.test(outcome.reason) ? Status.REQUEST_ENTITY_TOO_LARGE : Status.COMMAND_FAILED;
     }

@@ -71,7 +71,9 @@ export type ItemOutcome =
   /** A conflict kept the server's copy; mapped at the base version (a delete drops the mapping). */
   | { kind: 'server-kept'; version: number; deleted: boolean }
   /** Not applied and not mapped. */
-  | { kind: 'rejected'; reason: string };
+  | { kind: 'rejected'; reason: string }
+  /** Not applied now (a store stayed busy): the client may send it again. */
+  | { kind: 'unavailable'; reason: string };
 
 export interface SessionCommit {
   /** Held versions the client acknowledged, and mappings of items it deleted (written first). */

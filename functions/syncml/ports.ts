@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BatchWrite } from '../../aws/batch-write';
 import type { DeviceRecord } from '../../aws/device-registry';
 import type { DeviceWrites } from '../../aws/device-writes';
+import { isTransient } from '../../aws/errors';
 import type { ObjectsStore } from '../../aws/objects-store';
 import type { SyncmlStore } from '../../aws/syncml-store';
 import type { DeviceSession } from '../../core/session/device-session';
@@ -79,26 +80,34 @@ export function sessionPorts(
       return objects;
     },
 
-    applyItem: (write) =>
-      deps.writes.apply({
-        userId,
-        session,
-        collection: write.collection,
-        objectId: write.objectId,
-        op: write.op,
-        ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
-        ...(write.dataFor ? { dataFor: write.dataFor } : {}),
-        // The id map moves with the write: the client's item is this object, at this version.
-        alongside: (outcome) => {
-          if (outcome.kind === 'rejected') return [];
-          const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
-          const writes =
-            write.op === 'delete'
-              ? mapItems(write.collection, [], [write.objectId])
-              : mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
-          return writes.map((item) => store.transactItem(item));
-        },
-      }),
+    async applyItem(write) {
+      try {
+        return await deps.writes.apply({
+          userId,
+          session,
+          collection: write.collection,
+          objectId: write.objectId,
+          op: write.op,
+          ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
+          ...(write.dataFor ? { dataFor: write.dataFor } : {}),
+          // The id map moves with the write: the client's item is this object, at this version.
+          alongside: (outcome) => {
+            if (outcome.kind === 'rejected') return [];
+            const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
+            const writes =
+              write.op === 'delete'
+                ? mapItems(write.collection, [], [write.objectId])
+                : mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+            return writes.map((item) => store.transactItem(item));
+          },
+        });
+      } catch (error) {
+        // A store that stayed busy through the write's retries: this item waits for the next
+        // session (status 503); the others of the message go on.
+        if (!isTransient(error)) throw error;
+        return { kind: 'unavailable', reason: (error as Error).message };
+      }
+    },
 
     loadDatastores: () => store.loadDatastores(userId, deviceId),
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeDocumentClient } from '../../aws/clients';
 import { Committer } from '../../aws/commit';
 import { SyncmlStore } from '../../aws/syncml-store';
@@ -10,6 +10,7 @@ import { startSession } from '../../core/syncml-session/engine';
 import { completedRecord, type InboxTouches, noteChanges } from '../../core/syncml-session/inbox';
 import { readClientMessage } from '../../core/syncml-session/message';
 import { LOCAL_REGION } from '../../local/emulators';
+import type { InjectedFault } from '../../local/faults';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
 import { startTestRuntime } from '../support/runtime';
@@ -364,6 +365,68 @@ describe('hostile and malformed SyncML', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('a busy store', () => {
+  // Transient failures are a SyncML 503 on the SyncHdr in an HTTP 200 (never an HTTP 5xx, which
+  // a SyncML client takes for a broken transport), and leave nothing half done: the same message
+  // sent again once the store answers is handled as if the first had never come.
+  const injected: InjectedFault[] = [];
+  afterEach(() => {
+    for (const fault of injected.splice(0)) fault.remove();
+  });
+
+  it('a token lookup that fails is a 503 without a challenge, and opens nothing', async () => {
+    const device = await newSyncmlDevice();
+    injected.push(
+      runtime.faults.inject({
+        service: 'DynamoDB',
+        operations: ['GetItem'],
+        resource: runtime.provisioned.tables.devices,
+        fault: 'throttling',
+      }),
+    );
+    const refused = await post(
+      withCred(message(1, alert(1, 201, 'contacts', 'n1')), basic(device.deviceId, device.token)),
+    );
+    expect(refused.status).toBe(200);
+    expect(hdrStatus(refused.reply)).toEqual(expect.objectContaining({ code: 503 }));
+    expect(hdrStatus(refused.reply)?.chal).toBeUndefined();
+    expect(refused.reply?.respUri).toBeUndefined();
+    expect(await sessionItems(device.userId)).toEqual([]);
+  });
+
+  it('an item whose write stays throttled gets 503 and is written when the client sends it again next session', async () => {
+    const device = await newSyncmlDevice();
+    const { path } = await open(device, alert(1, 201, 'contacts', 'n1'), '61');
+    const fault = runtime.faults.inject({
+      service: 'DynamoDB',
+      operations: ['TransactWriteItems'],
+      resource: runtime.provisioned.tables.objects,
+      fault: 'transaction-throttled',
+    });
+    injected.push(fault);
+    const busy = await post(
+      message(2, sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice Busy'))), { sessionId: '61' }),
+      { path },
+    );
+    expect(busy.status).toBe(200);
+    expect(hdrStatus(busy.reply)?.code).toBe(200);
+    expect(busy.reply!.statuses.find((s) => s.sourceRef === 'a.vcf')?.code).toBe(503);
+    expect(fault.injected).toBeGreaterThan(1);
+    expect(await device.user.list('contacts')).toEqual([]);
+    fault.remove();
+    // The session completes; the client still has the item as changed and sends it next time.
+    expect(hdrStatus((await post(message(3, '', { sessionId: '61' }), { path })).reply)?.code).toBe(200);
+    const next = await open(device, alert(1, 200, 'contacts', 'n2', 'n1'), '62');
+    expect(next.first.reply!.statuses.find((s) => s.cmd === 'Alert')?.code).toBe(200);
+    const again = await post(
+      message(2, sync(2, 'contacts', item('Add', 3, 'a.vcf', vcard('Alice Busy'))), { sessionId: '62' }),
+      { path: next.path },
+    );
+    expect(again.reply!.statuses.find((s) => s.sourceRef === 'a.vcf')?.code).toBe(201);
+    expect((await device.user.list('contacts')).map((c) => c.data.fullName)).toEqual(['Alice Busy']);
   });
 });
 

@@ -407,6 +407,24 @@ describe('SyncML session engine', () => {
     expect(world.live('contacts')).toEqual({});
   });
 
+  it('an item the store cannot take now gets 503, the others of the message go on', async () => {
+    const world = new MemoryWorld();
+    const session = new Session(world);
+    await session.send(alert(1, 201, 'contacts', 'n1'));
+    world.busyFor.add('Busy One');
+    const reply = await session.send(
+      sync(
+        2,
+        'contacts',
+        item('Add', 3, 'busy.vcf', vcard('Busy One')) + item('Add', 4, 'ok.vcf', vcard('Fine One')),
+      ),
+    );
+    expect(statusOf(reply, 'Add', 'busy.vcf')?.code).toBe(503);
+    expect(statusOf(reply, 'Add', 'ok.vcf')?.code).toBe(201);
+    expect(Object.values(world.live('contacts')).map((c) => c.fullName)).toEqual(['Fine One']);
+    expect(session.tally).toEqual({ conflicts: 0, refused: 0 });
+  });
+
   it('refuses one-way and refresh syncs (406) and unknown datastores (404)', async () => {
     const world = new MemoryWorld();
     const reply = await new Session(world).send(

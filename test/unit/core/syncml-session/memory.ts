@@ -39,6 +39,8 @@ export class MemoryWorld {
   policy: ConflictPolicy = 'reject';
   direction: 'two-way' | 'to-device' | 'from-device' = 'two-way';
   filter: ((collection: string, data: JsonObject | undefined) => boolean) | undefined;
+  /** Writes of objects with these full names find the store busy. */
+  readonly busyFor = new Set<string>();
   private ids = 0;
 
   /** An application write (or delete, with `undefined`), reported by the feed. */
@@ -105,6 +107,8 @@ export class MemoryWorld {
         const server = world.objects.get(key);
         const live = server !== undefined && !server.deleted;
         const data = write.op === 'delete' ? undefined : write.dataFor?.(server);
+        if (typeof data?.fullName === 'string' && world.busyFor.has(data.fullName))
+          return { kind: 'unavailable', reason: 'throttled' };
         const mapAfter = (version: number) =>
           write.op === 'delete'
             ? setMap(write.collection, [], [write.objectId])
