@@ -38,6 +38,8 @@ import { type DatastoreSession, type OutRef, replySize, type SentCommand, type S
 export const SERVER_MAX_MSG_SIZE = 150_000;
 /** Items up to this size; larger ones would need large-object support (split items), not offered. */
 export const SERVER_MAX_OBJ_SIZE = 140_000;
+/** Time a message keeps for planning the server's changes (reading the inbox and the objects). */
+export const PLAN_RESERVE_MS = 8_000;
 /** Objects read per batch while filling a message. */
 const READ_BATCH = 50;
 /** Room a message needs besides one item: header, statuses of a small message, the Sync frame. */
@@ -544,10 +546,17 @@ class MessageRun {
         this.final = true;
         return;
       }
-      await this.planServerChanges();
       state.phase = 'server-sync';
+      state.unplanned = true;
     }
     if (state.phase === 'server-sync') {
+      if (state.unplanned) {
+        // The client's items took most of this message's time: this reply carries their statuses
+        // only, without Final, and the client's next message (Alert 222) gets the server's changes.
+        if (this.timeLeft() < PLAN_RESERVE_MS) return;
+        await this.planServerChanges();
+        delete state.unplanned;
+      }
       if (await this.fill()) {
         state.phase = 'mapping';
         this.final = true;

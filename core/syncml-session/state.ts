@@ -76,6 +76,8 @@ export interface SessionState {
   lastClientMsgId: number;
   serverMsgId: number;
   phase: Phase;
+  /** In `server-sync`: the server's changes are still to be planned (a message ran out of time first). */
+  unplanned?: boolean;
   startedAt: string;
   datastores: DatastoreSession[];
   queue: OutRef[];

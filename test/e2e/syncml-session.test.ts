@@ -281,6 +281,52 @@ describe('SyncEvolution against POST /v1/syncml', { timeout: CLIENT_TEST_TIMEOUT
     expect(next.sources.contacts?.remote).toEqual({ new: 0, mod: 0, del: 0, err: 0 });
   });
 
+  it("items that take most of a message's time: their statuses come first, the server's changes in the next message", async () => {
+    const people = Array.from({ length: 6 }, (_, i) => `Slow Writer${i}`);
+    for (const [i, name] of people.entries())
+      await client!.write(
+        'contacts',
+        `slow-${i}.vcf`,
+        `BEGIN:VCARD\nVERSION:3.0\nN:${name.split(' ').reverse().join(';')};;;\nFN:${name}\nEND:VCARD\n`,
+      );
+    await user.put('contacts', 'eve', { fullName: 'Eve Server' });
+    await delivered(1);
+    // Each item's write waits 2.5 s: the six leave less than the time planning keeps (8 of 20 s).
+    const fault = runtime.faults.inject({
+      service: 'DynamoDB',
+      operations: ['TransactWriteItems'],
+      resource: runtime.provisioned.tables.objects,
+      fault: 'delay',
+      delayMs: 2_500,
+      times: people.length,
+    });
+    let report: Awaited<ReturnType<Client['sync']>>;
+    try {
+      report = ok(await client!.sync());
+    } finally {
+      fault.remove();
+    }
+    expect(fault.injected).toBe(people.length);
+    expect(report.sources.contacts).toMatchObject({
+      mode: 'two-way',
+      remote: { new: people.length, mod: 0, del: 0, err: 0 },
+      local: { new: 1, mod: 0, del: 0, err: 0 },
+    });
+    expect(await client!.find('contacts', /FN:Eve Server/)).toBeDefined();
+    for (const name of people) expect(await byName('contacts', 'fullName', name)).toBeDefined();
+    // Package 4 took one message more than usual: statuses only, then the changes (5 in all).
+    const indexes = (await syncmlItems()).filter((item) => String(item.sk).includes('#SML#S#'));
+    const latest = indexes.sort(
+      (a, b) => Number(String(b.sk).split('#').pop()) - Number(String(a.sk).split('#').pop()),
+    )[0];
+    const session = await new SyncmlStore(
+      db(),
+      new Committer(db()),
+      runtime.provisioned.tables.sync,
+    ).loadSession(String(latest!.keyHash));
+    expect(session?.state.serverMsgId).toBe(4);
+  });
+
   it('a slow sync forced by a lost anchor (508) duplicates nothing', async () => {
     const before = { contacts: await live('contacts'), events: await live('events') };
     const files = { contacts: await client!.items('contacts'), events: await client!.items('events') };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { child, childText } from '../../../../core/platforms/syncml/xml';
-import { refuseMessage } from '../../../../core/syncml-session/engine';
+import { PLAN_RESERVE_MS, refuseMessage } from '../../../../core/syncml-session/engine';
 import { readClientMessage } from '../../../../core/syncml-session/message';
 import {
   alert,
@@ -405,6 +405,23 @@ describe('SyncML session engine', () => {
     const reply = await session.send(sync(2, 'contacts', item('Add', 3, 'late.vcf', vcard('Late Comer'))));
     expect(statusOf(reply, 'Add', 'late.vcf')?.code).toBe(503);
     expect(world.live('contacts')).toEqual({});
+  });
+
+  it("a message whose items took most of its time answers with their statuses; the server's changes follow on Alert 222", async () => {
+    const world = new MemoryWorld();
+    world.app('contacts', 'ada', { fullName: 'Ada' });
+    const session = new Session(world);
+    await session.send(alert(1, 201, 'contacts', 'n1'));
+    session.timeLeft = PLAN_RESERVE_MS - 1;
+    const statuses = await session.send(sync(2, 'contacts', item('Add', 3, 'mine.vcf', vcard('Mine'))));
+    expect(statusOf(statuses, 'Add', 'mine.vcf')?.code).toBe(201);
+    expect(statuses.final).toBe(false);
+    expect(serverItems(statuses)).toEqual([]);
+    expect(world.collected).toBe(0);
+    session.timeLeft = Number.POSITIVE_INFINITY;
+    const changes = await session.send('<Alert><CmdID>1</CmdID><Data>222</Data></Alert>', { final: false });
+    expect(serverItems(changes).map((i) => i.source)).toEqual(['ada']);
+    expect(changes.final).toBe(true);
   });
 
   it('an item the store cannot take now gets 503, the others of the message go on', async () => {
