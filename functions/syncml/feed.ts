@@ -75,11 +75,12 @@ export class InboxFeed {
       // The messages came from this inbox (a resync stands for numbers the adapter sent).
       if (ack.kind === 'beyond') throw new Error(`inbox seq ${last.seq} is beyond ${ack.lastSent}`);
       await this.inbox.delete(queueUrl, ack.done);
-      await this.inbox.release(queueUrl, ack.partly);
-      const acknowledged = await this.registry.acknowledge(current, ack.cursor, ack.remaining);
+      // What this round did not take (past its cap) is released for the next round, not left in flight.
+      await this.inbox.release(queueUrl, [...ack.partly, ...ack.remaining.map((bundle) => bundle.handle)]);
+      const acknowledged = await this.registry.acknowledge(current, ack.cursor, []);
       if (acknowledged > current.ackedSeq)
         metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - current.ackedSeq);
-      current = { ...current, queueUrl, ackedSeq: acknowledged, inflight: ack.remaining };
+      current = { ...current, queueUrl, ackedSeq: acknowledged, inflight: [] };
     }
   }
 }
