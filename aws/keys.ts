@@ -5,6 +5,7 @@
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
+ *                                 | DAVN#collection#objectId, DAVU#collection#uidHash (the DAV front, aws/dav-store.ts)
  *                                 | DV#deviceId#… (a protocol front's records of one device, removed with
  *                                   it: aws/device-records.ts; SyncML's in aws/syncml-store.ts)
  *          pk = SML#sha256(session key)  sk = STATE | REPLY (a SyncML session; expires)

@@ -87,15 +87,19 @@ const operationOf = (route: RouteDefinition) => {
   };
 };
 
-/** The methods OpenAPI 3.1 names; a protocol's own are listed beside them. */
+/** The methods OpenAPI 3.1 names; a protocol's own (PROPFIND, REPORT, ...) are listed beside them. */
 const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+/** A front's error responses, described once (`components.responses`) and referred to by its routes. */
+type FrontErrors = Map<string, { description: string; content: Record<string, unknown> }>;
 
 /**
  * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
- * names that it serves, with `x-protocol-methods` listing every method it takes, its credential,
- * its media types, its statuses, and its own error shape and document.
+ * names that it serves (an `ANY` route that answers every method alike, under `get`), with
+ * `x-protocol-methods` listing every method it takes, its credential, its statuses, and its own
+ * error shape and document.
  */
-const frontPathItem = (route: RouteDefinition) => {
+const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
   const key = `${route.method} ${route.path}`;
   const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
   if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
@@ -114,14 +118,16 @@ const frontPathItem = (route: RouteDefinition) => {
   const responses: Record<string, unknown> = {};
   for (const [status, description] of Object.entries(operation.responses))
     responses[status] = { description, ...(front.mediaTypes ? { content: content(front.mediaTypes) } : {}) };
-  for (const [status, description] of Object.entries(errors))
-    responses[status] = { description, content: content(front.errorMediaTypes) };
-  const methods = operation.methods.includes('ANY')
-    ? OPENAPI_METHODS
+  for (const [status, description] of Object.entries(errors)) {
+    const name = `${operation.front}-${status}`;
+    frontErrors.set(name, { description, content: content(front.errorMediaTypes) });
+    responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  const any = operation.methods.includes('ANY');
+  const methods = any
+    ? ['get']
     : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
-  const item: Record<string, unknown> = {
-    'x-protocol-methods': operation.methods.includes('ANY') ? ['*'] : operation.methods,
-  };
+  const item: Record<string, unknown> = { 'x-protocol-methods': any ? ['*'] : operation.methods };
   for (const method of methods) {
     item[method] = {
       summary: operation.summary,
@@ -145,9 +151,10 @@ const frontPathItem = (route: RouteDefinition) => {
 
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
+  const frontErrors: FrontErrors = new Map();
   for (const route of ROUTES) {
     if (!isJsonRoute(route)) {
-      paths[route.path] = frontPathItem(route);
+      paths[route.path] = frontPathItem(route, frontErrors);
       continue;
     }
     paths[route.path] ??= {};
@@ -169,6 +176,12 @@ export const buildOpenApi = () => {
           scheme: 'bearer',
           description: 'The device token returned at registration',
         },
+        deviceBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description:
+            "A device of a protocol front (dav): user name = the device's id, password = its device token",
+        },
         syncmlSession: {
           type: 'apiKey',
           in: 'query',
@@ -180,6 +193,7 @@ export const buildOpenApi = () => {
         },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
+      responses: Object.fromEntries([...frontErrors].sort(([a], [b]) => (a < b ? -1 : 1))),
     },
     paths,
   };

@@ -1,9 +1,9 @@
 import { isJsonObject, type JsonObject } from '../json';
 import type { DeviceSettings, SyncmlFormats } from '../model';
+import { ContentError } from '../pim/content-error';
+import { EventShape } from '../pim/icalendar';
+import { ContactShape } from '../pim/vcard';
 import { DEFAULT_FORMATS, decodeContent, encodeContent } from '../platforms/syncml/codec';
-import { ContentError } from '../platforms/syncml/content-error';
-import { EventShape } from '../platforms/syncml/icalendar';
-import { ContactShape } from '../platforms/syncml/vcard';
 
 /**
  * The one bridge between sessions and the shared vCard / iCalendar mappings (which live with the

@@ -87,19 +87,22 @@ export function sessionPorts(
           session,
           collection: write.collection,
           objectId: write.objectId,
-          op: write.op,
-          ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
-          ...(write.dataFor ? { dataFor: write.dataFor } : {}),
-          // The id map moves with the write: the client's item is this object, at this version.
-          alongside: (outcome) => {
-            if (outcome.kind === 'rejected') return [];
-            const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
-            const writes =
-              write.op === 'delete'
-                ? mapItems(write.collection, [], [write.objectId])
-                : mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
-            return writes.map((item) => store.transactItem(item));
-          },
+          decide: (current) => ({
+            write: {
+              op: write.op,
+              ...(write.baseVersion !== undefined ? { baseVersion: write.baseVersion } : {}),
+              ...(write.op !== 'delete' && write.dataFor ? { data: write.dataFor(current) } : {}),
+            },
+            // The id map moves with the write: the client's item is this object, at this version.
+            alongside: (outcome) => {
+              const version = outcome.kind === 'server-kept' ? (write.baseVersion ?? 0) : outcome.version;
+              const writes =
+                write.op === 'delete'
+                  ? mapItems(write.collection, [], [write.objectId])
+                  : mapItems(write.collection, [{ objectId: write.objectId, luid: write.luid, version }], []);
+              return writes.map((item) => store.transactItem(item));
+            },
+          }),
         });
       } catch (error) {
         // A store that stayed busy through the write's retries: this item waits for the next

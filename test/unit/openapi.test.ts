@@ -30,6 +30,39 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     );
   });
 
+  it('describes the DAV routes as WebDAV: every method, Basic credentials, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { scheme: string }> };
+    };
+    const dav = spec.paths['/v1/dav/{proxy+}']!;
+    expect(dav['x-protocol-methods']).toEqual(expect.arrayContaining(['PROPFIND', 'REPORT', 'PUT', 'MKCOL']));
+    expect(Object.keys(dav).filter((key) => !key.startsWith('x-'))).toEqual([
+      'get',
+      'put',
+      'delete',
+      'options',
+      'head',
+    ]);
+    const put = dav.put as {
+      security: unknown;
+      description: string;
+      responses: Record<string, { content?: object }>;
+    };
+    expect(put.security).toEqual([{ deviceBasic: [] }]);
+    expect(spec.components.securitySchemes.deviceBasic!.scheme).toBe('basic');
+    expect(put.description).toMatch(/docs\/dav\.md/);
+    expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['207', '401', '403', '412', '503']));
+    expect(put.responses['412']).toEqual({ $ref: '#/components/responses/dav-412' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['dav-412']!.content)).toEqual(['application/xml', 'text/plain']);
+    const wellKnown = spec.paths['/.well-known/carddav']!;
+    expect(wellKnown['x-protocol-methods']).toEqual(['*']);
+    expect((wellKnown.get as { security: unknown }).security).toEqual([]);
+    expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
+  });
+
   it('describes POST /v1/syncml as SyncML: its media type, the session credential, its own error shape and document', () => {
     const spec = buildOpenApi() as unknown as {
       paths: Record<string, Record<string, Record<string, unknown>>>;
@@ -54,7 +87,10 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     // Authentication failures and a busy store are SyncML statuses in the 200, never HTTP ones.
     expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415']);
     expect(Object.keys(post.responses['200']!.content!)).toEqual(['application/vnd.syncml+xml']);
-    expect(Object.keys(post.responses['415']!.content!)).toEqual(['application/problem+json']);
+    expect(post.responses['415']).toEqual({ $ref: '#/components/responses/syncml-415' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['syncml-415']!.content)).toEqual(['application/problem+json']);
   });
 
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
@@ -86,7 +122,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
       }
     }
     const poll = spec.paths['/v1/sync/messages']!.get!.responses;
-    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '503']);
+    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '403', '503']);
     const put = spec.paths['/v1/objects/{collection}/{objectId}']!.put!.responses;
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
   });
