@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { SessionCollection } from '../core/syncml-session/content';
 import type { ClientDevInf } from '../core/syncml-session/devinf';
-import type { DatastoreRecord, DatastoreUpdate, MapEntry } from '../core/syncml-session/ports';
+import type {
+  DatastoreRecord,
+  DatastoreRecords,
+  DatastoreUpdate,
+  MapEntry,
+} from '../core/syncml-session/ports';
 import type { SessionState } from '../core/syncml-session/state';
 import { type BatchWrite, batchWriteAll } from './batch-write';
 import type { Committer, TransactItem } from './commit';
@@ -208,10 +212,7 @@ export class SyncmlStore {
     return outcome === 'committed';
   }
 
-  async loadDatastores(
-    userId: string,
-    deviceId: string,
-  ): Promise<Partial<Record<SessionCollection, DatastoreRecord>>> {
+  async loadDatastores(userId: string, deviceId: string): Promise<DatastoreRecords> {
     return Object.fromEntries(
       [...(await this.readDatastores(userId, deviceId))].map(([collection, { record }]) => [
         collection,
@@ -223,10 +224,10 @@ export class SyncmlStore {
   private async readDatastores(
     userId: string,
     deviceId: string,
-  ): Promise<Map<SessionCollection, { record: DatastoreRecord; rev: number }>> {
-    const records = new Map<SessionCollection, { record: DatastoreRecord; rev: number }>();
+  ): Promise<Map<string, { record: DatastoreRecord; rev: number }>> {
+    const records = new Map<string, { record: DatastoreRecord; rev: number }>();
     for (const item of await this.queryAll(userId, datastorePrefix(deviceId))) {
-      records.set(String(item.collection) as SessionCollection, {
+      records.set(String(item.collection) as string, {
         record: JSON.parse(String(item.record)) as DatastoreRecord,
         rev: Number(item.rev),
       });
@@ -246,7 +247,7 @@ export class SyncmlStore {
         Object.fromEntries([...current].map(([collection, { record }]) => [collection, record])),
       );
       const items = Object.entries(next).map(([collection, record]): TransactItem => {
-        const rev = current.get(collection as SessionCollection)?.rev;
+        const rev = current.get(collection as string)?.rev;
         return {
           Put: {
             TableName: this.table,

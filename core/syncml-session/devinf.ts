@@ -1,5 +1,5 @@
 import { child, childrenNamed, childText, type XmlElement } from '../platforms/syncml/xml';
-import { contentTypes, type SessionCollection, type SyncmlFormats } from './content';
+import { contentTypes, type Datastore, type SessionKind, type SyncmlFormats } from './content';
 import { SERVER_PROPERTIES } from './merge';
 import { el, type SyncmlVersion, textEl } from './protocol';
 
@@ -13,52 +13,53 @@ import { el, type SyncmlVersion, textEl } from './protocol';
 
 export const SERVER_SOFTWARE = { man: 'SyncHub', mod: 'SyncHub', swV: '1.0' } as const;
 
-const STRUCTURE: Record<SessionCollection, { begin: string[] }> = {
+const STRUCTURE: Record<SessionKind, { begin: string[] }> = {
   contacts: { begin: ['VCARD'] },
   events: { begin: ['VCALENDAR', 'VEVENT', 'VALARM'] },
 };
 
-const ctCap = (collection: SessionCollection, type: { type: string; version: string }): string => {
-  const properties = [...SERVER_PROPERTIES[collection]];
+const ctCap = (kind: SessionKind, type: { type: string; version: string }): string => {
+  const properties = [...SERVER_PROPERTIES[kind]];
   // VALARM's own properties, written with the alarm members.
-  if (collection === 'events') properties.push('ACTION');
+  if (kind === 'events') properties.push('ACTION');
   const property = (name: string, values: string[] = []) =>
     el('Property', textEl('PropName', name), ...values.map((value) => textEl('ValEnum', value)));
   return el(
     'CTCap',
     textEl('CTType', type.type),
     textEl('VerCT', type.version),
-    property('BEGIN', STRUCTURE[collection].begin),
-    property('END', STRUCTURE[collection].begin),
+    property('BEGIN', STRUCTURE[kind].begin),
+    property('END', STRUCTURE[kind].begin),
     property('VERSION', [type.version]),
     ...properties.map((name) => property(name)),
   );
 };
 
-const DISPLAY: Record<SessionCollection, string> = { contacts: 'Contacts', events: 'Calendar' };
+/** Display names of the collections named after their kind; others are shown by their name. */
+const DISPLAY: Record<string, string> = { contacts: 'Contacts', events: 'Calendar' };
 
 /** The server's DevInf element for the device's datastores and formats. */
 export function serverDevInf(
   version: SyncmlVersion,
   serverUri: string,
-  collections: readonly SessionCollection[],
+  stores: readonly Datastore[],
   formats: SyncmlFormats,
 ): string {
-  const datastores = collections.map((collection) => {
-    const { preferred, others } = contentTypes(collection, formats);
+  const datastores = stores.map(({ collection, kind }) => {
+    const { preferred, others } = contentTypes(kind, formats);
     const type = (name: string, t: { type: string; version: string }) =>
       el(name, textEl('CTType', t.type), textEl('VerCT', t.version));
     return el(
       'DataStore',
       textEl('SourceRef', collection),
-      textEl('DisplayName', DISPLAY[collection]),
+      textEl('DisplayName', (Object.hasOwn(DISPLAY, collection) && DISPLAY[collection]) || collection),
       textEl('MaxGUIDSize', '200'),
       type('Rx-Pref', preferred),
       ...others.map((t) => type('Rx', t)),
       type('Tx-Pref', preferred),
       ...others.map((t) => type('Tx', t)),
       // DevInf 1.1 puts CTCap elsewhere, in another shape; 1.1 clients get none.
-      ...(version === '1.2' ? [preferred, ...others].map((t) => ctCap(collection, t)) : []),
+      ...(version === '1.2' ? [preferred, ...others].map((t) => ctCap(kind, t)) : []),
       el('SyncCap', textEl('SyncType', '1'), textEl('SyncType', '2')),
     );
   });

@@ -2,21 +2,13 @@ import { ObjectIdSchema } from '../ids';
 import { deepEqual, jsonByteLength } from '../json';
 import { MAX_OBJECT_DATA_BYTES } from '../limits';
 import type { JsonObject } from '../model';
-import {
-  ContentError,
-  collectionOfDatastore,
-  decodeItem,
-  encodeItem,
-  MAPPED_MEMBERS,
-  SESSION_COLLECTIONS,
-  type SessionCollection,
-} from './content';
+import { ContentError, decodeItem, defaultType, encodeItem, MAPPED_MEMBERS } from './content';
 import { type ClientDevInf, clientProperties, readClientDevInf, serverDevInf } from './devinf';
 import { completedRecord } from './inbox';
 import { carriedProperties, mergeDeviceItem } from './merge';
 import type { AlertItem, ClientCommand, ClientMessage, ItemCommand, SyncItem } from './message';
 import { MapIndex, planDatastore } from './plan';
-import type { DatastoreRecord, DatastoreUpdate, ItemOutcome, ObjectState, SessionPorts } from './ports';
+import type { DatastoreRecords, DatastoreUpdate, ItemOutcome, ObjectState, SessionPorts } from './ports';
 import { Alert, cdata, DEVINF_TYPE, DEVINF_URI, el, isSuccess, metinf, Status, textEl } from './protocol';
 import { Reply, type StatusSpec } from './reply';
 import { type DatastoreSession, type OutRef, replySize, type SentCommand, type SessionState } from './state';
@@ -127,10 +119,10 @@ const SUCCESS_FOR_SERVER_COMMAND = (code: number) => isSuccess(code) || code ===
 
 /** Per-message work: caches of what this message read, and the reply under construction. */
 class MessageRun {
-  private readonly maps = new Map<SessionCollection, MapIndex>();
-  private readonly listed = new Map<SessionCollection, ObjectState[]>();
+  private readonly maps = new Map<string, MapIndex>();
+  private readonly listed = new Map<string, ObjectState[]>();
   private devinf: Promise<ClientDevInf | undefined> | undefined;
-  private records: Partial<Record<SessionCollection, DatastoreRecord>> | undefined;
+  private records: DatastoreRecords | undefined;
   readonly reply: Reply;
   /** Things worth a log line (the engine has no logger). */
   readonly notes: string[] = [];
@@ -175,7 +167,7 @@ class MessageRun {
     this.reply.status({ msgRef: this.msgRef, cmdRef: command.cmdId, cmd, code, ...extra });
   }
 
-  private async map(collection: SessionCollection): Promise<MapIndex> {
+  private async map(collection: string): Promise<MapIndex> {
     let map = this.maps.get(collection);
     if (!map) {
       map = new MapIndex(await this.ports.loadMap(collection));
@@ -184,7 +176,7 @@ class MessageRun {
     return map;
   }
 
-  private async list(collection: SessionCollection): Promise<ObjectState[]> {
+  private async list(collection: string): Promise<ObjectState[]> {
     let objects = this.listed.get(collection);
     if (!objects) {
       objects = await this.ports.listObjects(collection);
@@ -199,7 +191,7 @@ class MessageRun {
   }
 
   private datastoreFor(uri: string | undefined): DatastoreSession | undefined {
-    const collection = uri ? collectionOfDatastore(uri) : undefined;
+    const collection = uri ? this.ports.rules.datastore(uri)?.collection : undefined;
     return this.state.datastores.find((ds) => ds.collection === collection);
   }
 
@@ -251,11 +243,10 @@ class MessageRun {
 
   /** The server's device info, as the Results of the client's Get. */
   private results(cmdRef: string): void {
-    const collections = SESSION_COLLECTIONS.filter((c) => this.ports.rules.covers(c));
     const devinf = serverDevInf(
       this.state.version,
       this.state.serverUri,
-      collections,
+      this.ports.rules.datastores(),
       this.ports.rules.formats,
     );
     const uri = DEVINF_URI[this.state.version];
@@ -293,11 +284,12 @@ class MessageRun {
         this.status(command, 'Alert', Status.OPTIONAL_FEATURE_NOT_SUPPORTED, refs);
         continue;
       }
-      const collection = item.target ? collectionOfDatastore(item.target) : undefined;
-      if (!collection || !this.ports.rules.covers(collection)) {
+      const store = item.target ? this.ports.rules.datastore(item.target) : undefined;
+      if (!store || !this.ports.rules.covers(store.collection)) {
         this.status(command, 'Alert', Status.NOT_FOUND, refs);
         continue;
       }
+      const { collection, kind } = store;
       if (!item.source || !item.next || this.state.phase !== 'init' || this.datastoreFor(item.target)) {
         this.status(command, 'Alert', Status.BAD_REQUEST, refs);
         continue;
@@ -311,6 +303,7 @@ class MessageRun {
       this.status(command, 'Alert', code, { ...refs, anchorNext: item.next });
       const ds: DatastoreSession = {
         collection,
+        kind,
         clientUri: item.source,
         serverUri: item.target!,
         mode,
@@ -415,7 +408,7 @@ class MessageRun {
     if (ds.mode === 'slow') addOnce(ds.seen, luid);
     let decoded: JsonObject;
     try {
-      decoded = decodeItem(collection, item.type, item.format, item.data);
+      decoded = decodeItem(ds.kind, item.type, item.format, item.data);
     } catch (error) {
       if (error instanceof ContentError) return Status.UNSUPPORTED_MEDIA_TYPE;
       throw error;
@@ -429,7 +422,7 @@ class MessageRun {
     // An event's UID equal to its object id is implied (the mapping writes the id as UID).
     if (decoded.uid === objectId) delete decoded.uid;
     const carried = carriedProperties(
-      collection,
+      ds.kind,
       clientProperties(await this.clientDevInf(), ds.clientUri, item.type ?? ''),
     );
     const outcome: ItemOutcome = await this.ports.applyItem({
@@ -439,7 +432,7 @@ class MessageRun {
       ...(entry && entry.version > 0 ? { baseVersion: entry.version } : {}),
       luid,
       dataFor: (current) =>
-        mergeDeviceItem(collection, current && !current.deleted ? current.data : undefined, decoded, carried),
+        mergeDeviceItem(ds.kind, current && !current.deleted ? current.data : undefined, decoded, carried),
     });
     // Not written now (a busy store): the client sends the item again next session.
     if (outcome.kind === 'unavailable') return Status.SERVICE_UNAVAILABLE;
@@ -481,11 +474,11 @@ class MessageRun {
     decoded: JsonObject,
     luid: string,
   ): Promise<string> {
-    const { collection } = ds;
+    const { collection, kind } = ds;
     // Free to match: objects paired with no item of the client, or with this very one (an
     // interrupted slow sync already wrote it).
     const unmapped = (objectId: string) => (map.byObject(objectId)?.luid ?? luid) === luid;
-    if (collection === 'events' && typeof decoded.uid === 'string') {
+    if (kind === 'events' && typeof decoded.uid === 'string') {
       const uid = decoded.uid;
       if (ObjectIdSchema.safeParse(uid).success && unmapped(uid)) return uid;
       if (ds.mode === 'slow') {
@@ -495,7 +488,7 @@ class MessageRun {
         if (match) return match.objectId;
       }
     }
-    if (collection === 'contacts' && ds.mode === 'slow') {
+    if (kind === 'contacts' && ds.mode === 'slow') {
       const members = MAPPED_MEMBERS.contacts.filter((m) => m !== 'uid');
       const carriedPart = (data: JsonObject | undefined) => members.map((m) => data?.[m] ?? null);
       const wanted = carriedPart(decoded);
@@ -514,7 +507,7 @@ class MessageRun {
       ...(command.target ? { targetRef: command.target } : {}),
       ...(command.source ? { sourceRef: command.source } : {}),
     };
-    const collection = command.target ? collectionOfDatastore(command.target) : undefined;
+    const collection = command.target ? this.ports.rules.datastore(command.target)?.collection : undefined;
     if (!collection || !this.ports.rules.covers(collection))
       return this.status(command, 'Map', Status.NOT_FOUND, refs);
     const map = await this.map(collection);
@@ -674,10 +667,8 @@ class MessageRun {
     let op = ref.op;
     if (!live && op === 'add') return undefined;
     if (!live && op === 'replace') op = 'delete';
-    const content = live
-      ? encodeItem(ds.collection, ref.objectId, live, object.updatedAt, formats)
-      : undefined;
-    const type = content?.type ?? (ds.collection === 'contacts' ? 'text/vcard' : 'text/calendar');
+    const content = live ? encodeItem(ds.kind, ref.objectId, live, object.updatedAt, formats) : undefined;
+    const type = content?.type ?? defaultType(ds.kind);
     const name = op === 'add' ? 'Add' : op === 'replace' ? 'Replace' : 'Delete';
     const item = el(
       'Item',
@@ -712,11 +703,11 @@ class MessageRun {
     }));
     state.awaiting = {};
     const mappings: {
-      collection: SessionCollection;
+      collection: string;
       put: { objectId: string; luid: string; version: number }[];
       drop: string[];
     }[] = [];
-    const failed = new Map<SessionCollection, string[]>();
+    const failed = new Map<string, string[]>();
     for (const ds of state.datastores) {
       const map = await this.map(ds.collection);
       const put = [];

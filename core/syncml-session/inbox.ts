@@ -1,7 +1,6 @@
 import type { InboxMessage } from '../model';
 import { child, childrenNamed, childText, parseXml, type XmlElement } from '../platforms/syncml/xml';
-import { SESSION_COLLECTIONS, type SessionCollection } from './content';
-import type { DatastoreRecord } from './ports';
+import type { DatastoreRecord, DatastoreRecords } from './ports';
 
 /**
  * What one inbox message of a `syncml` device says changed. The adapter writes change messages
@@ -81,15 +80,16 @@ export const emptyRecord = (): DatastoreRecord => ({ dirty: {}, notes: 0 });
 /**
  * The datastore records after noting what inbox messages touched: their objects join the
  * collection's dirty list, a resync (or lost messages) marks it for a full compare; each is
- * stamped with the record's next note number. Only the collections a session can sync are
- * kept. Returns the records that changed.
+ * stamped with the record's next note number. Only the collections the device may sync as
+ * datastores (`tracked`) are kept. Returns the records that changed.
  */
 export function noteChanges(
-  records: Partial<Record<SessionCollection, DatastoreRecord>>,
+  records: DatastoreRecords,
   touches: readonly InboxTouches[],
-): Partial<Record<SessionCollection, DatastoreRecord>> {
-  const changed: Partial<Record<SessionCollection, DatastoreRecord>> = {};
-  const recordOf = (collection: SessionCollection): DatastoreRecord => {
+  tracked: readonly string[],
+): DatastoreRecords {
+  const changed: DatastoreRecords = {};
+  const recordOf = (collection: string): DatastoreRecord => {
     let record = changed[collection];
     if (!record) {
       const existing = records[collection] ?? emptyRecord();
@@ -98,10 +98,9 @@ export function noteChanges(
     }
     return record;
   };
-  const isSession = (collection: string): collection is SessionCollection =>
-    (SESSION_COLLECTIONS as readonly string[]).includes(collection);
+  const isSession = (collection: string) => tracked.includes(collection);
   for (const touch of touches) {
-    const full = touch.full === 'all' ? [...SESSION_COLLECTIONS] : touch.full.filter(isSession);
+    const full = touch.full === 'all' ? tracked : touch.full.filter(isSession);
     for (const collection of full) {
       const record = recordOf(collection);
       record.full = record.notes;

@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from '../model';
-import { MAPPED_MEMBERS, type SessionCollection } from './content';
+import { MAPPED_MEMBERS, type SessionKind } from './content';
 
 /**
  * A device's item replaces the object, except for what the device cannot carry: the server's
@@ -12,10 +12,10 @@ import { MAPPED_MEMBERS, type SessionCollection } from './content';
  * What the device can carry and left out, it cleared (empty properties mean "not set").
  */
 
-/** Properties (upper case) a device round-trips for one collection. */
+/** Properties (upper case) a device round-trips for one kind of datastore. */
 export type CarriedProperties = ReadonlySet<string>;
 
-const PROPERTIES: Record<SessionCollection, Record<string, readonly string[]>> = {
+const PROPERTIES: Record<SessionKind, Record<string, readonly string[]>> = {
   contacts: {
     uid: ['UID'],
     fullName: ['FN'],
@@ -52,7 +52,7 @@ const UNKNOWN = 'x-unknown';
  * CATEGORIES (kept verbatim). A client with a CTCap of the server's sends only these, without
  * padding its items with every empty property it knows.
  */
-export const SERVER_PROPERTIES: Record<SessionCollection, readonly string[]> = {
+export const SERVER_PROPERTIES: Record<SessionKind, readonly string[]> = {
   contacts: [...new Set(Object.values(PROPERTIES.contacts).flat()), 'CATEGORIES'].filter((p) => p !== 'UID'),
   events: [...new Set(Object.values(PROPERTIES.events).flat()), 'CATEGORIES'],
 };
@@ -62,12 +62,12 @@ export const SERVER_PROPERTIES: Record<SessionCollection, readonly string[]> = {
  * one (`X-*` in the client's list stands for every X- property).
  */
 export function carriedProperties(
-  collection: SessionCollection,
+  kind: SessionKind,
   clientProperties: readonly string[] | undefined,
 ): CarriedProperties {
   const client = clientProperties ? new Set(clientProperties.map((name) => name.toUpperCase())) : undefined;
   return new Set(
-    SERVER_PROPERTIES[collection].filter(
+    SERVER_PROPERTIES[kind].filter(
       (property) => !client || client.has(property) || (property.startsWith('X-') && client.has('X-*')),
     ),
   );
@@ -81,19 +81,15 @@ const propertyOf = (line: string): string => {
 
 const carries = (carried: CarriedProperties, property: string): boolean => carried.has(property);
 
-const canCarryMember = (
-  collection: SessionCollection,
-  member: string,
-  carried: CarriedProperties,
-): boolean => {
-  if (!MAPPED_MEMBERS[collection].includes(member)) return false;
+const canCarryMember = (kind: SessionKind, member: string, carried: CarriedProperties): boolean => {
+  if (!MAPPED_MEMBERS[kind].includes(member)) return false;
   // SyncML clients drop a received vCard UID and never send one: the object's uid stays.
-  if (collection === 'contacts' && member === 'uid') return false;
-  return (PROPERTIES[collection][member] ?? []).some((property) => carries(carried, property));
+  if (kind === 'contacts' && member === 'uid') return false;
+  return (PROPERTIES[kind][member] ?? []).some((property) => carries(carried, property));
 };
 
 export function mergeDeviceItem(
-  collection: SessionCollection,
+  kind: SessionKind,
   current: JsonObject | undefined,
   incoming: JsonObject,
   carried: CarriedProperties,
@@ -102,7 +98,7 @@ export function mergeDeviceItem(
   const merged: JsonObject = { ...incoming };
   for (const [member, value] of Object.entries(current)) {
     if (member === UNKNOWN || Object.hasOwn(incoming, member)) continue;
-    if (!canCarryMember(collection, member, carried)) merged[member] = value;
+    if (!canCarryMember(kind, member, carried)) merged[member] = value;
   }
   const sent = Array.isArray(incoming[UNKNOWN]) ? (incoming[UNKNOWN] as JsonValue[]) : [];
   const sentProperties = new Set(

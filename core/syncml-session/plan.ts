@@ -1,5 +1,4 @@
 import type { JsonObject } from '../model';
-import type { SessionCollection } from './content';
 import type { MapEntry, ObjectState } from './ports';
 import type { OutRef } from './state';
 
@@ -48,7 +47,7 @@ export class MapIndex {
 }
 
 export interface DatastorePlanInput {
-  collection: SessionCollection;
+  collection: string;
   mode: 'two-way' | 'slow';
   map: MapIndex;
   /**

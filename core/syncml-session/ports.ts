@@ -1,5 +1,5 @@
 import type { JsonObject } from '../model';
-import type { SessionCollection, SyncmlFormats } from './content';
+import type { Datastore, SyncmlFormats } from './content';
 import type { ClientDevInf } from './devinf';
 
 /**
@@ -45,14 +45,15 @@ export interface DatastoreRecord {
   notes: number;
 }
 
+/** A device's datastore records, by collection. */
+export type DatastoreRecords = Record<string, DatastoreRecord>;
+
 /** What a datastore's records become, given the records as they are now (re-run when another writer raced). */
-export type DatastoreUpdate = (
-  current: Partial<Record<SessionCollection, DatastoreRecord>>,
-) => Partial<Record<SessionCollection, DatastoreRecord>>;
+export type DatastoreUpdate = (current: DatastoreRecords) => DatastoreRecords;
 
 /** A device's change of one item, applied at once (version-checked, under the conflict policy). */
 export interface ItemWrite {
-  collection: SessionCollection;
+  collection: string;
   objectId: string;
   op: 'add' | 'modify' | 'delete';
   /** The version the device's item was based on; absent: whatever the server has. */
@@ -77,7 +78,7 @@ export type ItemOutcome =
 
 export interface SessionCommit {
   /** Held versions the client acknowledged, and mappings of items it deleted (written first). */
-  mappings: { collection: SessionCollection; put: MapEntry[]; drop: string[] }[];
+  mappings: { collection: string; put: MapEntry[]; drop: string[] }[];
   /** The session datastores' records after the session: anchors, what stays dirty (written last). */
   datastores: DatastoreUpdate;
 }
@@ -85,31 +86,31 @@ export interface SessionCommit {
 /** The device's rules, for the session's collections (functions/syncml/rules.ts). */
 export interface DeviceRules {
   readonly formats: SyncmlFormats;
+  /** The datastore a client's URI names, when it names a collection with a kind the device syncs. */
+  datastore(uri: string): Datastore | undefined;
+  /** Every datastore the device may sync (the server's DevInf lists them). */
+  datastores(): Datastore[];
   /** The device syncs this collection at all. */
-  covers(collection: SessionCollection): boolean;
+  covers(collection: string): boolean;
   /** Server changes go to the device (direction). */
-  receives(collection: SessionCollection): boolean;
+  receives(collection: string): boolean;
   /** The device may write (direction). */
-  sends(collection: SessionCollection): boolean;
+  sends(collection: string): boolean;
   /** A live object is one the device holds (selection, filters). */
-  holds(collection: SessionCollection, data: JsonObject | undefined): boolean;
+  holds(collection: string, data: JsonObject | undefined): boolean;
 }
 
 export interface SessionPorts {
   readonly rules: DeviceRules;
-  newObjectId(collection: SessionCollection): string;
-  loadMap(collection: SessionCollection): Promise<MapEntry[]>;
-  saveMappings(
-    collection: SessionCollection,
-    put: readonly MapEntry[],
-    drop: readonly string[],
-  ): Promise<void>;
+  newObjectId(collection: string): string;
+  loadMap(collection: string): Promise<MapEntry[]>;
+  saveMappings(collection: string, put: readonly MapEntry[], drop: readonly string[]): Promise<void>;
   /** Strongly consistent reads by id; absent ids never existed (or their tombstone expired). */
-  getObjects(collection: SessionCollection, objectIds: readonly string[]): Promise<Map<string, ObjectState>>;
+  getObjects(collection: string, objectIds: readonly string[]): Promise<Map<string, ObjectState>>;
   /** Every live object of the collection. */
-  listObjects(collection: SessionCollection): Promise<ObjectState[]>;
+  listObjects(collection: string): Promise<ObjectState[]>;
   applyItem(write: ItemWrite): Promise<ItemOutcome>;
-  loadDatastores(): Promise<Partial<Record<SessionCollection, DatastoreRecord>>>;
+  loadDatastores(): Promise<DatastoreRecords>;
   /**
    * Moves what the device's change feed (its inbox) says changed since into its datastore
    * records (`noteChanges`) — dirty object ids, or "compare everything" — and only then

@@ -1,4 +1,4 @@
-import type { SessionCollection } from './content';
+import type { SessionKind } from './content';
 import type { SyncmlVersion } from './protocol';
 
 /**
@@ -21,7 +21,9 @@ export type Phase =
   | 'done';
 
 export interface DatastoreSession {
-  collection: SessionCollection;
+  collection: string;
+  /** What its objects are: vCards or iCalendars. */
+  kind: SessionKind;
   /** The client's datastore URI (`./contacts`). */
   clientUri: string;
   /** The server datastore as the client named it (`contacts`). */
@@ -50,7 +52,7 @@ export interface DatastoreSession {
 
 /** A server change waiting to be sent. */
 export interface OutRef {
-  collection: SessionCollection;
+  collection: string;
   op: 'add' | 'replace' | 'delete';
   objectId: string;
   luid?: string;

@@ -6,7 +6,6 @@ import { isTransient } from '../../aws/errors';
 import type { ObjectsStore } from '../../aws/objects-store';
 import type { SyncmlStore } from '../../aws/syncml-store';
 import type { DeviceSession } from '../../core/session/device-session';
-import type { SessionCollection } from '../../core/syncml-session/content';
 import { noteChanges } from '../../core/syncml-session/inbox';
 import type { ObjectState, SessionPorts } from '../../core/syncml-session/ports';
 import type { InboxFeed } from './feed';
@@ -32,7 +31,7 @@ export function sessionPorts(
   const { userId, deviceId } = device;
   const { store } = deps;
   const mapItems = (
-    collection: SessionCollection,
+    collection: string,
     put: readonly { objectId: string; luid: string; version: number }[],
     drop: readonly string[],
   ): BatchWrite[] => [
@@ -40,8 +39,11 @@ export function sessionPorts(
     ...drop.map((objectId) => store.mapDrop(userId, deviceId, collection, objectId)),
   ];
 
+  const rules = sessionRules(session);
+  // The collections the device may sync as datastores: what its inbox says of them is kept.
+  const tracked = rules.datastores().map((store) => store.collection);
   return {
-    rules: sessionRules(session),
+    rules,
     newObjectId,
     loadMap: (collection) => store.loadMap(userId, deviceId, collection),
     saveMappings: (collection, put, drop) => store.writeAll(mapItems(collection, put, drop)),
@@ -116,7 +118,7 @@ export function sessionPorts(
 
     collectChanges: () =>
       deps.feed.collect(device, (touches) =>
-        store.updateDatastores(userId, deviceId, (records) => noteChanges(records, touches)),
+        store.updateDatastores(userId, deviceId, (records) => noteChanges(records, touches, tracked)),
       ),
 
     async commit(commit) {

@@ -12,9 +12,10 @@ import { readClientMessage } from '../../core/syncml-session/message';
 import { LOCAL_REGION } from '../../local/emulators';
 import type { InjectedFault } from '../../local/faults';
 import type { Runtime } from '../../local/runtime';
-import { raw } from '../support/http';
+import { json, raw } from '../support/http';
 import { startTestRuntime } from '../support/runtime';
 import {
+  acknowledge,
   alert,
   item,
   message,
@@ -368,6 +369,51 @@ describe('hostile and malformed SyncML', () => {
   });
 });
 
+describe('datastores', () => {
+  it('a collection the user gave the kind contacts is a vCard datastore of its own name, apart from contacts', async () => {
+    const device = await newSyncmlDevice();
+    expect(
+      (
+        await raw(runtime.baseUrl, 'PUT', '/v1/settings', {
+          token: device.user.token,
+          ...json({ collections: { work: { kind: 'contacts' } } }),
+        })
+      ).status,
+    ).toBe(200);
+    await device.user.put('work', 'boss', { fullName: 'The Boss' });
+    const { path } = await open(device, alert(1, 201, 'work', 'w1') + alert(2, 201, 'notes', 'n1'), '71');
+    const pkg4 = await post(
+      message(2, sync(3, 'work', item('Add', 4, 'colleague.vcf', vcard('A Colleague'))), { sessionId: '71' }),
+      { path },
+    );
+    expect(pkg4.reply!.statuses.find((s) => s.sourceRef === 'colleague.vcf')?.code).toBe(201);
+    const [boss] = serverItems(pkg4.reply!);
+    expect(boss).toMatchObject({ datastore: './work', name: 'Add', source: 'boss' });
+    expect(boss!.data).toMatch(/^BEGIN:VCARD[\s\S]*FN:The Boss/);
+    const pkg6 = await post(
+      message(
+        3,
+        acknowledge(pkg4.reply!, 2, (id) => `luid-${id}`),
+        { sessionId: '71' },
+      ),
+      {
+        path,
+      },
+    );
+    expect(pkg6.reply!.statuses.find((s) => s.cmd === 'Map')?.code).toBe(200);
+    expect((await device.user.list('work')).map((o) => o.data.fullName).sort()).toEqual([
+      'A Colleague',
+      'The Boss',
+    ]);
+    expect(await device.user.list('contacts')).toEqual([]);
+    // The datastore's anchors were kept: the next session is two-way; `notes` has no kind.
+    const next = await open(device, alert(1, 200, 'work', 'w2', 'w1') + alert(2, 201, 'notes', 'n1'), '72');
+    expect(next.first.reply!.statuses.filter((s) => s.cmd === 'Alert').map((s) => s.code)).toEqual([
+      200, 404,
+    ]);
+  });
+});
+
 describe('a busy store', () => {
   // Transient failures are a SyncML 503 on the SyncHdr in an HTTP 200 (never an HTTP 5xx, which
   // a SyncML client takes for a broken transport), and leave nothing half done: the same message
@@ -478,7 +524,9 @@ describe('SyncML store on DynamoDB Local', () => {
     const userId = `records-${randomBytes(6).toString('hex')}`;
     const ids = Array.from({ length: 6 }, (_, i) => `o${i}`);
     await Promise.all(
-      ids.map((id) => store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched(id)))),
+      ids.map((id) =>
+        store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched(id), ['contacts'])),
+      ),
     );
     const { contacts } = await store().loadDatastores(userId, 'd1');
     expect(Object.keys(contacts!.dirty).sort()).toEqual(ids);
@@ -487,10 +535,14 @@ describe('SyncML store on DynamoDB Local', () => {
 
   it('a session completing while another notes keeps what was noted after its plan', async () => {
     const userId = `records-${randomBytes(6).toString('hex')}`;
-    await store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched('a', 'b')));
+    await store().updateDatastores(userId, 'd1', (records) =>
+      noteChanges(records, touched('a', 'b'), ['contacts']),
+    );
     const planned = (await store().loadDatastores(userId, 'd1')).contacts!;
     // After the plan read the record, the other session notes `a` again and `c`.
-    await store().updateDatastores(userId, 'd1', (records) => noteChanges(records, touched('a', 'c')));
+    await store().updateDatastores(userId, 'd1', (records) =>
+      noteChanges(records, touched('a', 'c'), ['contacts']),
+    );
     await store().updateDatastores(userId, 'd1', (records) => ({
       contacts: completedRecord(records.contacts, {
         anchor: 'n2',

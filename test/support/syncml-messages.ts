@@ -99,3 +99,33 @@ export const serverItems = (reply: ReplyView) =>
           };
         }),
     );
+
+/**
+ * A client's answer to a server package: a 201 / 200 status per server command of `reply` (its
+ * message `msgRef`), and a Map per datastore of the LUIDs it gave the objects the server added.
+ */
+export const acknowledge = (reply: ReplyView, msgRef: number, luid: (objectId: string) => string) => {
+  let cmdId = 100;
+  const items = serverItems(reply);
+  const statuses = items
+    .map(
+      (i) =>
+        `<Status><CmdID>${cmdId++}</CmdID><MsgRef>${msgRef}</MsgRef><CmdRef>${i.cmdId}</CmdRef><Cmd>${i.name}</Cmd><Data>${i.name === 'Add' ? 201 : 200}</Data></Status>`,
+    )
+    .join('');
+  const byStore = new Map<string, string[]>();
+  for (const i of items.filter((i) => i.name === 'Add'))
+    byStore.set(i.datastore, [...(byStore.get(i.datastore) ?? []), i.source!]);
+  const maps = [...byStore]
+    .map(
+      ([store, ids]) =>
+        `<Map><CmdID>${cmdId++}</CmdID><Target><LocURI>${store.replace('./', '')}</LocURI></Target><Source><LocURI>${store}</LocURI></Source>${ids
+          .map(
+            (id) =>
+              `<MapItem><Target><LocURI>${id}</LocURI></Target><Source><LocURI>${luid(id)}</LocURI></Source></MapItem>`,
+          )
+          .join('')}</Map>`,
+    )
+    .join('');
+  return statuses + maps;
+};

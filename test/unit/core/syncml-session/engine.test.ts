@@ -5,6 +5,7 @@ import { child, childText } from '../../../../core/platforms/syncml/xml';
 import { PLAN_RESERVE_MS, refuseMessage } from '../../../../core/syncml-session/engine';
 import { readClientMessage } from '../../../../core/syncml-session/message';
 import {
+  acknowledge,
   alert,
   item,
   MemoryWorld,
@@ -28,31 +29,6 @@ const statusOf = (reply: ReplyView, cmd: string, ref?: string) =>
   );
 
 /** Statuses acknowledging every server item, and a Map of the adds to `luid(objectId)`. */
-const acknowledge = (reply: ReplyView, msgRef: number, luid: (objectId: string) => string) => {
-  let cmdId = 100;
-  const items = serverItems(reply);
-  const statuses = items
-    .map(
-      (i) =>
-        `<Status><CmdID>${cmdId++}</CmdID><MsgRef>${msgRef}</MsgRef><CmdRef>${i.cmdId}</CmdRef><Cmd>${i.name}</Cmd><Data>${i.name === 'Add' ? 201 : 200}</Data></Status>`,
-    )
-    .join('');
-  const byStore = new Map<string, string[]>();
-  for (const i of items.filter((i) => i.name === 'Add'))
-    byStore.set(i.datastore, [...(byStore.get(i.datastore) ?? []), i.source!]);
-  const maps = [...byStore]
-    .map(
-      ([store, ids]) =>
-        `<Map><CmdID>${cmdId++}</CmdID><Target><LocURI>${store.replace('./', '')}</LocURI></Target><Source><LocURI>${store}</LocURI></Source>${ids
-          .map(
-            (id) =>
-              `<MapItem><Target><LocURI>${id}</LocURI></Target><Source><LocURI>${luid(id)}</LocURI></Source></MapItem>`,
-          )
-          .join('')}</Map>`,
-    )
-    .join('');
-  return statuses + maps;
-};
 
 /** A whole contacts session: init, the client's changes, the server's, the map. */
 const fullSync = async (
@@ -422,6 +398,42 @@ describe('SyncML session engine', () => {
     const changes = await session.send('<Alert><CmdID>1</CmdID><Data>222</Data></Alert>', { final: false });
     expect(serverItems(changes).map((i) => i.source)).toEqual(['ada']);
     expect(changes.final).toBe(true);
+  });
+
+  it('a collection the user gave a kind is a datastore of that kind: listed in the DevInf, synced as vCards', async () => {
+    const world = new MemoryWorld();
+    world.kinds.work = 'contacts';
+    world.app('work', 'boss', { fullName: 'The Boss' });
+    const session = new Session(world);
+    const init = await session.send(
+      `<Get><CmdID>1</CmdID><Meta><Type xmlns='syncml:metinf'>application/vnd.syncml-devinf+xml</Type></Meta><Item><Target><LocURI>./devinf12</LocURI></Target></Item></Get>` +
+        alert(2, 201, 'work', 'w1'),
+    );
+    const devinf = child(
+      child(
+        child(
+          init.commands.find((c) => c.name === 'Results'),
+          'Item',
+        ),
+        'Data',
+      ),
+      'DevInf',
+    );
+    const stores = devinf!.children.filter((c) => c.name === 'DataStore');
+    expect(stores.map((s) => childText(s, 'SourceRef'))).toEqual(['contacts', 'events', 'work']);
+    expect(childText(child(stores[2], 'Rx-Pref'), 'CTType')).toBe('text/vcard');
+    expect(statusOf(init, 'Alert')?.code).toBe(200);
+    const pkg4 = await session.send(sync(3, 'work', item('Add', 4, 'colleague.vcf', vcard('A Colleague'))));
+    expect(statusOf(pkg4, 'Add', 'colleague.vcf')?.code).toBe(201);
+    expect(
+      Object.values(world.live('work'))
+        .map((c) => c.fullName)
+        .sort(),
+    ).toEqual(['A Colleague', 'The Boss']);
+    expect(world.live('contacts')).toEqual({});
+    const [boss] = serverItems(pkg4);
+    expect(boss).toMatchObject({ datastore: './work', name: 'Add', source: 'boss' });
+    expect(boss!.data).toMatch(/^BEGIN:VCARD[\s\S]*FN:The Boss/);
   });
 
   it('an item the store cannot take now gets 503, the others of the message go on', async () => {

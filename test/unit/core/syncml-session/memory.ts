@@ -4,13 +4,13 @@ import type { ConflictPolicy, InboundWrite } from '../../../../core/model';
 import { parseSelection } from '../../../../core/selection';
 import { deviceSession } from '../../../../core/session/device-session';
 import { conflictResolution } from '../../../../core/session/push';
-import { SESSION_COLLECTIONS, type SessionCollection } from '../../../../core/syncml-session/content';
+import { type Datastore, datastoreOf, type SessionKind } from '../../../../core/syncml-session/content';
 import type { ClientDevInf } from '../../../../core/syncml-session/devinf';
 import { processMessage, startSession } from '../../../../core/syncml-session/engine';
 import { type InboxTouches, noteChanges } from '../../../../core/syncml-session/inbox';
 import { readClientMessage } from '../../../../core/syncml-session/message';
 import type {
-  DatastoreRecord,
+  DatastoreRecords,
   DeviceRules,
   ItemOutcome,
   MapEntry,
@@ -28,7 +28,9 @@ import { message, type ReplyView, SERVER_URL, view } from '../../../support/sync
 export class MemoryWorld {
   readonly objects = new Map<string, ObjectState>();
   readonly maps = new Map<string, MapEntry>();
-  datastores: Partial<Record<SessionCollection, DatastoreRecord>> = {};
+  datastores: DatastoreRecords = {};
+  /** Collections with a kind (the user's `collections.X.kind`). */
+  kinds: Record<string, SessionKind> = { contacts: 'contacts', events: 'events' };
   devinf: ClientDevInf | undefined;
   /** Changes the feed reports next (cleared when acknowledged). */
   touched: Record<string, string[]> = {};
@@ -44,7 +46,7 @@ export class MemoryWorld {
   private ids = 0;
 
   /** An application write (or delete, with `undefined`), reported by the feed. */
-  app(collection: SessionCollection, objectId: string, data: JsonObject | undefined): void {
+  app(collection: string, objectId: string, data: JsonObject | undefined): void {
     const key = `${collection}/${objectId}`;
     const current = this.objects.get(key);
     this.objects.set(key, {
@@ -57,7 +59,7 @@ export class MemoryWorld {
     this.touched[collection] = [...(this.touched[collection] ?? []), objectId];
   }
 
-  live(collection: SessionCollection): Record<string, JsonObject> {
+  live(collection: string): Record<string, JsonObject> {
     return Object.fromEntries(
       [...this.objects]
         .filter(([key, o]) => key.startsWith(`${collection}/`) && !o.deleted)
@@ -65,15 +67,20 @@ export class MemoryWorld {
     );
   }
 
-  mapOf(collection: SessionCollection): MapEntry[] {
+  mapOf(collection: string): MapEntry[] {
     return [...this.maps].filter(([key]) => key.startsWith(`${collection}/`)).map(([, entry]) => entry);
   }
 
   ports(): SessionPorts {
     const world = this;
+    const kindOf = (collection: string) =>
+      Object.hasOwn(world.kinds, collection) ? world.kinds[collection] : undefined;
     const rules: DeviceRules = {
       formats: { contacts: 'vcard30', events: 'icalendar20' },
-      covers: (collection) => SESSION_COLLECTIONS.includes(collection),
+      datastore: (uri) => datastoreOf(uri, kindOf),
+      datastores: () =>
+        Object.entries(world.kinds).map(([collection, kind]): Datastore => ({ collection, kind })),
+      covers: (collection) => Object.hasOwn(world.kinds, collection),
       receives: () => world.direction !== 'from-device',
       sends: () => world.direction !== 'to-device',
       holds: (collection, data) => world.filter?.(collection, data) ?? true,
@@ -171,7 +178,10 @@ export class MemoryWorld {
           full: [],
         }));
         if (world.full === 'all' || world.full.length > 0) touches.push({ objects: [], full: world.full });
-        world.datastores = { ...world.datastores, ...noteChanges(world.datastores, touches) };
+        world.datastores = {
+          ...world.datastores,
+          ...noteChanges(world.datastores, touches, Object.keys(world.kinds)),
+        };
         world.touched = {};
         world.full = [];
         world.collected += 1;
@@ -227,6 +237,7 @@ export class Session {
 }
 
 export {
+  acknowledge,
   alert,
   item,
   message,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../core/errors';
 import { syncmlCodecFor } from '../../../../core/platforms/syncml/codec';
+import { datastoreOf } from '../../../../core/syncml-session/content';
 import { completedRecord, inboxTouches, MAX_DIRTY, noteChanges } from '../../../../core/syncml-session/inbox';
 import { carriedProperties, mergeDeviceItem } from '../../../../core/syncml-session/merge';
 import { readClientMessage } from '../../../../core/syncml-session/message';
@@ -253,35 +254,62 @@ describe('the change feed', () => {
       collection: 'contacts',
       objectId: `o${i}`,
     }));
-    const noted = noteChanges({ contacts: { anchor: 'n1', dirty: { a: 3 }, notes: 3 } }, [
-      {
-        objects: [
-          { collection: 'events', objectId: 'e' },
-          { collection: 'notes', objectId: 'n' },
-        ],
-        full: [],
-      },
-      { objects: many, full: [] },
-    ]);
+    const noted = noteChanges(
+      { contacts: { anchor: 'n1', dirty: { a: 3 }, notes: 3 } },
+      [
+        {
+          objects: [
+            { collection: 'events', objectId: 'e' },
+            { collection: 'notes', objectId: 'n' },
+          ],
+          full: [],
+        },
+        { objects: many, full: [] },
+        // A resync of everything: every collection the device may sync as a datastore.
+        { objects: [], full: 'all' },
+      ],
+      ['contacts', 'events', 'work'],
+    );
     expect(noted).toEqual({
       contacts: { anchor: 'n1', dirty: {}, full: 4, notes: 4 },
-      events: { dirty: { e: 1 }, notes: 1 },
+      events: { dirty: {}, full: 1, notes: 1 },
+      work: { dirty: {}, full: 1, notes: 1 },
     });
+    // Collections that are not datastores of the device (`notes`) are not kept.
+    expect(
+      noteChanges(
+        {},
+        [
+          {
+            objects: [
+              { collection: 'events', objectId: 'e' },
+              { collection: 'notes', objectId: 'n' },
+            ],
+            full: [],
+          },
+        ],
+        ['events'],
+      ),
+    ).toEqual({ events: { dirty: { e: 1 }, notes: 1 } });
   });
 
   it('a completed session removes only what it compared and no later note named again', () => {
     const planned = { dirty: { a: 1, b: 2 }, notes: 2 };
     // Another session of the device noted b again, and c, after this one read the record.
     const [current] = Object.values(
-      noteChanges({ contacts: planned }, [
-        {
-          objects: [
-            { collection: 'contacts', objectId: 'b' },
-            { collection: 'contacts', objectId: 'c' },
-          ],
-          full: [],
-        },
-      ]),
+      noteChanges(
+        { contacts: planned },
+        [
+          {
+            objects: [
+              { collection: 'contacts', objectId: 'b' },
+              { collection: 'contacts', objectId: 'c' },
+            ],
+            full: [],
+          },
+        ],
+        ['contacts'],
+      ),
     );
     const done = {
       anchor: 'n2',
@@ -308,6 +336,30 @@ describe('the change feed', () => {
       dirty: {},
       notes: 0,
     });
+  });
+});
+
+describe('datastores', () => {
+  it("name a collection with a kind, or by a common name the kind's namesake collection", () => {
+    const kinds: Record<string, 'contacts' | 'events'> = {
+      contacts: 'contacts',
+      events: 'events',
+      work: 'contacts',
+    };
+    const kindOf = (collection: string) => (Object.hasOwn(kinds, collection) ? kinds[collection] : undefined);
+    expect(datastoreOf('./work', kindOf)).toEqual({ collection: 'work', kind: 'contacts' });
+    expect(datastoreOf('https://h/v1/syncml/events/', kindOf)).toEqual({
+      collection: 'events',
+      kind: 'events',
+    });
+    expect(datastoreOf('card', kindOf)).toEqual({ collection: 'contacts', kind: 'contacts' });
+    expect(datastoreOf('./Calendar', kindOf)).toEqual({ collection: 'events', kind: 'events' });
+    expect(datastoreOf('./notes', kindOf)).toBeUndefined();
+    expect(datastoreOf('', kindOf)).toBeUndefined();
+    // A common name follows the kind of its namesake: `contacts` made a calendar takes no `card`.
+    const retyped = (collection: string) => (collection === 'contacts' ? 'events' : kindOf(collection));
+    expect(datastoreOf('card', retyped)).toBeUndefined();
+    expect(datastoreOf('contacts', retyped)).toEqual({ collection: 'contacts', kind: 'events' });
   });
 });
 
