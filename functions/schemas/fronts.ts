@@ -3,7 +3,7 @@ import type { ProtocolFront } from '../../lib/definition';
 /**
  * The routes of the protocol fronts (`front` in lib/definition.ts): what the JSON API contract
  * (contract.ts) is for the JSON routes, in the terms a protocol of its own allows. A front's
- * bodies are its protocol's (WebDAV XML, vCard, iCalendar), described by its document under
+ * bodies are its protocol's (WebDAV XML, vCard, iCalendar, SyncML), described by its document under
  * docs/, not by schemas. The OpenAPI document (scripts/openapi.ts) is built from this, and every
  * e2e response of a front route passes `frontFaults` (test/support/contract.ts).
  */
@@ -11,12 +11,19 @@ import type { ProtocolFront } from '../../lib/definition';
 export interface FrontDescription {
   /** The protocol's own document: what every method, path and status means. */
   readonly docs: string;
+  /** The media types of its requests and successful responses, when it has just these (SyncML). */
+  readonly mediaTypes?: readonly string[];
   /** How the front answers errors: the media types of its error bodies. */
   readonly errorMediaTypes: readonly string[];
   /** What an error body is, in the front's words. */
   readonly errorShape: string;
   /** The credential scheme its authenticated routes take, as OpenAPI names it (`securitySchemes`). */
-  readonly credential?: 'deviceBasic';
+  readonly credential?: 'deviceBasic' | 'syncmlSession';
+  /**
+   * The HTTP statuses its authenticated routes answer a failed credential check with, by status;
+   * none for a protocol that says so inside a successful response (SyncML: a Status in the 200).
+   */
+  readonly authErrors: { readonly [status: number]: string };
 }
 
 export const FRONTS: Readonly<Record<ProtocolFront, FrontDescription>> = {
@@ -28,6 +35,21 @@ export const FRONTS: Readonly<Record<ProtocolFront, FrontDescription>> = {
       '`no-uid-conflict`), else a text/plain reason; 401 carries `WWW-Authenticate: Basic realm="SyncHub"`, ' +
       '503 `Retry-After`',
     credential: 'deviceBasic',
+    authErrors: {
+      401: 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`',
+      503: 'the credential or a store could not be checked in time: retry after `Retry-After` seconds',
+    },
+  },
+  syncml: {
+    docs: 'docs/syncml.md',
+    mediaTypes: ['application/vnd.syncml+xml'],
+    errorMediaTypes: ['application/problem+json'],
+    errorShape:
+      'a body that is not a SyncML message gets an RFC 9457 problem; everything a SyncML client can be ' +
+      'told — bad or missing credentials (Status 401 / 407 with a basic Chal), an unknown or idle session ' +
+      '(404), a busy store (503), refused commands and items — is a SyncML Status inside an HTTP 200',
+    credential: 'syncmlSession',
+    authErrors: {},
   },
 };
 
@@ -38,7 +60,7 @@ export interface FrontOperation {
   readonly methods: readonly string[];
   /** Successful responses by status. */
   readonly responses: { readonly [status: number]: string };
-  /** Errors by status, besides 401 and 503 (every authenticated route's). */
+  /** Errors by status, besides the front's `authErrors`. */
   readonly errors: { readonly [status: number]: string };
 }
 
@@ -92,5 +114,21 @@ export const FRONT_OPERATIONS: Readonly<Record<string, FrontOperation>> = {
     methods: ['ANY'],
     responses: { 301: '`Location: /v1/dav/`' },
     errors: {},
+  },
+  'POST /v1/syncml': {
+    front: 'syncml',
+    summary:
+      'A SyncML 1.2 session message (OMA DS over HTTP, XML): the first message authenticates in its SyncHdr ' +
+      '(`syncml:auth-basic` Cred, b64 of deviceId:deviceToken) and is answered with a RespURI carrying the ' +
+      'session key (`?s=`) every later message goes to. A resent message gets the reply it got',
+    methods: ['POST'],
+    responses: {
+      200: "the server's SyncML message (application/vnd.syncml+xml); failures are SyncML statuses in it",
+    },
+    errors: {
+      400: 'not safe XML, not a SyncML message, or a SyncHdr that cannot be answered',
+      413: 'the body exceeds 900,000 bytes',
+      415: 'not application/vnd.syncml+xml (WBXML, a compressed body)',
+    },
   },
 };

@@ -159,6 +159,18 @@ describe('routes', () => {
       '/.well-known/caldav',
     ]);
   });
+
+  it('routes POST /v1/syncml to the SyncML function', () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: { IntegrationUri: getAtt(stack, functionsOf(stack).get('syncml-api')!.function, 'Arn') },
+    });
+    expect(Object.keys(integrations)).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /v1/syncml',
+      AuthorizationType: 'NONE',
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: Object.keys(integrations)[0] }]] },
+    });
+  });
 });
 
 describe('the DAV front', () => {

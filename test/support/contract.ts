@@ -62,31 +62,42 @@ export const contractFaults = (key: string, result: APIGatewayProxyResultV2): st
 
 /**
  * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
- * a status it does not declare (a 5xx other than 503 above all: no request may cause one), an
- * error body of another media type than the front answers errors with, a 401 without the
- * challenge its clients wait for, a 503 without Retry-After.
+ * a status it does not declare (a 5xx above all: no request may cause one but a 503 of a front
+ * that answers a failed credential check over HTTP; a SyncML front says even "busy" inside its
+ * protocol), a body of another media type than the front answers with, an error that is not of
+ * its error shape, a 401 without the challenge its clients wait for, a 503 without Retry-After.
  */
 const frontFaults = (key: string, route: RouteDefinition, result: APIGatewayProxyResultV2): string[] => {
   const operation = FRONT_OPERATIONS[key];
   if (!operation) return [`${key}: a front route functions/schemas/fronts.ts does not describe`];
   if (typeof result !== 'object' || result === null || !('statusCode' in result))
     return [`${key} returned an unstructured result`];
+  const front = FRONTS[operation.front];
   const status = result.statusCode ?? 200;
-  const authenticated = route.auth !== 'none';
   const declared =
     Object.hasOwn(operation.responses, status) ||
     Object.hasOwn(operation.errors, status) ||
-    (authenticated && (status === 401 || status === 503));
-  if (!declared) return [`${key}: status ${status} is not one ${FRONTS[operation.front].docs} declares`];
+    (route.auth !== 'none' && Object.hasOwn(front.authErrors, status));
+  if (!declared) return [`${key}: status ${status} is not one ${front.docs} declares`];
   const faults: string[] = [];
   const contentType = headerOf(result.headers, 'content-type');
+  const types = status >= 400 ? front.errorMediaTypes : front.mediaTypes;
+  if (result.body && types && !types.some((type) => contentType.startsWith(type)))
+    faults.push(
+      `${key} ${status}: ${status >= 400 ? 'an error body' : 'a body'} of content-type "${contentType}"`,
+    );
+  else if (status >= 400 && contentType.startsWith('application/problem+json')) {
+    try {
+      faults.push(...schemaFaults(ProblemSchema, JSON.parse(result.body ?? ''), `${key} ${status} problem`));
+    } catch {
+      faults.push(`${key} ${status}: the problem is not JSON`);
+    }
+  }
   if (
-    status >= 400 &&
-    result.body &&
-    !FRONTS[operation.front].errorMediaTypes.some((type) => contentType.startsWith(type))
+    status === 401 &&
+    front.credential === 'deviceBasic' &&
+    !/^Basic /.test(headerOf(result.headers, 'www-authenticate'))
   )
-    faults.push(`${key} ${status}: an error body of content-type "${contentType}"`);
-  if (status === 401 && !/^Basic /.test(headerOf(result.headers, 'www-authenticate')))
     faults.push(`${key} 401 without a Basic challenge`);
   if (status === 503 && headerOf(result.headers, 'retry-after') === '')
     faults.push(`${key} 503 without Retry-After`);

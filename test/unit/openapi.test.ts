@@ -63,6 +63,36 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
   });
 
+  it('describes POST /v1/syncml as SyncML: its media type, the session credential, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { type: string; in?: string; name?: string }> };
+    };
+    const item = spec.paths['/v1/syncml']!;
+    expect(item['x-protocol-methods']).toEqual(['POST']);
+    const post = item.post as {
+      security: unknown;
+      description: string;
+      requestBody: { content: Record<string, unknown> };
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(post.requestBody.content)).toEqual(['application/vnd.syncml+xml']);
+    expect(post.security).toEqual([{}, { syncmlSession: [] }]);
+    expect(spec.components.securitySchemes.syncmlSession).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 's',
+    });
+    expect(post.description).toMatch(/docs\/syncml\.md/);
+    // Authentication failures and a busy store are SyncML statuses in the 200, never HTTP ones.
+    expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415']);
+    expect(Object.keys(post.responses['200']!.content!)).toEqual(['application/vnd.syncml+xml']);
+    expect(post.responses['415']).toEqual({ $ref: '#/components/responses/syncml-415' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['syncml-415']!.content)).toEqual(['application/problem+json']);
+  });
+
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
     const committed = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApi())));
