@@ -1,4 +1,4 @@
-import type { ConflictOutcome } from './conflicts';
+import { type ConflictOutcome, resolveConflict } from './conflicts';
 import { applyJsonPatch } from './delta';
 import { jsonByteLength } from './ids';
 import { MAX_OBJECT_DATA_BYTES } from './limits';
@@ -39,6 +39,34 @@ export type ConflictResolution = (
   write: InboundWrite,
   server: { version: number; data?: JsonObject; deleted: boolean },
 ) => ConflictOutcome & { policy: ConflictPolicy };
+
+/**
+ * The conflict policy of each write's collection, with the data the device based its write on
+ * (`baseOf`: the replica's history has it; `null` when the object did not exist then, undefined
+ * when that version is no longer known). Shared by every path that applies device writes.
+ */
+export const policyConflictResolution =
+  (
+    policyFor: (collection: string) => ConflictPolicy,
+    baseOf: (write: InboundWrite) => JsonObject | null | undefined,
+  ): ConflictResolution =>
+  (write, server) => {
+    const policy = policyFor(write.collection);
+    const client = {
+      op: write.op,
+      ...(write.data ? { data: write.data } : {}),
+      ...(write.patch ? { patch: write.patch } : {}),
+    };
+    const base = baseOf(write);
+    const outcome = resolveConflict(policy, {
+      collection: write.collection,
+      objectId: write.objectId,
+      base,
+      server,
+      client,
+    });
+    return { ...outcome, policy };
+  };
 
 /** Without policies every conflict rejects the push. */
 const rejectAll: ConflictResolution = () => ({ kind: 'conflict', policy: 'reject' });

@@ -1,4 +1,4 @@
-import type { Device, LogEntry, ObjectChange, Origin } from './model';
+import type { Device, JsonObject, LogEntry, ObjectChange, Origin } from './model';
 import { effectivePolicy, type Filter, matchesFilter, type UserSettings } from './policies';
 import { coversCollection, receivesFromServer } from './settings';
 
@@ -20,6 +20,23 @@ export const parseExcludedCollections = (spec: string | undefined): ReadonlySet<
 
 export const isCollectionSynced = (config: SelectionConfig, collection: string): boolean =>
   !collection.startsWith('_') && !config.excludedCollections.has(collection);
+
+/**
+ * Is this live object one the device holds: synced, in its collections, through its filter?
+ * One rule for the snapshot, the digest and every protocol front.
+ */
+export const deviceHolds = (
+  config: SelectionConfig,
+  device: Pick<Device, 'settings'>,
+  userSettings: UserSettings | undefined,
+  object: { collection: string; data?: JsonObject },
+): boolean =>
+  isCollectionSynced(config, object.collection) &&
+  coversCollection(device.settings, object.collection) &&
+  matchesFilter(
+    effectivePolicy(userSettings, object.collection, device.settings.collectionSettings).filter,
+    object.data,
+  );
 
 /** Does a change of `collection` made by `origin` go to this device: echo suppression, direction, collections. */
 export const deviceReceivesFrom = (device: Device, origin: Origin, collection: string): boolean => {

@@ -8,7 +8,6 @@ import { cancellationCodes } from '../aws/errors';
 import { ObjectsStore, type TransactItem } from '../aws/objects-store';
 import { SyncStore } from '../aws/sync-store';
 import { dataAtVersion } from '../core/capture';
-import { resolveConflict } from '../core/conflicts';
 import { SyncHubError } from '../core/errors';
 import {
   appliedResult,
@@ -17,6 +16,7 @@ import {
   objectKey,
   type PlannedWrite,
   planPush,
+  policyConflictResolution,
 } from '../core/inbound';
 import { effectivePolicy, type UserSettings } from '../core/policies';
 import './conflict-resolvers';
@@ -82,26 +82,11 @@ const conflictResolution = async (
   });
   const { replicas } =
     needsBase.length > 0 ? await syncStore.readState(userId, needsBase) : { replicas: new Map() };
-  return (write, server) => {
-    const policy = policyFor(write.collection);
-    const base =
-      write.baseVersion === undefined
-        ? null
-        : dataAtVersion(replicas.get(objectKey(write.collection, write.objectId)), write.baseVersion);
-    const client = {
-      op: write.op,
-      ...(write.data ? { data: write.data } : {}),
-      ...(write.patch ? { patch: write.patch } : {}),
-    };
-    const outcome = resolveConflict(policy, {
-      collection: write.collection,
-      objectId: write.objectId,
-      base,
-      server,
-      client,
-    });
-    return { ...outcome, policy };
-  };
+  return policyConflictResolution(policyFor, (write) =>
+    write.baseVersion === undefined
+      ? null
+      : dataAtVersion(replicas.get(objectKey(write.collection, write.objectId)), write.baseVersion),
+  );
 };
 
 /**

@@ -273,6 +273,23 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Device API: poll, acknowledge, push, snapshot, settings.',
   },
   {
+    key: 'couchdb-api',
+    entry: 'functions/couchdb/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
+    // objects: replicated documents are written now (version-checked), like an app write;
+    // sync: revision trees, feeds, checkpoints, and the result entry a conflict appends;
+    // devices: the device's ack, and its inbox queue made anew when it was lost.
+    access: {
+      tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
+      inbox: ['consume', 'recreate'],
+    },
+    // Long polls hold up to 20 s; API Gateway's integration timeout is 30 s.
+    timeoutSeconds: 28,
+    memoryMb: 512,
+    description: 'CouchDB front: the replication protocol PouchDB speaks, over the device inbox.',
+  },
+  {
     key: 'health',
     entry: 'functions/http/health.ts',
     trigger: { kind: 'http' },
@@ -344,6 +361,10 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+  // The CouchDB front authenticates itself (Basic deviceId:token or Bearer) and answers in
+  // CouchDB's error shape, which PouchDB needs; preflights reach it without credentials.
+  { method: 'ANY', path: '/v1/couchdb', function: 'couchdb-api', auth: 'none' },
+  { method: 'ANY', path: '/v1/couchdb/{proxy+}', function: 'couchdb-api', auth: 'none' },
 ];
 
 /** Physical names of everything the definition names, for a given prefix (stage). */

@@ -1,4 +1,5 @@
 import type { PlatformCodec } from './codec';
+import { couchdbCodec } from './couchdb';
 import { jsonCodec } from './json';
 import { jsonPatchCodec } from './jsonpatch';
 import { syncmlCodec } from './syncml/codec';
@@ -8,6 +9,7 @@ export const CODECS: Readonly<Record<string, PlatformCodec>> = {
   [jsonCodec.name]: jsonCodec,
   [jsonPatchCodec.name]: jsonPatchCodec,
   [syncmlCodec.name]: syncmlCodec,
+  [couchdbCodec.name]: couchdbCodec,
 };
 
 export const PLATFORM_NAMES: readonly string[] = Object.keys(CODECS);

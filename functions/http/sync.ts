@@ -18,8 +18,13 @@ import { findInboxGap, resyncForGap } from '../../core/inbox-gap';
 import { MAX_POLL_RESPONSE_BYTES, MAX_PUSH_BODY_BYTES } from '../../core/limits';
 import type { DeviceSettings, InboxMessage, Replica } from '../../core/model';
 import { codecFor } from '../../core/platforms';
-import { effectivePolicy, matchesFilter, type UserSettings } from '../../core/policies';
-import { deviceReceivesFrom, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import type { UserSettings } from '../../core/policies';
+import {
+  deviceReceivesFrom,
+  deviceHolds as holds,
+  isCollectionSynced,
+  parseExcludedCollections,
+} from '../../core/selection';
 import {
   coversCollection,
   DeviceSettingsInputSchema,
@@ -69,14 +74,9 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
 
 const MAX_RECEIVES_PER_POLL = 10;
 
-/** Is this live object one the device holds: synced, in its collections, through its filter? */
+/** Is this live object one the device holds (core/selection.ts)? */
 const deviceHolds = (device: DeviceRecord, userSettings: UserSettings, replica: Replica): boolean =>
-  isCollectionSynced(selection, replica.collection) &&
-  coversCollection(device.settings, replica.collection) &&
-  matchesFilter(
-    effectivePolicy(userSettings, replica.collection, device.settings.collectionSettings).filter,
-    replica.data,
-  );
+  holds(selection, device, userSettings, replica);
 
 /** Before replicas are read: own changes logged after this point are sent to the device. */
 const markResyncPoint = async (device: DeviceRecord): Promise<void> => {

@@ -1,0 +1,290 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeviceRecord } from '../../aws/device-registry';
+import { cancellationCodes } from '../../aws/errors';
+import type { TransactItem } from '../../aws/objects-store';
+import {
+  type DocRef,
+  docIdOf,
+  type PushedDocument,
+  parseDocId,
+  parsePushedDocument,
+} from '../../core/couchdb/documents';
+import { type DocumentPlan, planDocument } from '../../core/couchdb/push';
+import { isKnown, latestLeaves } from '../../core/couchdb/revisions';
+import { isJsonObject, jsonByteLength } from '../../core/ids';
+import { appliedResult, objectKey, type PlannedWrite } from '../../core/inbound';
+import type { JsonObject, JsonValue, Replica, Resolution } from '../../core/model';
+import { backoff } from '../lib/failures';
+import { logger } from '../lib/observability';
+import { pushIdOf } from '../lib/tokens';
+import { couchStore, db, objects, syncStore } from './context';
+import { badRequest, CouchError } from './errors';
+import type { DeviceRules } from './rules';
+import { bodyOf, type DocView, leavesFor, loadViews } from './views';
+
+/** PouchDB's batch_size; a larger `_bulk_docs` is refused whole (nothing written). */
+export const MAX_BULK_DOCS = 100;
+/** Documents per DynamoDB transaction (tree + object each, plus the result entry). */
+const DOCS_PER_TRANSACTION = 25;
+const BYTES_PER_TRANSACTION = 3_000_000;
+const MAX_ATTEMPTS = 8;
+
+const forbiddenResult = (id: string | undefined, reason: string) => ({
+  ...(id !== undefined ? { id } : {}),
+  error: 'forbidden',
+  reason,
+});
+
+/** Groups of documents that can share one transaction: distinct objects, bounded size. */
+const chunksOf = (docs: readonly PushedDocument[]): PushedDocument[][] => {
+  const chunks: PushedDocument[][] = [];
+  let current: PushedDocument[] = [];
+  let ids = new Set<string>();
+  let bytes = 0;
+  for (const doc of docs) {
+    const size = doc.view ? jsonByteLength(doc.view) : 0;
+    if (
+      current.length >= DOCS_PER_TRANSACTION ||
+      ids.has(doc.id) ||
+      (current.length > 0 && bytes + size > BYTES_PER_TRANSACTION)
+    ) {
+      chunks.push(current);
+      current = [];
+      ids = new Set();
+      bytes = 0;
+    }
+    current.push(doc);
+    ids.add(doc.id);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+};
+
+/**
+ * Applies replicated documents now, a chunk per DynamoDB transaction: each document's revision
+ * tree, its object write (version-checked, origin = the device, so capture and the router carry
+ * it to the other devices and not back to this one) and, when a conflict policy made the
+ * server's state differ from what the device pushed, a result entry telling the device to re-read
+ * those documents. A chunk whose reads went stale is re-read and re-planned; once this returns,
+ * every revision it accepted is stored.
+ */
+const applyChunk = async (
+  device: DeviceRecord,
+  rules: DeviceRules,
+  pushId: string,
+  docs: readonly PushedDocument[],
+): Promise<Map<string, string>> => {
+  const rejected = new Map<string, string>();
+  const origin = { kind: 'device', deviceId: device.deviceId } as const;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    rejected.clear();
+    const read = await couchStore.readObjects(device.userId, docs);
+    const needBase = docs.filter((doc) => rules.needsBase(doc));
+    const replicas: Map<string, Replica> =
+      needBase.length > 0 ? (await syncStore.readState(device.userId, needBase)).replicas : new Map();
+    const resolve = rules.conflictResolution(replicas);
+    const items: TransactItem[] = [];
+    const writes: PlannedWrite[] = [];
+    const resolutions: Resolution[] = [];
+    const now = new Date().toISOString();
+    for (const doc of docs) {
+      const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
+      const plan: DocumentPlan = planDocument(
+        pushId,
+        doc,
+        tree?.tree,
+        object && {
+          version: object.version,
+          deleted: object.deleted,
+          ...(object.data ? { data: object.data } : {}),
+        },
+        resolve,
+      );
+      if (plan.kind === 'known') continue;
+      if (plan.kind === 'rejected') {
+        rejected.set(doc.id, plan.reason);
+        continue;
+      }
+      items.push(couchStore.treePut(device.userId, doc, plan.tree, tree?.counter ?? 0));
+      if (plan.write && !plan.write.noop) {
+        items.push(objects.transactWrite(device.userId, plan.write, origin, now));
+        writes.push(plan.write);
+      } else {
+        items.push(couchStore.objectCheck(device.userId, doc, object));
+      }
+      if (plan.resolution) resolutions.push(plan.resolution);
+    }
+    if (items.length === 0) return rejected;
+    if (resolutions.length > 0) {
+      const lastSeq = await syncStore.lastSeq(device.userId);
+      items.push(
+        ...syncStore.logAppendItems(device.userId, lastSeq, {
+          kind: 'result',
+          userId: device.userId,
+          logSeq: lastSeq + 1,
+          targetDeviceId: device.deviceId,
+          result: appliedResult(pushId, writes, undefined, resolutions),
+          at: now,
+        }),
+      );
+    }
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: items }));
+      if (resolutions.length > 0) {
+        logger.info('replicated documents met conflicts', {
+          deviceId: device.deviceId,
+          resolutions: resolutions.map((r) => ({ id: docIdOf(r), outcome: r.outcome, policy: r.policy })),
+        });
+      }
+      return rejected;
+    } catch (error) {
+      if (!cancellationCodes(error)) throw error;
+      // An object, a tree or the change log moved since the read: read again and re-plan.
+      await backoff(attempt);
+    }
+  }
+  throw new CouchError(503, 'service_unavailable', 'the documents stayed contended; retry');
+};
+
+/** `POST {db}/_bulk_docs` with `new_edits: false`: per-document results, only errors listed. */
+export const bulkDocs = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+  if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
+  if (body.new_edits !== false) {
+    throw badRequest('only replication writes are supported: {"docs": [...], "new_edits": false}');
+  }
+  if (body.docs.length > MAX_BULK_DOCS) {
+    throw new CouchError(413, 'too_large', `at most ${MAX_BULK_DOCS} documents per _bulk_docs`);
+  }
+  const results: JsonObject[] = [];
+  const valid: PushedDocument[] = [];
+  const seen = new Set<string>();
+  for (const raw of body.docs) {
+    const doc = parsePushedDocument(raw);
+    if ('problem' in doc) {
+      results.push(forbiddenResult(doc.id, doc.problem));
+      continue;
+    }
+    if (!rules.mayWrite()) {
+      results.push(forbiddenResult(doc.id, "this device's direction is to-device; it may not write"));
+    } else if (!rules.covers(doc.collection)) {
+      results.push(forbiddenResult(doc.id, `collection "${doc.collection}" is not synced with this device`));
+    } else if (!seen.has(`${doc.id}\n${doc.pushed.rev}`)) {
+      seen.add(`${doc.id}\n${doc.pushed.rev}`);
+      valid.push(doc);
+    }
+  }
+  const pushId = pushIdOf(
+    device.deviceId,
+    valid.map((doc) => `${doc.id}@${doc.pushed.rev}`),
+  );
+  for (const chunk of chunksOf(valid)) {
+    const rejected = await applyChunk(device, rules, pushId, chunk);
+    for (const [id, reason] of rejected) results.push(forbiddenResult(id, reason));
+  }
+  return results;
+};
+
+const refsOf = (ids: readonly string[], rules: DeviceRules): DocRef[] =>
+  ids.flatMap((id) => {
+    const ref = parseDocId(id);
+    return 'problem' in ref || !rules.covers(ref.collection) ? [] : [ref];
+  });
+
+/** `POST {db}/_revs_diff`: the revisions this database lacks, for ids that lack any. */
+export const revsDiff = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+  if (!isJsonObject(body)) throw badRequest('the body must be {"docid": ["rev", ...], ...}');
+  const entries = Object.entries(body);
+  if (entries.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _revs_diff');
+  for (const [, revs] of entries) {
+    if (!Array.isArray(revs) || revs.length > 1000 || !revs.every((rev) => typeof rev === 'string')) {
+      throw badRequest('each document must map to a list of revision strings');
+    }
+  }
+  const trees = await couchStore.readTrees(
+    device.userId,
+    refsOf(
+      entries.map(([id]) => id),
+      rules,
+    ),
+  );
+  const diff: Record<string, { missing: string[] }> = {};
+  for (const [id, revs] of entries as [string, string[]][]) {
+    const ref = parseDocId(id);
+    const tree = 'problem' in ref ? undefined : trees.get(`${ref.collection}#${ref.objectId}`);
+    const missing = revs.filter((rev) => !isKnown(tree, rev));
+    if (missing.length > 0) diff[id] = { missing: [...new Set(missing)] };
+  }
+  return diff;
+};
+
+const notFoundResult = (id: string, rev: string | undefined) => ({
+  error: { id, rev: rev ?? 'undefined', error: 'not_found', reason: 'missing' },
+});
+
+/** Documents as `_bulk_get` and `open_revs` serve them: the leaves at or after each revision. */
+const docsFor = (view: DocView | undefined, rev: string | undefined, id: string): JsonObject[] => {
+  if (!view?.tree) return [notFoundResult(id, rev)];
+  const leaves = rev ? latestLeaves(view.tree, rev, view.holds) : leavesFor(view).slice(0, 1);
+  return leaves.map((leaf) => ({ ok: bodyOf(view, leaf) }));
+};
+
+/** `POST {db}/_bulk_get` (always `latest`; `_revisions` always served). */
+export const bulkGet = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+  if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
+  if (body.docs.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _bulk_get');
+  const requests = body.docs.map((entry) => {
+    if (
+      !isJsonObject(entry) ||
+      typeof entry.id !== 'string' ||
+      (entry.rev !== undefined && typeof entry.rev !== 'string')
+    ) {
+      throw badRequest('each entry must be {"id", "rev"?}');
+    }
+    return { id: entry.id, ...(typeof entry.rev === 'string' ? { rev: entry.rev } : {}) };
+  });
+  const views = await loadViews(
+    device.userId,
+    refsOf(
+      requests.map((r) => r.id),
+      rules,
+    ),
+    rules,
+  );
+  return {
+    results: requests.map(({ id, rev }) => ({ id, docs: docsFor(views.get(id), rev, id) })),
+  };
+};
+
+/** `GET {db}/{docid}`: the winner, a revision (`rev`), or leaves (`open_revs`, the fallback of `_bulk_get`). */
+export const getDocument = async (
+  device: DeviceRecord,
+  rules: DeviceRules,
+  id: string,
+  query: Record<string, string>,
+): Promise<JsonValue> => {
+  const ref = parseDocId(id);
+  if ('problem' in ref || !rules.covers(ref.collection)) throw new CouchError(404, 'not_found', 'missing');
+  const view = (await loadViews(device.userId, [ref], rules)).get(docIdOf(ref));
+  if (!view?.tree) throw new CouchError(404, 'not_found', 'missing');
+  if (query.open_revs !== undefined) {
+    let revs: string[] | undefined;
+    if (query.open_revs !== 'all') {
+      try {
+        const parsed: unknown = JSON.parse(query.open_revs);
+        if (Array.isArray(parsed) && parsed.every((rev) => typeof rev === 'string'))
+          revs = parsed as string[];
+      } catch {
+        // reported below
+      }
+      if (!revs) throw badRequest('open_revs must be "all" or a JSON list of revisions');
+    }
+    if (!revs) return leavesFor(view).map((leaf) => ({ ok: bodyOf(view, leaf) }));
+    return revs.flatMap((rev) => docsFor(view, rev, id));
+  }
+  const [leaf] = query.rev ? latestLeaves(view.tree, query.rev, view.holds) : leavesFor(view);
+  if (!leaf) throw new CouchError(404, 'not_found', 'missing');
+  if (leaf.deleted && !query.rev) throw new CouchError(404, 'not_found', 'deleted');
+  const body = bodyOf(view, leaf, query.revs === 'true');
+  return query.conflicts === 'true' ? { ...body, _conflicts: [] } : body;
+};
