@@ -38,7 +38,8 @@ export const parseSince = (since: string | undefined): Position | undefined => {
   let match = /^([0-9]{1,13})(?:\.([0-9]{1,6}))?$/.exec(since);
   if (match) {
     const seq = Number(match[1]);
-    if (seq === 0 || seq > MAX_SEQ) return undefined;
+    // A bare "0" is what a client that has nothing sends; "0.0" is a feed with nothing in it yet.
+    if ((seq === 0 && match[2] === undefined) || seq > MAX_SEQ) return undefined;
     return { kind: 'feed', seq, rows: Number(match[2] ?? 0) };
   }
   match = /^s([0-9]{1,13})(?:\.([A-Za-z0-9_-]{1,1400}))?$/.exec(since);
@@ -50,7 +51,7 @@ export const parseSince = (since: string | undefined): Position | undefined => {
 
 export const formatPosition = (position: Position): string =>
   position.kind === 'feed'
-    ? position.rows > 0
+    ? position.rows > 0 || position.seq === 0
       ? `${position.seq}.${position.rows}`
       : String(position.seq)
     : position.after

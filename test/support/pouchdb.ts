@@ -70,6 +70,8 @@ export interface LiveSync {
   errors: unknown[];
   denied: unknown[];
   changes: number;
+  /** The ids of each batch the pull side wrote, in order. */
+  pulled: string[][];
   /** Resolves when the replication stops by itself (an error it does not retry, or cancel). */
   stopped: Promise<void>;
   cancel(): void;
@@ -89,11 +91,24 @@ export class PouchSession {
   }
 
   /** The device's SyncHub database, with Basic credentials (PouchDB's `auth` option) or Bearer. */
-  remote(credentials: Credentials, options: { bearer?: boolean; password?: string } = {}): PouchDatabase {
+  remote(
+    credentials: Credentials,
+    options: { bearer?: boolean; password?: string; requests?: string[] } = {},
+  ): PouchDatabase {
     const url = `${this.baseUrl}/v1/couchdb`;
+    const { requests } = options;
+    const logging = requests
+      ? {
+          fetch: (target: string, init: { method?: string }) => {
+            requests.push(`${init.method ?? 'GET'} ${target}`);
+            return Pouch().fetch(target, init);
+          },
+        }
+      : {};
     const db = options.bearer
-      ? new (Pouch())(url, { headers: { Authorization: `Bearer ${credentials.deviceToken}` } })
+      ? new (Pouch())(url, { ...logging, headers: { Authorization: `Bearer ${credentials.deviceToken}` } })
       : new (Pouch())(url, {
+          ...logging,
           auth: { username: credentials.deviceId, password: options.password ?? credentials.deviceToken },
         });
     this.databases.push(db);
@@ -108,14 +123,17 @@ export class PouchSession {
       errors: [],
       denied: [],
       changes: 0,
+      pulled: [],
       stopped: new Promise<void>((resolve) => {
         done = resolve;
       }),
       cancel: () => handle.cancel(),
     };
     handle
-      .on('change', () => {
+      .on('change', (info) => {
         record.changes++;
+        const { direction, change } = info as { direction: string; change: { docs: Doc[] } };
+        if (direction === 'pull') record.pulled.push(change.docs.map((doc) => doc._id));
       })
       .on('denied', (error) => record.denied.push(error))
       .on('error', (error) => {
