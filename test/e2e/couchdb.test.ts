@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncHubUser } from '../../client/user';
+import { deepEqual } from '../../core/ids';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
 import { type Credentials, contentsOf, type PouchDatabase, PouchSession } from '../support/pouchdb';
@@ -73,7 +74,7 @@ const docOf = async (db: PouchDatabase, id: string) => {
   }
 };
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const same = deepEqual;
 
 describe('PouchDB against the CouchDB front', () => {
   it('a fresh PouchDB pulls the current state with the right ids and data', async () => {
@@ -263,22 +264,29 @@ describe('concurrent edits converge under each conflict policy', () => {
       await user.put(collection, 'x', { title: 't', a: 2, b: 1 });
       await local.put({ ...pulled, a: 1, b: 2 });
       const sync = pouch.sync(local, pouch.remote(device));
-      const resolved = await eventually(
+      // Until the server, PouchDB and a second, fresh PouchDB show the same winner, no conflicts.
+      let seen: unknown;
+      await eventually(
         `${policy}: server and PouchDB agree`,
         async () => {
           const server = await serverData(user, collection, 'x');
           const mine = await docOf(local, id);
-          return mine && same(server, expected) && same(mine.data, expected) && mine.conflicts.length === 0
-            ? mine
+          const fresh = pouch.local();
+          await fresh.replicate.from(pouch.remote(device));
+          const theirs = await docOf(fresh, id);
+          seen = { server, mine, theirs };
+          return mine &&
+            same(server, expected) &&
+            same(mine.data, expected) &&
+            mine.conflicts.length === 0 &&
+            same(theirs, mine)
+            ? true
             : undefined;
         },
         WAIT,
-      );
-      // A second, fresh PouchDB computes the same winner.
-      const fresh = pouch.local();
-      await fresh.replicate.from(pouch.remote(device));
-      const theirs = await docOf(fresh, id);
-      expect(theirs).toEqual(resolved);
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: ${JSON.stringify(seen)}`);
+      });
       expect(sync.errors).toEqual([]);
     });
   }
