@@ -27,6 +27,8 @@ import { TokenRequestSchema } from '../local/token-handler';
 
 interface Operation {
   summary: string;
+  /** Errors in CouchDB's shape (`{"error","reason"}`) instead of problem+json. */
+  couchErrors?: boolean;
   body?: z.ZodType | { oneOf: [string, z.ZodType][] };
   query?: z.ZodObject;
   success: [status: number, description: string];
@@ -118,6 +120,18 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     query: SnapshotQuerySchema,
     success: [200, '{"items":[...],"next"?,"lastSeq"}'],
   },
+  'ANY /v1/couchdb': {
+    summary:
+      "The calling device's CouchDB database (platform couchdb; Basic deviceId:deviceToken or Bearer, checked by the handler): GET info, PUT 412. See docs/couchdb.md",
+    couchErrors: true,
+    success: [200, '{"db_name","update_seq","instance_start_time"}'],
+  },
+  'ANY /v1/couchdb/{proxy+}': {
+    summary:
+      'CouchDB replication endpoints of the device database: _changes, _revs_diff, _bulk_docs (new_edits:false), _bulk_get, _local/{id}, {docid}. See docs/couchdb.md',
+    couchErrors: true,
+    success: [200, 'CouchDB JSON (201 for _bulk_docs and _local writes)'],
+  },
   'GET /v1/sync/digest': {
     summary: 'Per-collection count and digest of what the device should hold',
     query: DigestQuerySchema,
@@ -133,6 +147,19 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
 
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+
+const couchError = {
+  description: 'CouchDB error',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['error', 'reason'],
+        properties: { error: { type: 'string' }, reason: { type: 'string' } },
+      },
+    },
+  },
+};
 
 const problem = {
   description: 'RFC 9457 problem',
@@ -158,7 +185,7 @@ const operationOf = (route: RouteDefinition) => {
   const key = `${route.method} ${route.path}`;
   const operation = OPERATIONS[key];
   if (!operation) throw new Error(`scripts/openapi.ts describes no route ${key}`);
-  const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+  const pathParameters = [...route.path.matchAll(/\{(\w+)\+?\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
@@ -193,7 +220,7 @@ const operationOf = (route: RouteDefinition) => {
       : {}),
     responses: {
       [String(operation.success[0])]: { description: operation.success[1] },
-      '4XX': problem,
+      '4XX': operation.couchErrors ? couchError : problem,
     },
   };
 };
@@ -202,7 +229,9 @@ export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     paths[route.path] ??= {};
-    paths[route.path]![route.method.toLowerCase()] = operationOf(route);
+    // OpenAPI has no "any" method; API Gateway's extension names it.
+    const method = route.method === 'ANY' ? 'x-amazon-apigateway-any-method' : route.method.toLowerCase();
+    paths[route.path]![method] = operationOf(route);
   }
   return {
     openapi: '3.1.0',

@@ -113,10 +113,24 @@ describe('routes', () => {
     },
   );
 
-  it('leaves only the liveness probe unauthenticated', () => {
+  it('leaves only the liveness probe and the CouchDB front (which authenticates itself) to the handlers', () => {
     expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
       '/v1/health',
+      '/v1/couchdb',
+      '/v1/couchdb/{proxy+}',
     ]);
+  });
+
+  it('routes every method on the CouchDB database and below it to the couchdb function', () => {
+    for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `ANY ${path}`,
+        AuthorizationType: 'NONE',
+      });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationUri: getAtt(stack, functionsOf(stack).get('couchdb-api')!.function, 'Arn'),
+    });
   });
 });
 

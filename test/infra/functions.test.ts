@@ -169,12 +169,12 @@ describe('IAM scoping', () => {
     );
   });
 
-  it('grants queue creation to the devices API (registration) and the sync API (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
+  it('grants queue creation to the devices API (registration), the sync API and the CouchDB front (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
     const holders = (action: string) =>
       deployed
         .map((definition) => definition.key)
         .filter((key) => roleStatements(key).some((statement) => actionsOf(statement).includes(action)));
-    expect(holders('sqs:CreateQueue')).toEqual(['devices-api', 'sync-api']);
+    expect(holders('sqs:CreateQueue')).toEqual(['devices-api', 'sync-api', 'couchdb-api']);
     expect(holders('sqs:DeleteQueue')).toEqual(['devices-api', 'inbox-cleanup']);
     for (const statement of allStatements()) {
       if (

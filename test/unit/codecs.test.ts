@@ -42,7 +42,7 @@ const baseChange = {
 
 describe('platform registry', () => {
   it('registers every codec by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'couchdb']);
     expect(CODECS.json).toBe(jsonCodec);
     expect(codecFor('jsonpatch')).toBe(jsonPatchCodec);
   });
