@@ -141,7 +141,7 @@ export const readPage = async (
   device: DeviceRecord,
   rules: DeviceRules,
   start: Position,
-  copiedUpTo: number,
+  feed: { copiedUpTo: number; drained: boolean },
   query: ChangesQuery,
 ): Promise<{ rows: ChangeRow[]; next: Position }> => {
   const rows: ChangeRow[] = [];
@@ -171,7 +171,14 @@ export const readPage = async (
           };
       continue;
     }
-    const entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, 50);
+    let entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, 50);
+    if (entries.length === 0 && !feed.drained) {
+      // The feed is read out: copy what the inbox has (only now, so a full resend is not slowed
+      // down by messages that would only come after it).
+      feed.drained = true;
+      feed.copiedUpTo = await drainInbox(device, 0);
+      entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, 50);
+    }
     if (entries.length === 0) break;
     const refs: DocRef[] = entries.flatMap((entry) =>
       entry.ids.flatMap((id) => {
@@ -184,7 +191,7 @@ export const readPage = async (
     for (const entry of entries) {
       if (entry.seq !== position.seq + 1) {
         // Entries expired (a client back after the retention): everything is sent again.
-        position = { kind: 'snapshot', base: copiedUpTo };
+        position = { kind: 'snapshot', base: Math.max(feed.copiedUpTo, device.nextSeq - 1) };
         break;
       }
       if (entry.snapshot) {
@@ -234,26 +241,30 @@ export const changes = async (
     if (query.longpoll) await new Promise((resolve) => setTimeout(resolve, query.holdMs));
     return { results: [], last_seq: query.since ?? '0' };
   }
-  let copiedUpTo = await drainInbox(device, 0);
+  const feed = { ...(await couchStore.feedState(device.userId, device.deviceId)), drained: false };
+  // Every message the adapter has sent so far stands for a change already in the objects: a full
+  // resend starting now covers them (copied to the feed yet or not); later ones follow it.
+  const sent = Math.max(feed.copiedUpTo, device.nextSeq - 1);
   const asked =
-    query.since === 'now' ? { kind: 'feed' as const, seq: copiedUpTo, rows: 0 } : parseSince(query.since);
+    query.since === 'now' ? { kind: 'feed' as const, seq: sent, rows: 0 } : parseSince(query.since);
   let position: Position =
     asked === undefined ||
-    (asked.kind === 'feed' && asked.seq > copiedUpTo) ||
-    (asked.kind === 'snapshot' && asked.base > copiedUpTo)
-      ? { kind: 'snapshot', base: copiedUpTo }
+    (asked.kind === 'feed' && asked.seq > sent) ||
+    (asked.kind === 'snapshot' && asked.base > sent)
+      ? { kind: 'snapshot', base: sent }
       : asked;
-  if (position.kind === 'feed' && position.seq > device.ackedSeq) {
+  if (position.kind === 'feed' && position.seq > device.ackedSeq && position.seq <= sent) {
     // The next `since` implies the client has everything before it.
     await registry.acknowledge(device, position.seq, []);
   }
   for (;;) {
-    const page = await readPage(device, rules, position, copiedUpTo, query);
+    const page = await readPage(device, rules, position, feed, query);
     const remaining = deadline - Date.now();
     if (page.rows.length > 0 || !query.longpoll || remaining < 1_000) {
       return { results: page.rows, last_seq: formatPosition(page.next) };
     }
     position = page.next;
-    copiedUpTo = await drainInbox(device, Math.min(20, Math.floor(remaining / 1000)));
+    feed.copiedUpTo = await drainInbox(device, Math.min(20, Math.floor(remaining / 1000)));
+    feed.drained = true;
   }
 };

@@ -1,0 +1,116 @@
+/**
+ * The same PouchDB workload replicated into SyncHub's CouchDB front and into the CouchDB-protocol
+ * peer (express-pouchdb), side by side: a PouchDB 9 client (in memory) pushes N new documents
+ * (one-shot `replicate.to`), a second, fresh PouchDB pulls them all (`replicate.from`), then both
+ * sync live while the first edits documents one at a time, and the time until the second holds
+ * each edit is the live latency.
+ */
+import { createRequire } from 'node:module';
+import { summarize } from './stats';
+
+const require = createRequire(import.meta.url);
+
+type Doc = Record<string, unknown> & { _id: string; _rev?: string };
+interface Replication extends Promise<{ docs_written: number; docs_read: number }> {
+  on(event: string, listener: (info: unknown) => void): Replication;
+  cancel(): void;
+}
+interface PouchDatabase {
+  bulkDocs(docs: Doc[]): Promise<unknown>;
+  get(id: string): Promise<Doc & { _rev: string }>;
+  put(doc: Doc): Promise<{ rev: string }>;
+  replicate: {
+    to(target: PouchDatabase, options?: object): Replication;
+    from(source: PouchDatabase, options?: object): Replication;
+  };
+  sync(target: PouchDatabase, options?: object): Replication;
+  destroy(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+type PouchConstructor = new (name: string, options?: object) => PouchDatabase;
+
+let loaded: PouchConstructor | undefined;
+const Pouch = (): PouchConstructor => {
+  loaded ??= require('pouchdb9-core')
+    .plugin(require('pouchdb9-adapter-http'))
+    .plugin(require('pouchdb9-replication'))
+    .plugin(require('pouchdb9-adapter-memory')) as PouchConstructor;
+  return loaded;
+};
+
+export interface Target {
+  url: string;
+  /** Credentials per client (SyncHub: one couchdb device each; the peer: none). */
+  auth?: [{ username: string; password: string }, { username: string; password: string }];
+}
+
+export interface PouchRun {
+  docs: number;
+  pushSeconds: number;
+  pullSeconds: number;
+  liveEdits: number;
+  liveMs: ReturnType<typeof summarize>;
+}
+
+let counter = 0;
+
+export const runPouchReplication = async (
+  target: Target,
+  docs: number,
+  liveEdits: number,
+): Promise<PouchRun> => {
+  const Db = Pouch();
+  const tag = `${process.pid}-${++counter}`;
+  const writer = new Db(`bench-writer-${tag}`, { adapter: 'memory' });
+  const reader = new Db(`bench-reader-${tag}`, { adapter: 'memory' });
+  const remote = (index: 0 | 1) => new Db(target.url, target.auth ? { auth: target.auth[index] } : {});
+  const remotes = [remote(0), remote(1)];
+  const live: Replication[] = [];
+  try {
+    const batch = Array.from({ length: docs }, (_, i) => ({
+      _id: `bench:d${String(i).padStart(6, '0')}`,
+      name: `Contact ${i}`,
+      emails: [`c${i}@example.org`],
+      n: i,
+    }));
+    for (let i = 0; i < batch.length; i += 500) await writer.bulkDocs(batch.slice(i, i + 500));
+    let t = performance.now();
+    await writer.replicate.to(remotes[0]!);
+    const pushSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    // SyncHub reads its objects table; the first pull may start before every push settled.
+    let read = 0;
+    for (let attempt = 0; read < docs && attempt < 50; attempt++) {
+      read += (await reader.replicate.from(remotes[1]!)).docs_written;
+    }
+    const pullSeconds = (performance.now() - t) / 1000;
+
+    const arrived = new Map<string, () => void>();
+    live.push(writer.sync(remotes[0]!, { live: true, retry: true }));
+    const pulling = reader.sync(remotes[1]!, { live: true, retry: true }).on('change', (info) => {
+      const { direction, change } = info as { direction: string; change: { docs: Doc[] } };
+      if (direction !== 'pull') return;
+      for (const doc of change.docs) arrived.get(`${doc._id}@${doc.n}`)?.();
+    });
+    live.push(pulling);
+    const latencies: number[] = [];
+    for (let i = 0; i < liveEdits; i++) {
+      const id = batch[i % batch.length]!._id;
+      const current = await writer.get(id);
+      const value = 1_000_000 + i;
+      const seen = new Promise<void>((resolve) => arrived.set(`${id}@${value}`, resolve));
+      const start = performance.now();
+      await writer.put({ ...current, n: value });
+      await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+      latencies.push(performance.now() - start);
+    }
+    return { docs, pushSeconds, pullSeconds, liveEdits, liveMs: summarize(latencies) };
+  } finally {
+    for (const replication of live) replication.cancel();
+    await Promise.all(
+      [writer.destroy(), reader.destroy(), ...remotes.map((db) => db.close())].map((p) =>
+        p.catch(() => undefined),
+      ),
+    );
+  }
+};
