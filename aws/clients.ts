@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 
 /**
  * SDK clients, built once per module (Lambda init) and injected into the stores. On AWS the
@@ -25,7 +26,7 @@ const fromEnv = (): ClientOptions => ({
  * benchmark's request counter. Empty unless something registers one; register before the
  * clients are made (handlers make theirs when their module is first imported).
  */
-type AnyPluggable = Parameters<DynamoDBClient['middlewareStack']['use']>[0] &
+export type AnyPluggable = Parameters<DynamoDBClient['middlewareStack']['use']>[0] &
   Parameters<SQSClient['middlewareStack']['use']>[0];
 const clientMiddleware: AnyPluggable[] = [];
 
@@ -57,12 +58,23 @@ const withMiddleware = <
   return client;
 };
 
+/**
+ * The SDK's own retries of one call (throttling, 5xx, dropped connections), on a short leash:
+ * the SDK's default backoff for throttling starts at 500 ms and doubles, so five attempts could
+ * wait ~8 s, past an API function's 10 s timeout once its own work is added, and the caller got
+ * a 500 from the timeout instead of the 503 it can retry. Here four retries with full jitter from
+ * 40 ms, capped at 640 ms, wait 1.2 s at most; what still fails is transient to the callers
+ * (aws/errors.ts): the API answers 503, consumers are retried by their event source.
+ */
+const retryStrategy = () =>
+  new ConfiguredRetryStrategy(4, (attempt) => Math.floor(Math.random() * Math.min(640, 40 * 2 ** attempt)));
+
 export const makeDynamoClient = (options: ClientOptions = fromEnv()): DynamoDBClient =>
   withMiddleware(
     new DynamoDBClient({
       ...(options.region ? { region: options.region } : {}),
       ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
-      maxAttempts: 5,
+      retryStrategy: retryStrategy(),
     }),
   );
 
@@ -77,6 +89,6 @@ export const makeSqsClient = (options: ClientOptions = fromEnv()): SQSClient =>
     new SQSClient({
       ...(options.region ? { region: options.region } : {}),
       ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false } : {}),
-      maxAttempts: 5,
+      retryStrategy: retryStrategy(),
     }),
   );

@@ -13,9 +13,10 @@ import type { DocRef } from '../core/couchdb/documents';
 import type { FeedEntry } from '../core/couchdb/feed';
 import type { RevTree } from '../core/couchdb/revisions';
 import type { JsonObject, StoredObject } from '../core/model';
+import type { TransactItem } from './commit';
 import { isConditionFailure } from './errors';
 import { epochSeconds, objectKey, userPk } from './keys';
-import { storedObjectFromItem, type TransactItem } from './objects-store';
+import { storedObjectFromItem } from './objects-store';
 
 /**
  * What the CouchDB front keeps, in the sync table under sort-key prefixes of its own:

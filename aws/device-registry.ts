@@ -3,12 +3,14 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../core/errors';
+import { MAX_DEVICES_PER_USER } from '../core/limits';
 import type { Device, DeviceSettings } from '../core/model';
+import { Committer, type TransactItem } from './commit';
 import { isConditionFailure } from './errors';
-import { DEVICE_PREFIX, deviceSk, tokenKey, userPk } from './keys';
+import { DEVICE_COUNT_SK, DEVICE_PREFIX, deviceSk, tokenKey, userPk } from './keys';
 
 /** An inbox SQS message a device received and has not acknowledged yet. */
 export interface InflightBundle {
@@ -52,38 +54,91 @@ const recordFromItem = (item: Record<string, unknown>): DeviceRecord => ({
 
 /** The device registry: user id → devices, and device token hash → device. */
 export class DeviceRegistry {
+  private readonly committer: Committer;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+  ) {
+    this.committer = new Committer(db);
+  }
 
-  async create(record: DeviceRecord): Promise<void> {
-    const { tokenHash, ...rest } = record;
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.table,
-              Item: { pk: userPk(record.userId), sk: deviceSk(record.deviceId), tokenHash, ...rest },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Put: {
-              TableName: this.table,
-              Item: {
-                ...tokenKey(tokenHash),
-                userId: record.userId,
-                deviceId: record.deviceId,
-                platform: record.platform,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ],
+  /**
+   * How many devices the user has, from the counter every registration and removal moves in
+   * the same transaction; users registered before the counter existed are counted once.
+   */
+  private async deviceCount(userId: string): Promise<{ devices: number; counted: boolean }> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: userPk(userId), sk: DEVICE_COUNT_SK },
+        ConsistentRead: true,
       }),
     );
+    if (Item) return { devices: Number(Item.devices ?? 0), counted: true };
+    return { devices: (await this.list(userId)).length, counted: false };
+  }
+
+  /**
+   * Registers a device and its token. The user's device counter moves in the same transaction,
+   * on the condition that it stays within `limit`, so concurrent registrations can never pass
+   * the limit together (a check before the write could not promise that).
+   */
+  async create(record: DeviceRecord, limit = MAX_DEVICES_PER_USER): Promise<void> {
+    const { tokenHash, ...rest } = record;
+    const counterKey = { pk: userPk(record.userId), sk: DEVICE_COUNT_SK };
+    await this.committer.optimistically(`registration of device ${record.deviceId}`, async () => {
+      const { devices, counted } = await this.deviceCount(record.userId);
+      if (devices >= limit) {
+        throw new ConflictError(`a user may register at most ${limit} devices; remove one first`);
+      }
+      const counter: TransactItem = counted
+        ? {
+            Update: {
+              TableName: this.table,
+              Key: counterKey,
+              UpdateExpression: 'ADD devices :one',
+              ConditionExpression: 'devices < :limit',
+              ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+            },
+          }
+        : {
+            Put: {
+              TableName: this.table,
+              Item: { ...counterKey, devices: devices + 1 },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          };
+      return {
+        commit: {
+          items: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: userPk(record.userId), sk: deviceSk(record.deviceId), tokenHash, ...rest },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...tokenKey(tokenHash),
+                  userId: record.userId,
+                  deviceId: record.deviceId,
+                  platform: record.platform,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            // A failed condition here: another registration moved the counter (or the limit
+            // was reached) since the read; the next attempt reads again.
+            counter,
+          ],
+        },
+        value: undefined,
+      };
+    });
   }
 
   async get(userId: string, deviceId: string): Promise<DeviceRecord | undefined> {
@@ -116,21 +171,37 @@ export class DeviceRegistry {
     return devices;
   }
 
-  /** Removes the device and its token together: the token stops working at once. */
+  /**
+   * Removes the device and its token together (the token stops working at once) and counts it
+   * off the user's devices. Removing a device that is gone already is a no-op.
+   */
   async remove(record: DeviceRecord): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Delete: {
-              TableName: this.table,
-              Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
-            },
+    await this.committer.optimistically(`removal of device ${record.deviceId}`, async () => {
+      const { counted } = await this.deviceCount(record.userId);
+      const device: TransactItem = {
+        Delete: {
+          TableName: this.table,
+          Key: { pk: userPk(record.userId), sk: deviceSk(record.deviceId) },
+          ConditionExpression: 'attribute_exists(pk)',
+        },
+      };
+      const items: TransactItem[] = [
+        device,
+        { Delete: { TableName: this.table, Key: tokenKey(record.tokenHash) } },
+      ];
+      if (counted) {
+        items.push({
+          Update: {
+            TableName: this.table,
+            Key: { pk: userPk(record.userId), sk: DEVICE_COUNT_SK },
+            // Moves with the device's own conditional delete, so it counts each device off once.
+            UpdateExpression: 'ADD devices :minusOne',
+            ExpressionAttributeValues: { ':minusOne': -1 },
           },
-          { Delete: { TableName: this.table, Key: tokenKey(record.tokenHash) } },
-        ],
-      }),
-    );
+        });
+      }
+      return { commit: { items, duplicateIf: device }, value: undefined };
+    });
   }
 
   async byTokenHash(

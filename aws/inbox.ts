@@ -4,11 +4,13 @@ import {
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
   ReceiveMessageCommand,
-  SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { InboxMessage } from '../core/model';
-import { isNamed } from './errors';
+import { isMissingQueue } from './errors';
+import { QueueSender } from './queue-messages';
+
+export { isMissingQueue };
 
 export interface InboxOptions {
   /** Queue name prefix; a device's inbox is `${prefix}${deviceId}.fifo`. */
@@ -22,23 +24,20 @@ export interface ReceivedBundle {
   messages: InboxMessage[];
 }
 
-/** SendMessageBatch accepts 10 entries and 1 MiB in all; stay under both. */
-const MAX_BATCH_ENTRIES = 10;
-const MAX_BATCH_BYTES = 1_000_000;
-
-export const isMissingQueue = (error: unknown) =>
-  isNamed(error, 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'NonExistentQueue');
-
 /**
  * Per-device inbox queues (SQS FIFO, one message group). Each SQS message is a bundle of
  * consecutive device messages: FIFO hands out a group's messages only as earlier ones are
  * deleted, so bundling is what lets one poll return many changes.
  */
 export class Inbox {
+  private readonly sender: QueueSender;
+
   constructor(
     private readonly sqs: SQSClient,
     private readonly options: InboxOptions,
-  ) {}
+  ) {
+    this.sender = new QueueSender(sqs);
+  }
 
   queueName(deviceId: string) {
     return `${this.options.prefix}${deviceId}.fifo`;
@@ -70,40 +69,19 @@ export class Inbox {
     }
   }
 
-  /** Sends bundles in order; the deduplication id makes a retried delivery a no-op. */
+  /**
+   * Sends bundles in order; the deduplication id makes a retried delivery a no-op. Bundles are
+   * sized by their encoded bytes (core/delivery.ts `bundleMessages`), so each fits a message.
+   */
   async send(queueUrl: string, bundles: readonly InboxMessage[][]): Promise<void> {
-    let batch: { Id: string; MessageBody: string; MessageGroupId: string; MessageDeduplicationId: string }[] =
-      [];
-    let batchBytes = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const { Failed } = await this.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }),
-      );
-      if (Failed && Failed.length > 0) {
-        throw new Error(
-          `inbox send failed for ${Failed.length} bundle(s): ${Failed[0]?.Code} ${Failed[0]?.Message}`,
-        );
-      }
-      batch = [];
-      batchBytes = 0;
-    };
-    for (const bundle of bundles) {
-      const body = JSON.stringify({ messages: bundle });
-      const bytes = Buffer.byteLength(body);
-      if (batch.length === MAX_BATCH_ENTRIES || (batch.length > 0 && batchBytes + bytes > MAX_BATCH_BYTES))
-        await flush();
-      const first = bundle[0]!.seq;
-      const last = bundle.at(-1)!.seq;
-      batch.push({
-        Id: `b${batch.length}`,
-        MessageBody: body,
-        MessageGroupId: 'inbox',
-        MessageDeduplicationId: `${first}-${last}`,
-      });
-      batchBytes += bytes;
-    }
-    await flush();
+    await this.sender.send(
+      queueUrl,
+      bundles.map((bundle) => ({
+        body: { messages: bundle },
+        groupId: 'inbox',
+        deduplicationId: `${bundle[0]!.seq}-${bundle.at(-1)!.seq}`,
+      })),
+    );
   }
 
   async receive(queueUrl: string, waitSeconds: number, maxMessages: number): Promise<ReceivedBundle[]> {

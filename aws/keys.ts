@@ -5,7 +5,7 @@
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
- * devices  pk = U#userId          sk = D#deviceId
+ * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T
  */
 export const objectKey = (userId: string, collection: string, objectId: string) => ({
@@ -25,6 +25,7 @@ export const pushMarkerSk = (deviceId: string, pushId: string) => `P#${deviceId}
 
 export const deviceSk = (deviceId: string) => `D#${deviceId}`;
 export const DEVICE_PREFIX = 'D#';
+export const DEVICE_COUNT_SK = 'COUNT';
 export const tokenKey = (tokenHash: string) => ({ pk: `T#${tokenHash}`, sk: 'T' });
 
 export const DAY_SECONDS = 24 * 3600;

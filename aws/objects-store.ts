@@ -1,14 +1,11 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../core/errors';
 import type { CurrentObject, PlannedWrite } from '../core/inbound';
 import type { JsonObject, Origin, StoredObject } from '../core/model';
+import { batchGetAll } from './batch-get';
+import type { TransactItem } from './commit';
 import { isConditionFailure } from './errors';
 import { epochSeconds, objectKey } from './keys';
 
@@ -32,10 +29,9 @@ export const storedObjectFromItem = (item: Record<string, unknown>): StoredObjec
   ...(typeof item.txId === 'string' ? { txId: item.txId } : {}),
 });
 
-/** A transaction item of the shape lib-dynamodb's TransactWriteCommand takes. */
-export type TransactItem = NonNullable<
-  ConstructorParameters<typeof import('@aws-sdk/lib-dynamodb').TransactWriteCommand>[0]['TransactItems']
->[number];
+/** An object version from a stream record's image (DynamoDB JSON), as Lambda delivers it. */
+export const storedObjectFromImage = (image: unknown): StoredObject =>
+  storedObjectFromItem(unmarshall(image as Record<string, AttributeValue>));
 
 export interface ListPage {
   items: StoredObject[];
@@ -181,24 +177,18 @@ export class ObjectsStore {
     keys: readonly { collection: string; objectId: string }[],
   ): Promise<Map<string, CurrentObject>> {
     const found = new Map<string, CurrentObject>();
-    let pending = keys.map(({ collection, objectId }) => objectKey(userId, collection, objectId));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-      const batch = pending.slice(0, 100);
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: batch, ConsistentRead: true } } }),
-      );
-      for (const item of Responses?.[this.table] ?? []) {
-        const object = storedObjectFromItem(item);
-        found.set(`${object.collection}#${object.objectId}`, {
-          version: object.version,
-          deleted: object.deleted,
-          ...(object.data ? { data: object.data } : {}),
-        });
-      }
-      pending = [...((UnprocessedKeys?.[this.table]?.Keys as typeof pending) ?? []), ...pending.slice(100)];
-      if (UnprocessedKeys?.[this.table]?.Keys?.length)
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const items = await batchGetAll(
+      this.db,
+      this.table,
+      keys.map(({ collection, objectId }) => objectKey(userId, collection, objectId)),
+    );
+    for (const item of items) {
+      const object = storedObjectFromItem(item);
+      found.set(`${object.collection}#${object.objectId}`, {
+        version: object.version,
+        deleted: object.deleted,
+        ...(object.data ? { data: object.data } : {}),
+      });
     }
     return found;
   }

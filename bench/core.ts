@@ -6,10 +6,12 @@
  * machine.
  */
 import { planCapture } from '../core/capture';
-import { planDelivery } from '../core/delivery';
 import { generatorForCollection } from '../core/delta';
 import type { Device, JsonObject, LogEntry, Replica, StoredObject } from '../core/model';
 import { codecFor } from '../core/platforms';
+import { parseSelection } from '../core/selection';
+import { planDelivery } from '../core/session/delivery';
+import { deviceSession } from '../core/session/device-session';
 import { type Summary, summarize } from './stats';
 
 export interface CoreCase {
@@ -77,7 +79,7 @@ export const runCoreCase = (
 ): CoreResult => {
   const generator = generatorForCollection('contacts', { contacts: testCase.generator });
   const codec = codecFor(testCase.platform);
-  const device: Device = { ...DEVICE, platform: testCase.platform };
+  const session = deviceSession(DEVICE, {}, parseSelection(''));
   // A pool of distinct objects, so no call sees a cached shape it would not see in production.
   const pool = 64;
   const replicas: (Replica | undefined)[] = [];
@@ -118,7 +120,7 @@ export const runCoreCase = (
       change: plan.change,
       at: plan.change.updatedAt,
     };
-    return planDelivery(device, [entry], codec, i + 1).messages[0];
+    return planDelivery(session, [entry], codec, i + 1).messages[0];
   };
   const messages = Array.from({ length: pool }, (_, i) => deliver(i));
   const texts = messages.map((message) => JSON.stringify(message));

@@ -59,10 +59,10 @@ export const economyOf = (
     }
   }
   const httpRequests = http.puts + http.polls + http.acks + http.snapshots;
-  // Every API request invokes its function; device routes also invoke the authorizer (locally
-  // on every request; on AWS its 5 s result cache saves most of those).
+  // Every API request invokes its function once: the function authenticates the caller itself
+  // (its token lookup is among the handler's requests above), there is no authorizer.
   usage.httpApiRequests = httpRequests;
-  usage.lambdaInvocations += httpRequests + http.polls + http.acks + http.snapshots + streamBatches;
+  usage.lambdaInvocations += httpRequests + streamBatches;
   const cost = costOf(usage);
   const scale = 1e6 / deliveries;
   return {

@@ -9,7 +9,7 @@ import { BatchWriteItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/cl
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { replicaSk, userPk } from '../aws/keys';
 import { type InboxMessage, SyncHubDevice } from '../client/device';
-import { SyncHubHttpError } from '../client/http';
+import { SyncHubHttpError } from '../client/transport';
 import { localUserToken, SyncHubUser } from '../client/user';
 import type { LogEntry } from '../core/model';
 import { LOCAL_REGION } from '../local/emulators';

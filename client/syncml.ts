@@ -1,7 +1,7 @@
 import { decodeContent, encodeContent } from '../core/platforms/syncml/codec';
 import { child, childrenNamed, childText, parseXml, type XmlElement } from '../core/platforms/syncml/xml';
-import type { InboxMessage, JsonObject } from './device';
-import { request } from './http';
+import { Transport } from './transport';
+import type { InboxMessage, JsonObject } from './wire';
 
 /**
  * A minimal SyncML test device: polls its inbox, applies the SyncML Sync packages it receives
@@ -13,12 +13,15 @@ export class SyncmlDevice {
   readonly statuses: { cmdRef: string; code: number; objectId?: string; version?: number }[] = [];
   lastSeq = 0;
   private session = 0;
+  private readonly transport: Transport;
 
   constructor(
     readonly baseUrl: string,
     readonly token: string,
     readonly formats = { contacts: 'vcard30', events: 'icalendar20' } as const,
-  ) {}
+  ) {
+    this.transport = new Transport(baseUrl, token);
+  }
 
   view(): Record<string, JsonObject> {
     return Object.fromEntries([...this.objects].filter(([, o]) => o.data).map(([k, o]) => [k, o.data!]));
@@ -27,14 +30,9 @@ export class SyncmlDevice {
   async sync(wait = 0): Promise<InboxMessage[]> {
     const all: InboxMessage[] = [];
     for (let round = 0; ; round++) {
-      const { messages } = await request<{ messages: InboxMessage[] }>(
-        this.baseUrl,
-        this.token,
-        '/v1/sync/messages',
-        {
-          query: { wait: round === 0 ? wait : 0, max: 100 },
-        },
-      );
+      const { messages } = await this.transport.call('GET /v1/sync/messages', {
+        query: { wait: round === 0 ? wait : 0, max: 100 },
+      });
       const fresh = messages.filter((m) => m.seq > this.lastSeq).sort((a, b) => a.seq - b.seq);
       if (fresh.length === 0) break;
       for (const message of fresh) {
@@ -42,10 +40,7 @@ export class SyncmlDevice {
         this.lastSeq = message.seq;
       }
       all.push(...fresh);
-      await request(this.baseUrl, this.token, '/v1/sync/ack', {
-        method: 'POST',
-        body: { upTo: this.lastSeq },
-      });
+      await this.transport.call('POST /v1/sync/ack', { body: { upTo: this.lastSeq } });
     }
     return all;
   }
@@ -116,8 +111,7 @@ export class SyncmlDevice {
         ...(change.data ? { data: change.data } : {}),
       });
     }
-    return request(this.baseUrl, this.token, '/v1/sync/changes', {
-      method: 'POST',
+    return this.transport.call('POST /v1/sync/changes', {
       rawBody: xml,
       contentType: 'application/vnd.syncml+xml',
     });

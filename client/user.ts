@@ -1,57 +1,52 @@
-import type { JsonObject } from './device';
-import { request } from './http';
+import { DEFAULT_RETRY, type RetryPolicy, Transport } from './transport';
+import type { JsonObject, RegisteredDevice } from './wire';
 
-export interface RegisteredDevice {
-  deviceId: string;
-  deviceToken: string;
-  platform: 'json' | 'jsonpatch';
-  settings: { collections?: string[]; direction: string };
-}
+type TransactionWrite = {
+  op: 'put' | 'delete';
+  collection: string;
+  objectId: string;
+  data?: JsonObject;
+  expectedVersion?: number;
+};
 
 /** The application side: a user's objects and devices, with a user JWT. */
 export class SyncHubUser {
+  readonly transport: Transport;
+
   constructor(
     readonly baseUrl: string,
     readonly token: string,
-  ) {}
+    retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.transport = new Transport(baseUrl, token, retry);
+  }
 
   put(collection: string, objectId: string, data: JsonObject, expectedVersion?: number) {
-    return request<{ version: number }>(
-      this.baseUrl,
-      this.token,
-      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
-      {
-        method: 'PUT',
-        body: { data, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
-      },
-    );
+    return this.transport.call('PUT /v1/objects/{collection}/{objectId}', {
+      params: { collection, objectId },
+      body: { data, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+    });
   }
 
   get(collection: string, objectId: string) {
-    return request<{ version: number; data: JsonObject }>(
-      this.baseUrl,
-      this.token,
-      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
-    );
+    return this.transport.call('GET /v1/objects/{collection}/{objectId}', {
+      params: { collection, objectId },
+    });
   }
 
   delete(collection: string, objectId: string) {
-    return request<void>(
-      this.baseUrl,
-      this.token,
-      `/v1/objects/${encodeURIComponent(collection)}/${encodeURIComponent(objectId)}`,
-      { method: 'DELETE' },
-    );
+    return this.transport.call('DELETE /v1/objects/{collection}/{objectId}', {
+      params: { collection, objectId },
+    });
   }
 
-  async list(collection: string): Promise<{ objectId: string; version: number; data: JsonObject }[]> {
-    const all: { objectId: string; version: number; data: JsonObject }[] = [];
+  /** Every live object of a collection, page by page. */
+  async list(collection: string) {
+    const all = [];
     let cursor: string | undefined;
     do {
-      const page = await request<{
-        items: { objectId: string; version: number; data: JsonObject }[];
-        next?: string;
-      }>(this.baseUrl, this.token, `/v1/objects/${encodeURIComponent(collection)}`, {
+      const page = await this.transport.call('GET /v1/objects/{collection}', {
+        params: { collection },
         query: { cursor, limit: 1000 },
       });
       all.push(...page.items);
@@ -61,56 +56,33 @@ export class SyncHubUser {
   }
 
   /** Writes several objects atomically: all or none (409 with the failing writes). */
-  transaction(
-    writes: {
-      op: 'put' | 'delete';
-      collection: string;
-      objectId: string;
-      data?: JsonObject;
-      expectedVersion?: number;
-    }[],
-    txId?: string,
-  ) {
-    return request<{
-      txId: string;
-      writes: { collection: string; objectId: string; version: number; deleted: boolean }[];
-    }>(this.baseUrl, this.token, '/v1/transactions', {
-      method: 'POST',
-      body: { ...(txId ? { txId } : {}), writes },
-    });
+  transaction(writes: TransactionWrite[], txId?: string) {
+    return this.transport.call('POST /v1/transactions', { body: { ...(txId ? { txId } : {}), writes } });
   }
 
   getTransaction(txId: string) {
-    return request<{ txId: string; captured: boolean; devices: { deviceId: string; status: string }[] }>(
-      this.baseUrl,
-      this.token,
-      `/v1/transactions/${encodeURIComponent(txId)}`,
-    );
+    return this.transport.call('GET /v1/transactions/{txId}', { params: { txId } });
   }
 
-  registerDevice(
-    platform: 'json' | 'jsonpatch',
+  /** Registers a device of `platform`; the token in the answer is shown this once. */
+  async registerDevice<P extends string>(
+    platform: P,
     name?: string,
-    settings?: RegisteredDevice['settings'] | Record<string, unknown>,
-  ) {
-    return request<RegisteredDevice>(this.baseUrl, this.token, '/v1/devices', {
-      method: 'POST',
+    settings?: Record<string, unknown>,
+  ): Promise<RegisteredDevice & { platform: P }> {
+    const registered = await this.transport.call('POST /v1/devices', {
       body: { platform, ...(name ? { name } : {}), ...(settings ? { settings } : {}) },
     });
+    if (registered.platform !== platform)
+      throw new Error(`asked to register a ${platform} device, got a ${registered.platform} one`);
+    return { ...registered, platform };
   }
 
   removeDevice(deviceId: string) {
-    return request<void>(this.baseUrl, this.token, `/v1/devices/${encodeURIComponent(deviceId)}`, {
-      method: 'DELETE',
-    });
+    return this.transport.call('DELETE /v1/devices/{deviceId}', { params: { deviceId } });
   }
 }
 
 /** Local runtime only: a user JWT from the local issuer. */
 export const localUserToken = async (baseUrl: string, userId: string): Promise<string> =>
-  (
-    await request<{ token: string }>(baseUrl, undefined, '/v1/local/token', {
-      method: 'POST',
-      body: { userId },
-    })
-  ).token;
+  (await new Transport(baseUrl, undefined).call('POST /v1/local/token', { body: { userId } })).token;

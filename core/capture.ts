@@ -1,7 +1,8 @@
-import type { DeltaGenerator } from './delta';
-import { jsonByteLength } from './ids';
+import { type DeltaGenerator, deltaGeneratorFor, generatorForCollection } from './delta';
+import { type JsonObject, jsonByteLength } from './json';
 import { MAX_DELTA_BYTES } from './limits';
-import type { JsonObject, ObjectChange, Replica, ReplicaVersion, StoredObject } from './model';
+import type { LogEntry, ObjectChange, Replica, ReplicaVersion, StoredObject, UserSettings } from './model';
+import { effectivePolicy } from './policies';
 
 /**
  * What change capture does with one new object version, decided against the replica:
@@ -15,7 +16,7 @@ export type CapturePlan =
   | { kind: 'silent'; replica: Replica }
   | { kind: 'change'; replica: Replica; change: ObjectChange };
 
-export const replicaOf = (object: StoredObject): Replica => ({
+const replicaOf = (object: StoredObject): Replica => ({
   collection: object.collection,
   objectId: object.objectId,
   version: object.version,
@@ -25,8 +26,8 @@ export const replicaOf = (object: StoredObject): Replica => ({
 });
 
 /** History kept on a replica: at most this many versions and bytes of JSON (the item is 400 KB). */
-export const REPLICA_HISTORY_VERSIONS = 3;
-export const REPLICA_HISTORY_BYTES = 80_000;
+const REPLICA_HISTORY_VERSIONS = 3;
+const REPLICA_HISTORY_BYTES = 80_000;
 
 /** The next replica remembers the previous one, newest first, within the budget. */
 export const withHistory = (next: Replica, previous: Replica | undefined): Replica => {
@@ -111,3 +112,35 @@ export const planCapture = (
     },
   };
 };
+
+/**
+ * The delta generator of a collection: the user's choice, else the deployment's assignment
+ * (`DELTA_GENERATORS`), else the default (`replace`). Computed once per change, for every device.
+ */
+export const generatorOf = (
+  settings: UserSettings | undefined,
+  collection: string,
+  assignments: Readonly<Record<string, string>>,
+): DeltaGenerator => {
+  const chosen = effectivePolicy(settings, collection).deltaGenerator;
+  return chosen ? deltaGeneratorFor(chosen) : generatorForCollection(collection, assignments);
+};
+
+/**
+ * A live object removed from the objects table outside the API (not a tombstone expiring,
+ * which is housekeeping): a delete by the application, one version on.
+ */
+export const removedOutsideApi = (old: StoredObject, at: string): StoredObject | undefined => {
+  if (old.deleted) return undefined;
+  const { txId: _writtenBy, data: _data, ...rest } = old;
+  return { ...rest, deleted: true, version: old.version + 1, origin: { kind: 'app' }, updatedAt: at };
+};
+
+/** The change log entry of one captured change. */
+export const changeEntry = (userId: string, logSeq: number, change: ObjectChange, at: string): LogEntry => ({
+  kind: 'change',
+  userId,
+  logSeq,
+  change,
+  at,
+});

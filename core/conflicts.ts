@@ -1,7 +1,6 @@
 import { applyJsonPatch } from './delta';
-import { deepEqual } from './ids';
-import type { ChangeOp, JsonObject, JsonPatchOperation, JsonValue } from './model';
-import type { ConflictPolicy } from './policies';
+import { deepEqual, type JsonObject, type JsonValue } from './json';
+import type { ChangeOp, ConflictPolicy, JsonPatchOperation } from './model';
 
 /**
  * Conflict resolution. A conflict is a push whose change is based on a version the server no
@@ -17,7 +16,8 @@ import type { ConflictPolicy } from './policies';
  *   other case where two writers meet) and are listed as `overlapping`. A delete on either side
  *   meets every field of the other, so the server's state is kept. When the base version is no
  *   longer known (see `Replica.history`), every differing field counts as overlapping.
- * - `custom`: a function registered in code for the collection decides.
+ * - `custom`: the collection's function in the resolvers the caller passes in decides
+ *   (functions/conflict-resolvers.ts holds the deployment's).
  */
 
 export interface ConflictContext {
@@ -37,13 +37,8 @@ export type ConflictOutcome =
 /** A custom resolver: the data to write, `null` to delete, or `'server'` to keep the server's copy. */
 export type ConflictResolver = (context: ConflictContext) => JsonObject | null | 'server';
 
-const resolvers = new Map<string, ConflictResolver>();
-
-/** Registers the `custom` policy's function for a collection (at module load, in code). */
-export const registerConflictResolver = (collection: string, resolver: ConflictResolver): void => {
-  resolvers.set(collection, resolver);
-};
-export const hasConflictResolver = (collection: string): boolean => resolvers.has(collection);
+/** The `custom` policy's functions, by collection. */
+export type ConflictResolvers = ReadonlyMap<string, ConflictResolver>;
 
 /** The data the device meant to write: its full object, or its patch applied to the base. */
 const intendedData = (context: ConflictContext): JsonObject | undefined => {
@@ -89,7 +84,11 @@ export const mergeFields = (
   return { data: Object.fromEntries(merged), overlapping };
 };
 
-export const resolveConflict = (policy: ConflictPolicy, context: ConflictContext): ConflictOutcome => {
+export const resolveConflict = (
+  policy: ConflictPolicy,
+  context: ConflictContext,
+  resolvers: ConflictResolvers,
+): ConflictOutcome => {
   switch (policy) {
     case 'reject':
       return { kind: 'conflict' };

@@ -1,7 +1,8 @@
 import * as fastJsonPatch from 'fast-json-patch';
 import { UnprocessableError } from './errors';
-import { CollectionSchema, deepEqual, isJsonObject } from './ids';
-import type { Delta, JsonObject, JsonPatchOperation, JsonValue, TextDelta } from './model';
+import { CollectionSchema } from './ids';
+import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json';
+import type { Delta, JsonPatchOperation, TextDelta } from './model';
 
 /**
  * Delta generators compare an object's replica with its new data and say how it changed.
@@ -48,7 +49,7 @@ export const jsonPatchGenerator: DeltaGenerator = {
 };
 
 /** Strings at least this long are diffed; shorter ones are simply set. */
-export const TEXT_DIFF_MIN_LENGTH = 256;
+const TEXT_DIFF_MIN_LENGTH = 256;
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 

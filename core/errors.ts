@@ -1,6 +1,7 @@
 /**
  * Typed domain errors. Core and functions throw these; the HTTP edge maps them to RFC 9457
- * problem+json in one place (functions/lib/problem.ts), so every route reports alike.
+ * problem+json in one place (`problemResponse` in functions/lib/http.ts), so every route
+ * reports alike.
  */
 export class SyncHubError extends Error {
   constructor(
@@ -58,10 +59,5 @@ export class UnsupportedMediaTypeError extends SyncHubError {
 export class UnprocessableError extends SyncHubError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) {
     super(422, 'Unprocessable Content', detail, extensions);
-  }
-}
-export class TooManyRequestsError extends SyncHubError {
-  constructor(detail: string) {
-    super(429, 'Too Many Requests', detail);
   }
 }

@@ -1,9 +1,18 @@
-import { type ConflictOutcome, resolveConflict } from './conflicts';
+import type { ConflictOutcome } from './conflicts';
 import { applyJsonPatch } from './delta';
-import { jsonByteLength } from './ids';
+import { SyncHubError } from './errors';
+import { type JsonObject, jsonByteLength } from './json';
 import { MAX_OBJECT_DATA_BYTES } from './limits';
-import type { InboundWrite, JsonObject, PushResult, Resolution } from './model';
-import type { ConflictPolicy } from './policies';
+import type {
+  ConflictPolicy,
+  InboundWrite,
+  ItemRejection,
+  Origin,
+  PushResult,
+  Resolution,
+  TransactionRecord,
+} from './model';
+import type { PlatformCodec, PushItems } from './platforms/codec';
 
 /** The primary platform's current state of one object, as the inbound function read it. */
 export interface CurrentObject {
@@ -39,34 +48,6 @@ export type ConflictResolution = (
   write: InboundWrite,
   server: { version: number; data?: JsonObject; deleted: boolean },
 ) => ConflictOutcome & { policy: ConflictPolicy };
-
-/**
- * The conflict policy of each write's collection, with the data the device based its write on
- * (`baseOf`: the replica's history has it; `null` when the object did not exist then, undefined
- * when that version is no longer known). Shared by every path that applies device writes.
- */
-export const policyConflictResolution =
-  (
-    policyFor: (collection: string) => ConflictPolicy,
-    baseOf: (write: InboundWrite) => JsonObject | null | undefined,
-  ): ConflictResolution =>
-  (write, server) => {
-    const policy = policyFor(write.collection);
-    const client = {
-      op: write.op,
-      ...(write.data ? { data: write.data } : {}),
-      ...(write.patch ? { patch: write.patch } : {}),
-    };
-    const base = baseOf(write);
-    const outcome = resolveConflict(policy, {
-      collection: write.collection,
-      objectId: write.objectId,
-      base,
-      server,
-      client,
-    });
-    return { ...outcome, policy };
-  };
 
 /** Without policies every conflict rejects the push. */
 const rejectAll: ConflictResolution = () => ({ kind: 'conflict', policy: 'reject' });
@@ -211,3 +192,86 @@ export const appliedResult = (
   })),
   ...(resolutions.length > 0 ? { resolutions: [...resolutions] } : {}),
 });
+
+/** A push body decoded by its platform, item by item where the codec can (syncml), else whole. */
+export const decodePushItems = (codec: PlatformCodec, body: string, contentType: string): PushItems =>
+  codec.decodePushItems?.(body, contentType) ?? { writes: codec.decodePush(body, contentType), rejected: [] };
+
+/** A push as the inbound function decodes it: writes to plan, or a rejection that answers it whole. */
+export type DecodedPush =
+  | { kind: 'writes'; writes: InboundWrite[]; rejected: ItemRejection[] }
+  | { kind: 'rejected'; result: PushResult };
+
+/**
+ * Decodes a queued push (`decode` reads it off the queue message). A body the codec refuses (it
+ * was accepted at the API, so only a codec change in between can do that) and a push of nothing
+ * but rejected items are answered
+ * with a `rejected` result; other errors are bugs and propagate.
+ */
+export const decodeQueuedPush = (pushId: string, decode: () => PushItems): DecodedPush => {
+  try {
+    const { writes, rejected } = decode();
+    const [first] = rejected;
+    if (writes.length === 0 && first) {
+      return {
+        kind: 'rejected',
+        result: {
+          pushId,
+          status: 'rejected',
+          reason: first.reason,
+          changeId: first.changeId,
+          rejectedItems: rejected,
+        },
+      };
+    }
+    return { kind: 'writes', writes, rejected };
+  } catch (error) {
+    if (!(error instanceof SyncHubError)) throw error;
+    return { kind: 'rejected', result: { pushId, status: 'rejected', reason: error.message } };
+  }
+};
+
+/** What one push commits: object writes (with the transaction record when several), and the result. */
+export interface PushCommit {
+  /** The writes to make, each version-checked (acknowledged no-ops left out). */
+  writes: PlannedWrite[];
+  /** Several writes are one transaction for every other device too: capture logs them as one entry. */
+  transaction?: TransactionRecord;
+  /** The result message for the pushing device. */
+  result: PushResult;
+}
+
+/** The commit of a decoded, planned push; items the codec rejected ride along in the result. */
+export const pushCommit = (
+  pushId: string,
+  origin: Origin,
+  now: string,
+  plan: PushPlan,
+  rejected: readonly ItemRejection[],
+): PushCommit => {
+  const withRejected = (result: PushResult): PushResult =>
+    rejected.length > 0 ? { ...result, rejectedItems: [...rejected] } : result;
+  if (plan.kind !== 'apply') return { writes: [], result: withRejected(plan.result) };
+  const writes = plan.writes.filter((write) => !write.noop);
+  const txId = writes.length > 1 ? `push_${pushId}` : undefined;
+  return {
+    writes,
+    ...(txId
+      ? {
+          transaction: {
+            txId,
+            origin,
+            createdAt: now,
+            members: writes.map(({ collection, objectId, version, data }) => ({
+              collection,
+              objectId,
+              version,
+              deleted: data === undefined,
+              ...(data ? { data } : {}),
+            })),
+          },
+        }
+      : {}),
+    result: withRejected(appliedResult(pushId, plan.writes, txId, plan.resolutions)),
+  };
+};

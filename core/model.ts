@@ -1,16 +1,18 @@
-import type { DeviceCollectionSettings } from './policies';
+import type { JsonObject, JsonValue } from './json';
 
 /**
- * The domain vocabulary shared by every part of SyncHub. Pure types: no AWS, no Lambda.
+ * The domain vocabulary shared by every part of SyncHub: types only (no code, no AWS, no
+ * Lambda), declaring every wire and settings shape the system uses. The zod schemas that
+ * validate them at the edge `satisfies` these types (core/policies.ts, core/settings.ts).
  *
  * Flow: an app or device write produces a new `StoredObject` version on the primary platform;
- * change capture compares it with the `Replica` and appends a `ChangeMessage` (generic,
- * platform independent) to the user's change log; the adapter of each device's platform turns
- * log entries into `InboxMessage`s (device format) numbered with the device's own sequence.
+ * change capture compares it with the `Replica` and appends an `ObjectChange` (generic,
+ * platform independent) to the user's change log (`LogEntry`); the adapter of each device's
+ * platform turns log entries into `InboxMessage`s (device format) numbered with the device's
+ * own sequence.
  */
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonValue } from './json';
 
 /** Who wrote an object version: the application, or a device (echo suppression keys on it). */
 export type Origin = { kind: 'app' } | { kind: 'device'; deviceId: string };
@@ -129,10 +131,24 @@ export interface Resolution {
   overlapping?: string[];
 }
 
+/** One item of a push its platform could not convert; reported, and the rest still applies. */
+export interface ItemRejection {
+  changeId: string;
+  collection?: string;
+  objectId?: string;
+  reason: string;
+}
+
+/** What every push result carries. */
+interface PushResultBase {
+  pushId: string;
+  /** Items the platform rejected on their own (syncml); the rest of the push was decided as usual. */
+  rejectedItems?: ItemRejection[];
+}
+
 /** The outcome of one device push, delivered to the pushing device only. */
 export type PushResult =
-  | {
-      pushId: string;
+  | (PushResultBase & {
       status: 'applied';
       /** Present when the push applied several changes: the transaction other devices receive. */
       txId?: string;
@@ -146,9 +162,8 @@ export type PushResult =
       }[];
       /** Changes that met a conflict and were resolved by their collection's policy. */
       resolutions?: Resolution[];
-    }
-  | {
-      pushId: string;
+    })
+  | (PushResultBase & {
       status: 'conflict';
       conflicts: {
         changeId: string;
@@ -159,8 +174,8 @@ export type PushResult =
         serverData?: JsonObject;
         serverDeleted: boolean;
       }[];
-    }
-  | { pushId: string; status: 'rejected'; reason: string; changeId?: string };
+    })
+  | (PushResultBase & { status: 'rejected'; reason: string; changeId?: string });
 
 /**
  * One entry of a user's change log, numbered contiguously per user from 1. The changes of one
@@ -200,14 +215,84 @@ export type LogEntry =
       at: string;
     };
 
+/* ---- Settings ---------------------------------------------------------------------------- */
+
+/** How a conflicting push resolves (core/conflicts.ts). */
+export type ConflictPolicy = 'reject' | 'server-wins' | 'client-wins' | 'field-merge' | 'custom';
+/** What happens to a transaction a device cannot apply (core/transactions.ts). */
+export type ErrorPolicy = 'cancel' | 'rollback';
+
+/** A JSON scalar a filter compares with. */
+export type FilterScalar = string | number | boolean | null;
+/**
+ * One field's condition: a scalar (equality), or exactly one of `eq`, `in` (membership in a
+ * list), `contains` (an array field holds the value), `exists`.
+ */
+export type FilterCondition =
+  | FilterScalar
+  | { eq: FilterScalar }
+  | { in: FilterScalar[] }
+  | { contains: FilterScalar }
+  | { exists: boolean };
+/** Conditions on top-level fields, all of which must hold. */
+export type Filter = Record<string, FilterCondition>;
+
+/** The user's policies for one collection. */
+export interface CollectionPolicy {
+  conflictPolicy?: ConflictPolicy;
+  errorPolicy?: ErrorPolicy;
+  /** A name in core/delta.ts `DELTA_GENERATORS`. */
+  deltaGenerator?: string;
+  filter?: Filter;
+}
+
+/** What a device may override for itself (the delta is computed once, for every device). */
+export type DevicePolicy = Omit<CollectionPolicy, 'deltaGenerator'>;
+
 export type Direction = 'two-way' | 'to-device' | 'from-device';
 
+/** A user's settings (`PUT /v1/settings`). */
+export interface UserSettings {
+  defaults?: Omit<CollectionPolicy, 'filter'>;
+  collections?: Record<string, CollectionPolicy>;
+  /** Collections and direction a device gets when it registers without its own. */
+  devices?: { collections?: string[]; direction?: Direction };
+}
+
+/** A device's own per-collection overrides, part of its settings (`collectionSettings`). */
+export type DeviceCollectionSettings = Record<string, DevicePolicy>;
+
+/** The content formats a syncml device reads and writes (docs/syncml.md). */
+export interface SyncmlFormats {
+  contacts: 'vcard30' | 'vcard21';
+  events: 'icalendar20' | 'vcalendar10';
+}
+
+/** Device settings as a client sends them; absent fields take the defaults. */
+export interface DeviceSettingsInput {
+  collections?: string[];
+  direction?: Direction;
+  syncml?: Partial<SyncmlFormats>;
+  collectionSettings?: DeviceCollectionSettings;
+}
+
+/** A device's settings as stored: the input with its defaults filled in. */
 export interface DeviceSettings {
   /** Absent means every synced collection. */
   collections?: string[];
   direction: Direction;
+  /** syncml devices: formats other than the defaults. */
+  syncml?: Partial<SyncmlFormats>;
   /** Per-collection overrides of the user's policies (see core/policies.ts). */
   collectionSettings?: DeviceCollectionSettings;
+}
+
+/* ---- Devices ----------------------------------------------------------------------------- */
+
+/** Where a device last re-read the snapshot: the change log position and the time. */
+export interface ResyncPoint {
+  logSeq: number;
+  at: string;
 }
 
 export interface Device {
@@ -217,8 +302,7 @@ export interface Device {
   name?: string;
   settings: DeviceSettings;
   createdAt: string;
-  /** Where the device last re-read the snapshot: the change log position and the time. */
-  resyncPoint?: { logSeq: number; at: string };
+  resyncPoint?: ResyncPoint;
 }
 
 export type InboxMessageType = 'change' | 'result' | 'resync';
@@ -243,9 +327,6 @@ export interface InboundWrite {
   /** RFC 6902 operations to apply to the server's current data (jsonpatch platform). */
   patch?: JsonPatchOperation[];
 }
-
-export const originOf = (deviceId: string | undefined): Origin =>
-  deviceId ? { kind: 'device', deviceId } : { kind: 'app' };
 
 /** One write of a transaction on the primary platform, as the transaction record keeps it. */
 export interface TransactionMember {

@@ -1,7 +1,18 @@
 import * as z from 'zod';
 import { DELTA_GENERATORS } from './delta';
-import { CollectionSchema, deepEqual, isJsonObject } from './ids';
-import type { JsonObject, JsonValue } from './model';
+import { CollectionSchema } from './ids';
+import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json';
+import type {
+  CollectionPolicy,
+  ConflictPolicy,
+  DeviceCollectionSettings,
+  DevicePolicy,
+  Direction,
+  ErrorPolicy,
+  Filter,
+  FilterCondition,
+  UserSettings,
+} from './model';
 
 /**
  * Per-collection policies: how a conflicting push resolves, what happens to a transaction a
@@ -11,18 +22,24 @@ import type { JsonObject, JsonValue } from './model';
  * device's collection override, user's collection setting, user's defaults, built-in default.
  */
 
-export const CONFLICT_POLICIES = ['reject', 'server-wins', 'client-wins', 'field-merge', 'custom'] as const;
-export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
-export const ERROR_POLICIES = ['cancel', 'rollback'] as const;
-export type ErrorPolicy = (typeof ERROR_POLICIES)[number];
+const CONFLICT_POLICIES = [
+  'reject',
+  'server-wins',
+  'client-wins',
+  'field-merge',
+  'custom',
+] as const satisfies readonly ConflictPolicy[];
+const ERROR_POLICIES = ['cancel', 'rollback'] as const satisfies readonly ErrorPolicy[];
+const DIRECTIONS = ['two-way', 'to-device', 'from-device'] as const satisfies readonly Direction[];
+export const DirectionSchema = z.enum(DIRECTIONS);
 
-export const ConflictPolicySchema = z.enum(CONFLICT_POLICIES, {
+const ConflictPolicySchema = z.enum(CONFLICT_POLICIES, {
   error: `conflictPolicy must be one of ${CONFLICT_POLICIES.join(', ')}`,
 });
-export const ErrorPolicySchema = z.enum(ERROR_POLICIES, {
+const ErrorPolicySchema = z.enum(ERROR_POLICIES, {
   error: `errorPolicy must be one of ${ERROR_POLICIES.join(', ')}`,
 });
-export const DeltaGeneratorNameSchema = z.string().refine((name) => Object.hasOwn(DELTA_GENERATORS, name), {
+const DeltaGeneratorNameSchema = z.string().refine((name) => Object.hasOwn(DELTA_GENERATORS, name), {
   error: () => `deltaGenerator must be one of ${Object.keys(DELTA_GENERATORS).join(', ')}`,
 });
 
@@ -44,28 +61,26 @@ const ConditionSchema = z.union(
     z.strictObject({ exists: z.boolean() }),
   ],
   { error: 'a filter condition is a value, or {"eq"}, {"in": [...]}, {"contains"} or {"exists"}' },
-);
-export type FilterCondition = z.infer<typeof ConditionSchema>;
+) satisfies z.ZodType<FilterCondition>;
 
 /** Conditions on top-level fields, all of which must hold. */
-export const FilterSchema = z
+const FilterSchema = z
   .record(z.string().min(1).max(200), ConditionSchema)
   .refine((filter) => Object.keys(filter).length >= 1 && Object.keys(filter).length <= 20, {
     error: 'a filter names 1 to 20 fields',
-  });
-export type Filter = z.infer<typeof FilterSchema>;
+  }) satisfies z.ZodType<Filter>;
 
-export const CollectionPolicySchema = z.strictObject({
+const CollectionPolicySchema = z.strictObject({
   conflictPolicy: ConflictPolicySchema.optional(),
   errorPolicy: ErrorPolicySchema.optional(),
   deltaGenerator: DeltaGeneratorNameSchema.optional(),
   filter: FilterSchema.optional(),
-});
-export type CollectionPolicy = z.infer<typeof CollectionPolicySchema>;
+}) satisfies z.ZodType<CollectionPolicy>;
 
 /** What a device may override for itself (the delta is computed once, for every device). */
-export const DevicePolicySchema = CollectionPolicySchema.omit({ deltaGenerator: true });
-export type DevicePolicy = z.infer<typeof DevicePolicySchema>;
+const DevicePolicySchema = CollectionPolicySchema.omit({
+  deltaGenerator: true,
+}) satisfies z.ZodType<DevicePolicy>;
 
 const MAX_COLLECTIONS = 100;
 const collectionMap = <S extends z.ZodType>(schema: S) =>
@@ -84,15 +99,15 @@ export const UserSettingsSchema = z.strictObject({
   devices: z
     .strictObject({
       collections: z.array(CollectionSchema).min(1).max(100).optional(),
-      direction: z.enum(['two-way', 'to-device', 'from-device']).optional(),
+      direction: DirectionSchema.optional(),
     })
     .optional(),
-});
-export type UserSettings = z.infer<typeof UserSettingsSchema>;
+}) satisfies z.ZodType<UserSettings>;
 
 /** A device's own overrides, part of its settings (`collectionSettings`). */
-export const DeviceCollectionSettingsSchema = collectionMap(DevicePolicySchema);
-export type DeviceCollectionSettings = z.infer<typeof DeviceCollectionSettingsSchema>;
+export const DeviceCollectionSettingsSchema = collectionMap(
+  DevicePolicySchema,
+) satisfies z.ZodType<DeviceCollectionSettings>;
 
 export interface EffectivePolicy {
   conflictPolicy: ConflictPolicy;
@@ -101,8 +116,8 @@ export interface EffectivePolicy {
   filter?: Filter;
 }
 
-export const DEFAULT_CONFLICT_POLICY: ConflictPolicy = 'reject';
-export const DEFAULT_ERROR_POLICY: ErrorPolicy = 'cancel';
+const DEFAULT_CONFLICT_POLICY: ConflictPolicy = 'reject';
+const DEFAULT_ERROR_POLICY: ErrorPolicy = 'cancel';
 
 /** The policy in force for one collection, for one device when given. */
 export const effectivePolicy = (

@@ -1,9 +1,7 @@
 import * as z from 'zod';
 import { CollectionSchema } from './ids';
-import type { DeviceSettings } from './model';
-import { DeviceCollectionSettingsSchema } from './policies';
-
-export const DirectionSchema = z.enum(['two-way', 'to-device', 'from-device']);
+import type { DeviceSettings, DeviceSettingsInput, SyncmlFormats, UserSettings } from './model';
+import { DeviceCollectionSettingsSchema, DirectionSchema } from './policies';
 
 /** Device settings as a client sends them; absent fields take the defaults. */
 export const DeviceSettingsInputSchema = z
@@ -21,27 +19,27 @@ export const DeviceSettingsInputSchema = z
         contacts: z.enum(['vcard30', 'vcard21']).optional(),
         events: z.enum(['icalendar20', 'vcalendar10']).optional(),
       })
-      .optional(),
+      .optional() satisfies z.ZodType<Partial<SyncmlFormats> | undefined>,
     /** The device's own per-collection overrides: conflict and error policies, filter. */
     collectionSettings: DeviceCollectionSettingsSchema.optional(),
   })
-  .describe('DeviceSettings');
+  .describe('DeviceSettings') satisfies z.ZodType<DeviceSettingsInput>;
 
-export type DeviceSettingsInput = z.infer<typeof DeviceSettingsInputSchema>;
+/**
+ * The settings a device registers with: what the registration names, else the user's device
+ * defaults (`devices` in the user's settings), else the built-in defaults.
+ */
+export const registrationSettings = (
+  user: UserSettings,
+  requested: DeviceSettingsInput | undefined,
+): DeviceSettings => resolveSettings({ ...user.devices, ...requested });
 
-export const DEFAULT_SETTINGS: DeviceSettings = { direction: 'two-way' };
-
+/** The stored settings for what a device asked for: absent members take their defaults. */
 export const resolveSettings = (input: DeviceSettingsInput | undefined): DeviceSettings => ({
   ...(input?.collections ? { collections: [...input.collections] } : {}),
-  direction: input?.direction ?? DEFAULT_SETTINGS.direction,
+  direction: input?.direction ?? 'two-way',
   ...(input?.syncml ? { syncml: { ...input.syncml } } : {}),
   ...(input?.collectionSettings && Object.keys(input.collectionSettings).length > 0
     ? { collectionSettings: input.collectionSettings }
     : {}),
 });
-
-export const receivesFromServer = (settings: DeviceSettings) => settings.direction !== 'from-device';
-export const sendsToServer = (settings: DeviceSettings) => settings.direction !== 'to-device';
-
-export const coversCollection = (settings: DeviceSettings, collection: string) =>
-  settings.collections === undefined || settings.collections.includes(collection);

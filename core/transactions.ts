@@ -1,15 +1,19 @@
-import { type CapturePlan, dataAtVersion, planCapture } from './capture';
+import { type CapturePlan, changeEntry, dataAtVersion, planCapture } from './capture';
 import type { DeltaGenerator } from './delta';
-import { jsonByteLength } from './ids';
 import type { CurrentObject, PlannedWrite } from './inbound';
 import { objectKey } from './inbound';
-import type { JsonObject, ObjectChange, Replica, TransactionMember, TransactionRecord } from './model';
-import {
-  type DeviceCollectionSettings,
-  type ErrorPolicy,
-  effectivePolicy,
-  type UserSettings,
-} from './policies';
+import { deepEqual, type JsonObject, jsonByteLength } from './json';
+import type {
+  DeviceCollectionSettings,
+  ErrorPolicy,
+  LogEntry,
+  ObjectChange,
+  Replica,
+  TransactionMember,
+  TransactionRecord,
+  UserSettings,
+} from './model';
+import { effectivePolicy } from './policies';
 
 /**
  * Application transactions: several object writes applied all or none on the primary platform,
@@ -18,7 +22,7 @@ import {
  * item, and the capture transaction within DynamoDB's 100 items.
  */
 export const MAX_TRANSACTION_WRITES = 50;
-export const MAX_TRANSACTION_DATA_BYTES = 300_000;
+const MAX_TRANSACTION_DATA_BYTES = 300_000;
 
 export interface TransactionWrite {
   op: 'put' | 'delete';
@@ -95,6 +99,25 @@ export const planTransaction = (
   return failures.length > 0 ? { kind: 'failed', failures } : { kind: 'apply', writes: planned, members };
 };
 
+/**
+ * A transaction id names one transaction: the same writes again are a replay of it (answered
+ * as it was), other writes under the same id are a mistake.
+ */
+export const isReplayOf = (
+  record: Pick<TransactionRecord, 'members'>,
+  writes: readonly TransactionWrite[],
+): boolean =>
+  record.members.length === writes.length &&
+  record.members.every((member, index) => {
+    const write = writes[index]!;
+    return (
+      member.collection === write.collection &&
+      member.objectId === write.objectId &&
+      member.deleted === (write.op === 'delete') &&
+      deepEqual(member.data, write.data)
+    );
+  });
+
 /** Checks what a schema cannot: the size of the whole transaction. Returns the problem, if any. */
 export const transactionSizeProblem = (writes: readonly TransactionWrite[]): string | undefined => {
   const bytes = writes.reduce((sum, write) => sum + (write.data ? jsonByteLength(write.data) : 0), 0);
@@ -142,6 +165,24 @@ export const planTransactionCapture = (
     if (plan.kind === 'change') capture.changes.push(plan.change);
   }
   return capture;
+};
+
+/**
+ * The change log entry of a captured transaction: one `transaction` entry, so every hop after
+ * capture moves its changes as one unit; a single change (the rest changed nothing visible) is a
+ * plain `change` entry that keeps its `txId`; nothing at all when no member changed anything.
+ */
+export const transactionEntry = (
+  userId: string,
+  logSeq: number,
+  txId: string,
+  changes: readonly ObjectChange[],
+  at: string,
+): LogEntry | undefined => {
+  const [only, ...others] = changes;
+  if (!only) return undefined;
+  if (others.length === 0) return changeEntry(userId, logSeq, { ...only, txId }, at);
+  return { kind: 'transaction', userId, logSeq, txId, changes: [...changes], at };
 };
 
 /**

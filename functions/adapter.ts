@@ -4,15 +4,18 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
 import { Inbox, isMissingQueue } from '../aws/inbox';
+import { QueueSender } from '../aws/queue-messages';
 import { SyncStore } from '../aws/sync-store';
-import { bundleMessages, planDelivery } from '../core/delivery';
 import { MAX_BUNDLE_BYTES } from '../core/limits';
 import type { LogEntry } from '../core/model';
 import { codecFor } from '../core/platforms';
+import { parseSelection } from '../core/selection';
+import { bundleMessages, logGapIn, planDelivery } from '../core/session/delivery';
+import { deviceSession } from '../core/session/device-session';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from './lib/config';
 import { EnvelopeSchema } from './lib/envelope';
 import { withObservability } from './lib/middleware';
-import { logger, MetricName, metrics } from './lib/observability';
+import { logger, MetricName, metrics, recordScoped } from './lib/observability';
 import { reportTransactionFailures } from './lib/transaction-failures';
 
 const config = tuning();
@@ -20,12 +23,14 @@ const db = makeDocumentClient();
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const sqs = makeSqsClient();
+const queues = new QueueSender(sqs);
 const inboundQueueUrl = requireEnv('INBOUND_QUEUE_URL');
 const inbox = new Inbox(sqs, {
   prefix: requireEnv('INBOX_QUEUE_PREFIX'),
   visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
+const selection = parseSelection(config.excludedCollections);
 const processor = new SqsFifoPartialProcessorAsync();
 
 /** Write-to-inbox latency of each delivered change (EMF keeps up to 100 values per metric). */
@@ -48,12 +53,16 @@ const recordLatency = (entries: readonly LogEntry[], now: number) => {
  * numbered bundles, then moves the cursor. A retry after a crash rebuilds the same bundles with
  * the same numbers and deduplication ids, so nothing is lost or repeated.
  */
-const deliver = async (record: SQSRecord): Promise<void> => {
+const deliver = recordScoped(async (record: SQSRecord): Promise<void> => {
   const envelope = EnvelopeSchema.parse(JSON.parse(record.body));
+  logger.appendKeys({ userId: envelope.userId, deviceId: envelope.deviceId, upTo: envelope.upTo });
   const device = await registry.get(envelope.userId, envelope.deviceId);
-  if (!device) return; // removed since it was routed
+  if (!device) {
+    logger.debug('envelope for a removed device dropped');
+    return;
+  }
   if (envelope.upTo <= device.logCursor) return; // already delivered (a late or repeated envelope)
-  logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
+  logger.appendKeys({ platform: device.platform, logCursor: device.logCursor });
 
   const [entries, { settings }] = await Promise.all([
     syncStore.readLog(device.userId, device.logCursor, envelope.upTo),
@@ -61,16 +70,30 @@ const deliver = async (record: SQSRecord): Promise<void> => {
     settingsOf(device.userId),
   ]);
   const codec = codecFor(device.platform);
-  const logGap = entries.length < envelope.upTo - device.logCursor;
-  const plan = planDelivery(device, entries, codec, device.nextSeq, logGap, settings);
+  const plan = planDelivery(
+    deviceSession(device, settings, selection),
+    entries,
+    codec,
+    device.nextSeq,
+    logGapIn(entries, device.logCursor, envelope.upTo),
+  );
+  const bundles = bundleMessages(plan.messages, MAX_BUNDLE_BYTES);
   try {
-    await inbox.send(device.queueUrl, bundleMessages(plan.messages, MAX_BUNDLE_BYTES));
+    await inbox.send(device.queueUrl, bundles);
   } catch (error) {
-    if (isMissingQueue(error)) {
-      logger.warn('inbox queue is gone; the device is being removed');
+    if (!isMissingQueue(error)) throw error;
+    // Removal deletes the record before the queue: a device still registered lost its queue
+    // (deleted outside SyncHub, or an emulator restarted). Make it anew and deliver, as a poll
+    // would; what was in the old queue is reported to the device as a gap when it polls.
+    const current = await registry.get(device.userId, device.deviceId);
+    if (!current) {
+      logger.warn('inbox queue is gone with its device; nothing to deliver');
       return;
     }
-    throw error;
+    logger.warn('inbox queue lost; making it anew');
+    const queueUrl = await inbox.create(device.deviceId);
+    await registry.setQueueUrl(current, queueUrl);
+    await inbox.send(queueUrl, bundles);
   }
   // Before the cursor moves, so that a crash in between repeats the (deduplicated) report.
   const transactionFailures = plan.failures.flatMap((failure) =>
@@ -79,7 +102,7 @@ const deliver = async (record: SQSRecord): Promise<void> => {
       : [],
   );
   if (transactionFailures.length > 0)
-    await reportTransactionFailures(sqs, inboundQueueUrl, transactionFailures);
+    await reportTransactionFailures(queues, inboundQueueUrl, transactionFailures);
   const advanced = await registry.advanceDelivery(
     device,
     envelope.upTo,
@@ -93,8 +116,9 @@ const deliver = async (record: SQSRecord): Promise<void> => {
       failures: plan.failures,
     });
   }
+  logger.debug('delivered', { messages: plan.messages.length });
   recordLatency(entries, Date.now());
-};
+});
 
 /** The user settings read in this invocation: a batch often holds several devices of one user. */
 let settingsRead = new Map<string, ReturnType<SyncStore['getUserSettings']>>();

@@ -1,20 +1,25 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../aws/clients';
 import { DeviceRegistry } from '../aws/device-registry';
+import { isTransient } from '../aws/errors';
 import { LOG_PREFIX } from '../aws/keys';
+import { QueueSender } from '../aws/queue-messages';
+import { StreamDeadLetters } from '../aws/stream-dead-letters';
 import type { LogEntry } from '../core/model';
-import { deviceReceives } from '../core/selection';
-import { requireEnv } from './lib/config';
+import { parseSelection } from '../core/selection';
+import { deviceSession } from '../core/session/device-session';
+import { receivesEntry } from '../core/session/receives';
+import { requireEnv, tuning } from './lib/config';
 import type { Envelope } from './lib/envelope';
-import { isTransient, StreamDeadLetters } from './lib/failures';
 import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics } from './lib/observability';
 
 const sqs = makeSqsClient();
+const queues = new QueueSender(sqs);
 const registry = new DeviceRegistry(makeDocumentClient(), requireEnv('DEVICES_TABLE'));
+const selection = parseSelection(tuning().excludedCollections);
 const deadLetters = new StreamDeadLetters(sqs, requireEnv('STREAM_DLQ_URL'), 'router');
 const adapterQueues = z
   .record(z.string(), z.string().url())
@@ -28,19 +33,15 @@ const logEntryOf = (record: DynamoDBRecord): LogEntry | undefined => {
   return JSON.parse(image.entry?.S ?? '') as LogEntry;
 };
 
-const sendEnvelopes = async (queueUrl: string, envelopes: Envelope[]) => {
-  for (let i = 0; i < envelopes.length; i += 10) {
-    const entries = envelopes.slice(i, i + 10).map((envelope, n) => ({
-      Id: `e${n}`,
-      MessageBody: JSON.stringify(envelope),
-      MessageGroupId: envelope.deviceId,
-      MessageDeduplicationId: `${envelope.deviceId}-${envelope.upTo}`,
-    }));
-    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    if (Failed && Failed.length > 0)
-      throw new Error(`router could not enqueue ${Failed.length} envelope(s): ${Failed[0]?.Message}`);
-  }
-};
+const sendEnvelopes = (queueUrl: string, envelopes: Envelope[]) =>
+  queues.send(
+    queueUrl,
+    envelopes.map((envelope) => ({
+      body: envelope,
+      groupId: envelope.deviceId,
+      deduplicationId: `${envelope.deviceId}-${envelope.upTo}`,
+    })),
+  );
 
 /**
  * One envelope per receiving device per batch, carrying the highest log entry it must get:
@@ -54,7 +55,10 @@ const route = async (entries: readonly LogEntry[]) => {
   for (const [userId, userEntries] of byUser) {
     const devices = await registry.list(userId);
     for (const device of devices) {
-      const receiving = userEntries.filter((entry) => deviceReceives(device, entry));
+      // Without the user's settings: their filters only narrow what a device receives, and the
+      // adapter applies them, so the router wakes it for a superset and reads no settings.
+      const session = deviceSession(device, {}, selection);
+      const receiving = userEntries.filter((entry) => receivesEntry(session, entry));
       if (receiving.length === 0) continue;
       const queueUrl = adapterQueues[device.platform];
       if (!queueUrl) {

@@ -1,18 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
+import type { Attempt, Committer, TransactItem } from '../aws/commit';
 import type { DeviceRegistry } from '../aws/device-registry';
-import { cancellationCodes } from '../aws/errors';
-import type { ObjectsStore, TransactItem } from '../aws/objects-store';
+import type { ObjectsStore } from '../aws/objects-store';
 import type { SyncStore } from '../aws/sync-store';
-import type { LogEntry, TransactionOutcome } from '../core/model';
+import type { TransactionOutcome } from '../core/model';
+import { decideFailure, outcomeEntries } from '../core/session/outcomes';
 import { planRollback, transactionErrorPolicy } from '../core/transactions';
-import { backoff, RetryableError } from './lib/failures';
 import { messageAttribute } from './lib/message-attributes';
 import { logger, MetricName, metrics } from './lib/observability';
-
-const MAX_ATTEMPTS = 6;
 
 const TransactionFailureSchema = z.strictObject({ txId: z.string().min(1), reason: z.string().max(1000) });
 
@@ -25,12 +22,12 @@ const TransactionFailureSchema = z.strictObject({ txId: z.string().min(1), reaso
  * recorded on the transaction record once: a repeated report is a no-op.
  */
 export const transactionFailureHandler = ({
-  db,
+  committer,
   objects,
   syncStore,
   registry,
 }: {
-  db: DynamoDBDocumentClient;
+  committer: Committer;
   objects: ObjectsStore;
   syncStore: SyncStore;
   registry: DeviceRegistry;
@@ -42,87 +39,58 @@ export const transactionFailureHandler = ({
     logger.appendKeys({ userId, deviceId, txId });
     const device = await registry.get(userId, deviceId);
     if (!device) return;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [transaction, { lastSeq, settings }] = await Promise.all([
-        syncStore.getTransaction(userId, txId),
-        syncStore.readState(userId, []),
-      ]);
-      if (!transaction) {
-        logger.warn('failure reported for an unknown transaction; ignored');
-        return;
-      }
-      if (transaction.outcomes?.[deviceId]) return; // handled before
-      const objectsOf = transaction.members.map(({ collection, objectId }) => ({ collection, objectId }));
-      const now = new Date().toISOString();
-      const items: TransactItem[] = [];
-      let outcome: TransactionOutcome = { txId, status: 'cancelled', reason, objects: objectsOf };
-      if (transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback') {
-        const [current, { replicas }] = await Promise.all([
-          objects.getMany(userId, transaction.members),
-          syncStore.readState(userId, transaction.members),
+    // An object, the log counter or the outcome may move between the read and the commit:
+    // then decide again. The outcome's condition failing means another delivery handled it.
+    const { outcome: written, value: outcome } = await committer.optimistically(
+      `failure of transaction ${txId}`,
+      async (): Promise<Attempt<TransactionOutcome | undefined>> => {
+        const [transaction, { lastSeq, settings }] = await Promise.all([
+          syncStore.getTransaction(userId, txId),
+          syncStore.readState(userId, []),
         ]);
-        const plan = planRollback(transaction, current, replicas);
-        if (plan.kind === 'impossible') outcome = { ...outcome, rollbackImpossible: plan.reason };
-        else {
-          const rollbackTxId = `rb_${txId}`.slice(0, 64);
-          const app = { kind: 'app' } as const;
-          for (const write of plan.writes) {
-            if (!write.noop) items.push(objects.transactWrite(userId, write, app, now, rollbackTxId));
-          }
-          items.push(
-            syncStore.transactionRecordItem(userId, {
-              txId: rollbackTxId,
-              origin: app,
-              createdAt: now,
-              members: plan.members,
-            }),
-          );
-          outcome = { ...outcome, status: 'rolled-back', rollbackTxId };
+        if (!transaction) {
+          logger.warn('failure reported for an unknown transaction; ignored');
+          return { done: true, value: undefined };
         }
-      }
-      const entries: LogEntry[] = [
-        { kind: 'outcome', userId, logSeq: lastSeq + 1, targetDeviceId: deviceId, outcome, at: now },
-      ];
-      // A cancelled transaction leaves the device's copy of its objects in doubt: re-read them.
-      // (A rollback reaches the device as a transaction of its own.)
-      if (outcome.status === 'cancelled') {
-        entries.push({
-          kind: 'resync',
-          userId,
-          logSeq: lastSeq + 2,
-          targetDeviceIds: [deviceId],
-          objects: objectsOf,
-          reason: `transaction ${txId} was cancelled for this device`,
-          at: now,
-        });
-      }
-      items.push(
-        syncStore.transactionOutcomeItem(userId, deviceId, outcome),
-        ...syncStore.logAppendManyItems(userId, lastSeq, entries),
-      );
-      try {
-        await db.send(new TransactWriteCommand({ TransactItems: items }));
-      } catch (error) {
-        if (!cancellationCodes(error)) throw error;
-        // An object, the log counter or the outcome moved since we read: decide again.
-        await backoff(attempt);
-        continue;
-      }
-      metrics.addMetric(
-        outcome.status === 'rolled-back'
-          ? MetricName.TransactionsRolledBack
-          : MetricName.TransactionsCancelled,
-        MetricUnit.Count,
-        1,
-      );
-      logger.info('transaction failure handled', {
-        status: outcome.status,
-        rollbackImpossible: outcome.rollbackImpossible,
-      });
-      return;
-    }
-    throw new RetryableError(
-      `failure of transaction ${txId} stayed contended after ${MAX_ATTEMPTS} attempts`,
+        if (transaction.outcomes?.[deviceId]) return { done: true, value: undefined }; // handled before
+        const now = new Date().toISOString();
+        const rollback =
+          transactionErrorPolicy(transaction, settings, device.settings.collectionSettings) === 'rollback'
+            ? await Promise.all([
+                objects.getMany(userId, transaction.members),
+                syncStore.readState(userId, transaction.members),
+              ]).then(([current, { replicas }]) => planRollback(transaction, current, replicas))
+            : undefined;
+        const decision = decideFailure(transaction, reason, rollback, now);
+        const { outcome } = decision;
+        const items: TransactItem[] = [];
+        if (decision.rollback) {
+          const { writes, record: undo } = decision.rollback;
+          for (const write of writes)
+            items.push(objects.transactWrite(userId, write, undo.origin, now, undo.txId));
+          items.push(syncStore.transactionRecordItem(userId, undo));
+        }
+        const outcomeItem = syncStore.transactionOutcomeItem(userId, deviceId, outcome);
+        items.push(
+          outcomeItem,
+          ...syncStore.logAppendManyItems(
+            userId,
+            lastSeq,
+            outcomeEntries(userId, deviceId, outcome, lastSeq, now),
+          ),
+        );
+        return { commit: { items, duplicateIf: outcomeItem }, value: outcome };
+      },
     );
+    if (written !== 'committed' || !outcome) return;
+    metrics.addMetric(
+      outcome.status === 'rolled-back' ? MetricName.TransactionsRolledBack : MetricName.TransactionsCancelled,
+      MetricUnit.Count,
+      1,
+    );
+    logger.info('transaction failure handled', {
+      status: outcome.status,
+      rollbackImpossible: outcome.rollbackImpossible,
+    });
   };
 };

@@ -4,6 +4,10 @@
  * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
  */
 import { PLATFORM_NAMES } from '../core/platforms';
+import { METRICS } from './metrics';
+import { INBOX_RETENTION_SECONDS } from './tunables';
+
+export { INBOX_RETENTION_SECONDS };
 
 export type TableKey = 'objects' | 'sync' | 'devices';
 
@@ -116,7 +120,6 @@ export const QUEUES: readonly QueueDefinition[] = [
 
 /** Per-device inbox queues are created at registration: `${prefix}${INBOX_SUFFIX}${deviceId}.fifo`. */
 export const INBOX_INFIX = 'inbox-';
-export const INBOX_RETENTION_SECONDS = FOURTEEN_DAYS;
 
 export type Trigger =
   | {
@@ -142,7 +145,16 @@ export type EnvKey =
   | 'ADAPTER_QUEUE_URLS'
   | 'INBOX_QUEUE_PREFIX'
   | 'STREAM_DLQ_URL'
-  | 'PLATFORM';
+  | 'PLATFORM'
+  /** Issuer, audiences (comma list) and key set URL of user JWTs: what functions/lib/auth.ts checks. */
+  | 'USER_JWT_ISSUER'
+  | 'USER_JWT_AUDIENCE'
+  | 'USER_JWKS_URL'
+  /** The deployed routes' keys (JSON array of `METHOD /path`): what the `$default` function tells 404 from 405 with. */
+  | 'ROUTE_KEYS';
+
+/** What a function that serves `auth: 'user'` routes verifies user JWTs with. */
+export const USER_JWT_ENV: readonly EnvKey[] = ['USER_JWT_ISSUER', 'USER_JWT_AUDIENCE', 'USER_JWKS_URL'];
 
 /**
  * What a function may touch; the CDK stack grants exactly this (least privilege), and the
@@ -215,7 +227,12 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       trigger: { kind: 'queue', queue: adapterQueueKey(platform), batchSize: 10 },
       env: ['SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX', 'INBOUND_QUEUE_URL'],
       // inbound: a transaction the platform cannot express is reported there (error policy).
-      access: { tables: { sync: 'read', devices: 'readwrite' }, inbox: ['send'], sendTo: ['inbound'] },
+      // recreate: a registered device's lost inbox queue is made anew before delivering to it.
+      access: {
+        tables: { sync: 'read', devices: 'readwrite' },
+        inbox: ['send', 'recreate'],
+        sendTo: ['inbound'],
+      },
       constants: { PLATFORM: platform },
       timeoutSeconds: 30,
       memoryMb: 512,
@@ -236,7 +253,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'objects-api',
     entry: 'functions/http/objects.ts',
     trigger: { kind: 'http' },
-    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', ...USER_JWT_ENV],
     // sync: the transaction record is written with the objects (the outbox), and read back for
     // GET /v1/transactions/{txId}; devices: per-device delivery status of a transaction.
     access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
@@ -248,7 +265,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'devices-api',
     entry: 'functions/http/devices.ts',
     trigger: { kind: 'http' },
-    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOX_QUEUE_PREFIX'],
+    env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOX_QUEUE_PREFIX', ...USER_JWT_ENV],
     // sync: the user's settings, and the resync notice a filter change appends to the log.
     access: { tables: { devices: 'readwrite', sync: 'readwrite' }, inbox: ['manage'] },
     timeoutSeconds: 10,
@@ -259,6 +276,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     key: 'sync-api',
     entry: 'functions/http/sync.ts',
     trigger: { kind: 'http' },
+    // DEVICES_TABLE and devices read: every request's device token is looked up there.
     env: ['DEVICES_TABLE', 'SYNC_TABLE', 'INBOUND_QUEUE_URL', 'INBOX_QUEUE_PREFIX'],
     // sync: write only for the resync notice a change of the device's settings appends.
     // inbox manage: a device's inbox queue lost outside SyncHub is made anew on its next poll.
@@ -279,7 +297,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
     // objects: replicated documents are written now (version-checked), like an app write;
     // sync: revision trees, feeds, checkpoints, and the result entry a conflict appends;
-    // devices: the device's ack, and its inbox queue made anew when it was lost.
+    // devices: tokens are looked up there; the implied ack (the next `since`) is written there,
+    // and the inbox queue made anew when it was lost.
     access: {
       tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
       inbox: ['consume', 'recreate'],
@@ -300,14 +319,15 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Liveness probe.',
   },
   {
-    key: 'device-authorizer',
-    entry: 'functions/authorizers/device.ts',
+    key: 'fallback',
+    entry: 'functions/http/fallback.ts',
     trigger: { kind: 'http' },
-    env: ['DEVICES_TABLE'],
-    access: { tables: { devices: 'read' } },
-    timeoutSeconds: 5,
-    memoryMb: 256,
-    description: 'Lambda authorizer: device bearer token → userId, deviceId.',
+    // The routes arrive as data rather than by importing ROUTES, which would bundle every codec.
+    env: ['ROUTE_KEYS'],
+    access: {},
+    timeoutSeconds: 3,
+    memoryMb: 128,
+    description: 'The $default route: 404 and 405 as problem+json, CORS preflights of the JSON API.',
   },
   {
     key: 'local-token',
@@ -322,6 +342,10 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   },
 ];
 
+/**
+ * Which credential a route takes. The functions check it themselves (functions/lib/auth.ts):
+ * API Gateway only routes, so every front answers auth failures in its own protocol's shape.
+ */
 export type Auth = 'none' | 'user' | 'device';
 
 export interface RouteDefinition {
@@ -361,11 +385,21 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
-  // The CouchDB front authenticates itself (Basic deviceId:token or Bearer) and answers in
-  // CouchDB's error shape, which PouchDB needs; preflights reach it without credentials.
-  { method: 'ANY', path: '/v1/couchdb', function: 'couchdb-api', auth: 'none' },
-  { method: 'ANY', path: '/v1/couchdb/{proxy+}', function: 'couchdb-api', auth: 'none' },
+  // The CouchDB front (functions/schemas/fronts.ts): device credentials as PouchDB sends them
+  // (Basic deviceId:token, or Bearer), errors in CouchDB's shape; preflights need none.
+  { method: 'ANY', path: '/v1/couchdb', function: 'couchdb-api', auth: 'device' },
+  { method: 'ANY', path: '/v1/couchdb/{proxy+}', function: 'couchdb-api', auth: 'device' },
 ];
+
+/**
+ * API Gateway's `$default` route: requests no route above matches go to this function (on AWS as
+ * in the local gateway), so a wrong path or method is answered problem+json too.
+ */
+export const DEFAULT_ROUTE = { function: 'fallback' } as const;
+
+/** API Gateway route keys (`METHOD /path`) of the routes that are deployed (local-only ones are not). */
+export const deployedRouteKeys = (routes: readonly RouteDefinition[]): string[] =>
+  routes.filter((route) => !route.localOnly).map((route) => `${route.method} ${route.path}`);
 
 /** Physical names of everything the definition names, for a given prefix (stage). */
 export const physicalNames = (prefix: string) => ({
@@ -384,23 +418,6 @@ export const physicalNames = (prefix: string) => ({
  * `physicalNames(prefix).inboxPrefix`.
  */
 export const DEPLOYMENT = {
-  /** The HTTP function API Gateway runs as the Lambda authorizer of `auth: 'device'` routes. */
-  deviceAuthorizer: { function: 'device-authorizer', identityHeader: 'Authorization' },
   /** Custom metrics (Powertools Metrics → EMF) with the default dimension set `{ service }`. */
-  metrics: {
-    namespace: 'SyncHub',
-    service: 'synchub',
-    /** Counts along the sync path. */
-    flow: ['ChangesCaptured', 'MessagesRouted', 'MessagesDelivered', 'MessagesAcknowledged'],
-    /** Counts of things that went wrong (for a device or an adapter). */
-    problems: [
-      'PushConflicts',
-      'PushesRejected',
-      'AdapterErrors',
-      'TransactionsCancelled',
-      'TransactionsRolledBack',
-    ],
-    /** Milliseconds from the object write to the message landing in the device inbox. */
-    latency: 'DeliveryLatency',
-  },
+  metrics: METRICS,
 } as const;

@@ -1,28 +1,25 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
-  CorsHttpMethod,
   HttpApi,
   HttpMethod,
-  HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
   HttpStage,
-  type IHttpRouteAuthorizer,
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import {
-  HttpJwtAuthorizer,
-  HttpLambdaAuthorizer,
-  HttpLambdaResponseType,
-} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccountRecovery, FeaturePlan, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type Auth, DEPLOYMENT, type FunctionDefinition, type RouteDefinition } from './definition';
-import { SyncHubFunction, type SyncHubFunctionProps } from './function';
+import {
+  DEFAULT_ROUTE,
+  deployedRouteKeys,
+  type FunctionDefinition,
+  type RouteDefinition,
+} from './definition';
+import { SyncHubFunction, type SyncHubFunctionProps, type UserJwtSettings } from './function';
 
 export interface DeviceApiProps extends Omit<SyncHubFunctionProps, 'definition'> {
   /** HTTP functions of the definition (local-only ones are rejected). */
@@ -30,29 +27,33 @@ export interface DeviceApiProps extends Omit<SyncHubFunctionProps, 'definition'>
   /** Routes of the definition; local-only routes are skipped, never deployed. */
   readonly routes: readonly RouteDefinition[];
   /**
-   * Issuer and audience of user JWTs (any OIDC provider). @default a Cognito user pool and app
-   * client created here
+   * The function serving API Gateway's `$default` route (requests no route matches).
+   * @default DEFAULT_ROUTE.function
    */
-  readonly jwt?: { readonly issuer: string; readonly audience: readonly string[] };
+  readonly defaultRouteFunction?: string;
   /**
-   * How long API Gateway caches the device authorizer's answer per Authorization header: the
-   * window in which a removed device's token still works. @default 5 seconds
+   * Issuer, audience and key set URL of user JWTs (any OIDC provider). @default a Cognito user
+   * pool and app client created here
    */
-  readonly deviceAuthorizerCacheTtl?: Duration;
+  readonly jwt?: UserJwtSettings;
   /** Stage-wide default route throttling. @default 100 requests/s, burst 200 */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Browser origins allowed by CORS. @default none (no CORS configuration) */
+  /** Browser origins allowed by CORS, answered by the functions. @default none */
   readonly corsAllowOrigins?: readonly string[];
   /** Removal policy of the user pool (if created). */
   readonly userPoolRemovalPolicy: RemovalPolicy;
 }
 
 /**
- * The device API: an API Gateway HTTP API whose routes, methods and authorization come from the
- * definition's ROUTES (local-only routes, like the local token issuer, are never deployed).
- * Users authenticate with a JWT (Cognito by default); devices with their bearer token, checked
- * by the device authorizer function. One `$default` stage with JSON access logs and default
- * throttling, so one noisy client cannot exhaust the account's API Gateway quota.
+ * The device API: an API Gateway HTTP API whose routes and methods come from the definition's
+ * ROUTES (local-only routes, like the local token issuer, are never deployed), plus a `$default`
+ * route. API Gateway only routes: no authorizer and no CORS configuration. The functions
+ * authenticate every request themselves (functions/lib/auth.ts) and answer CORS
+ * (functions/lib/cors.ts), so each protocol front answers an auth failure in its own shape and
+ * the same mistake gets the same answer on AWS and locally. Users are verified against the
+ * issuer's key set (Cognito by default), devices by their token in the devices table. One
+ * `$default` stage with JSON access logs and default throttling, which also bounds what
+ * unauthenticated traffic can cost (it reaches the functions).
  */
 export class DeviceApi extends Construct {
   readonly api: HttpApi;
@@ -63,44 +64,16 @@ export class DeviceApi extends Construct {
   /** Created only when no external issuer is configured. */
   readonly userPool?: UserPool;
   readonly userPoolClient?: UserPoolClient;
+  /** What the functions serving user routes verify user JWTs with. */
+  readonly userJwt: UserJwtSettings;
 
   constructor(scope: Construct, id: string, props: DeviceApiProps) {
     super(scope, id);
     const { definitions, routes, jwt, userPoolRemovalPolicy, ...rest } = props;
-    const functionProps = {
-      prefix: rest.prefix,
-      resources: rest.resources,
-      logRetention: rest.logRetention,
-      logRemovalPolicy: rest.logRemovalPolicy,
-      environment: rest.environment,
-    };
-
-    const functions = new Map<string, SyncHubFunction>();
-    for (const definition of definitions) {
-      if (definition.trigger.kind !== 'http')
-        throw new Error(`function ${definition.key} is not an HTTP function`);
-      const fn = new SyncHubFunction(this, definition.key, { ...functionProps, definition });
-      Validations.of(fn).acknowledge({
-        id: 'Serverless-LambdaDLQ',
-        reason:
-          'Invoked synchronously by API Gateway (integration or authorizer); the caller sees the ' +
-          'error. A function DLQ only applies to asynchronous invocations.',
-      });
-      functions.set(definition.key, fn);
-    }
-    this.functions = functions;
-    const deployed = (key: string) => {
-      const fn = functions.get(key);
-      if (!fn) throw new Error(`no deployed HTTP function "${key}"`);
-      return fn;
-    };
 
     // Users: an external OIDC issuer when configured, otherwise a Cognito user pool of our own.
-    let issuer: string;
-    let audience: string[];
     if (jwt) {
-      issuer = jwt.issuer;
-      audience = [...jwt.audience];
+      this.userJwt = jwt;
     } else {
       this.userPool = this.createUserPool(rest.prefix, userPoolRemovalPolicy);
       this.userPoolClient = this.userPool.addClient('Client', {
@@ -118,48 +91,52 @@ export class DeviceApi extends Construct {
         idTokenValidity: Duration.hours(1),
         refreshTokenValidity: Duration.days(30),
       });
-      issuer = this.userPool.userPoolProviderUrl;
-      audience = [this.userPoolClient.userPoolClientId];
+      const issuer = this.userPool.userPoolProviderUrl;
+      this.userJwt = {
+        issuer,
+        audience: [this.userPoolClient.userPoolClientId],
+        jwksUrl: `${issuer}/.well-known/jwks.json`,
+      };
     }
 
-    const authorizerConfig = DEPLOYMENT.deviceAuthorizer;
-    const identitySource = [`$request.header.${authorizerConfig.identityHeader}`];
-    const authorizers: Record<Auth, IHttpRouteAuthorizer> = {
-      none: new HttpNoneAuthorizer(),
-      user: new HttpJwtAuthorizer('UserJwt', issuer, {
-        authorizerName: 'user-jwt',
-        identitySource,
-        jwtAudience: audience,
-      }),
-      device: new HttpLambdaAuthorizer('DeviceToken', deployed(authorizerConfig.function).function, {
-        authorizerName: 'device-token',
-        responseTypes: [HttpLambdaResponseType.SIMPLE],
-        identitySource,
-        // The cache is keyed by the Authorization header; a removed device's token keeps
-        // working for at most this long (docs/operations.md, "Revocation window").
-        resultsCacheTtl: props.deviceAuthorizerCacheTtl ?? Duration.seconds(5),
-      }),
+    const origins = props.corsAllowOrigins ?? [];
+    const functionProps = {
+      prefix: rest.prefix,
+      resources: { ...rest.resources, userJwt: this.userJwt, routeKeys: deployedRouteKeys(routes) },
+      logRetention: rest.logRetention,
+      logRemovalPolicy: rest.logRemovalPolicy,
+      environment: {
+        ...rest.environment,
+        ...(origins.length > 0 ? { CORS_ALLOW_ORIGINS: origins.join(',') } : {}),
+      },
     };
 
-    const origins = props.corsAllowOrigins ?? [];
+    const functions = new Map<string, SyncHubFunction>();
+    for (const definition of definitions) {
+      if (definition.trigger.kind !== 'http')
+        throw new Error(`function ${definition.key} is not an HTTP function`);
+      const fn = new SyncHubFunction(this, definition.key, { ...functionProps, definition });
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by API Gateway; the caller sees the error. A function DLQ only ' +
+          'applies to asynchronous invocations.',
+      });
+      functions.set(definition.key, fn);
+    }
+    this.functions = functions;
+    const deployed = (key: string) => {
+      const fn = functions.get(key);
+      if (!fn) throw new Error(`no deployed HTTP function "${key}"`);
+      return fn;
+    };
+
     this.api = new HttpApi(this, 'Api', {
       apiName: `${rest.prefix}api`,
       description: 'SyncHub device and user API.',
       createDefaultStage: false,
-      corsPreflight:
-        origins.length > 0
-          ? {
-              allowOrigins: [...origins],
-              allowMethods: [
-                CorsHttpMethod.GET,
-                CorsHttpMethod.PUT,
-                CorsHttpMethod.POST,
-                CorsHttpMethod.DELETE,
-              ],
-              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-              maxAge: Duration.days(1),
-            }
-          : undefined,
+      // No corsPreflight: API Gateway would answer every OPTIONS itself (WebDAV's included) and
+      // drop the functions' CORS headers. The functions answer CORS (functions/lib/cors.ts).
     });
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -194,17 +171,31 @@ export class DeviceApi extends Construct {
       if (route.localOnly) continue;
       const created = new HttpRoute(this, routeId(route), {
         httpApi: this.api,
+        // `ANY` and a final greedy `{name+}` (protocol fronts) are API Gateway route keys as is.
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration: integrationFor(route.function),
-        authorizer: authorizers[route.auth],
       });
-      if (route.auth === 'none') {
-        Validations.of(created).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by definition (auth: none), e.g. a liveness probe.`,
-        });
-      }
+      Validations.of(created).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          route.auth === 'none'
+            ? `${route.method} ${route.path} is public by definition (auth: none), e.g. a liveness probe.`
+            : `${route.method} ${route.path} takes a ${route.auth} credential, checked by its function ` +
+              "(functions/lib/auth.ts) so that auth failures are answered in the protocol's own shape; " +
+              'an API Gateway authorizer answers with its own body and cannot send a Basic challenge.',
+      });
     }
+    const fallback = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrationFor(props.defaultRouteFunction ?? DEFAULT_ROUTE.function),
+    });
+    Validations.of(fallback).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        '$default answers requests no route matches (404, 405, CORS preflights) and reads or ' +
+        'changes no data, so it needs no credential.',
+    });
   }
 
   private createUserPool(prefix: string, removalPolicy: RemovalPolicy): UserPool {
@@ -245,7 +236,7 @@ export class DeviceApi extends Construct {
   }
 }
 
-/** JSON access log line: request identity, route, outcome, latency, authorizer errors. */
+/** JSON access log line: request identity, route, outcome, latency, integration errors. */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
@@ -260,7 +251,6 @@ const ACCESS_LOG_FIELDS = {
   integrationStatus: '$context.integrationStatus',
   integrationLatency: '$context.integrationLatency',
   integrationError: '$context.integrationErrorMessage',
-  authorizerError: '$context.authorizer.error',
   userAgent: '$context.identity.userAgent',
 };
 

@@ -44,6 +44,18 @@ export interface FunctionResources {
   readonly queues: Queues;
   /** Name prefix of the per-device inbox queues (`synchub-${stage}-inbox-`). */
   readonly inboxPrefix: string;
+  /** How user JWTs are verified; needed by functions whose env lists `USER_JWT_*`. */
+  readonly userJwt?: UserJwtSettings;
+  /** Route keys of the API (`METHOD /path`); needed by functions whose env lists `ROUTE_KEYS`. */
+  readonly routeKeys?: readonly string[];
+}
+
+/** The user JWT issuer as the functions verify it (functions/lib/auth.ts). */
+export interface UserJwtSettings {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  /** The issuer's JSON Web Key Set URL. */
+  readonly jwksUrl: string;
 }
 
 /** What a function needs to be built; its trigger is wired by the construct that owns it. */
@@ -156,6 +168,11 @@ export class SyncHubFunction extends Construct {
   /** The definition's env keys filled with physical names and URLs. */
   private environment(definition: FunctionSpec, resources: FunctionResources): Record<string, string> {
     const { tables, queues } = resources;
+    const userJwt = () => {
+      if (!resources.userJwt)
+        throw new Error(`function ${definition.key} verifies user JWTs: pass resources.userJwt`);
+      return resources.userJwt;
+    };
     const values: Record<EnvKey, () => string> = {
       OBJECTS_TABLE: () => tables.table('objects').tableName,
       SYNC_TABLE: () => tables.table('sync').tableName,
@@ -169,6 +186,13 @@ export class SyncHubFunction extends Construct {
         ),
       INBOX_QUEUE_PREFIX: () => resources.inboxPrefix,
       STREAM_DLQ_URL: () => queues.queue('stream-dlq').queueUrl,
+      USER_JWT_ISSUER: () => userJwt().issuer,
+      USER_JWT_AUDIENCE: () => userJwt().audience.join(','),
+      USER_JWKS_URL: () => userJwt().jwksUrl,
+      ROUTE_KEYS: () => {
+        if (!resources.routeKeys) throw new Error(`function ${definition.key} needs resources.routeKeys`);
+        return JSON.stringify(resources.routeKeys);
+      },
       PLATFORM: () => {
         const platform = definition.constants?.PLATFORM;
         if (!platform) throw new Error(`function ${definition.key} needs constants.PLATFORM`);

@@ -90,7 +90,6 @@ export class SyncHubStack extends Stack {
       definitions: deployed.filter(triggeredBy('http')),
       routes: ROUTES,
       jwt: config.jwt,
-      deviceAuthorizerCacheTtl: config.deviceAuthorizerCacheTtl,
       throttle: config.throttle,
       corsAllowOrigins: config.corsAllowOrigins,
       userPoolRemovalPolicy: config.removalPolicy,

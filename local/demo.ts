@@ -1,6 +1,6 @@
-import { type InboxMessage, type Json, SyncHubDevice } from '../client/device';
+import { type InboxMessage, SyncHubDevice } from '../client/device';
 import { SyncHubUser } from '../client/user';
-import { deepEqual } from '../core/ids';
+import { deepEqual } from '../core/json';
 
 /**
  * The newcomer's tour, played against a running SyncHub: one user, three devices on two
@@ -12,20 +12,31 @@ export interface DemoOptions {
   log?: (line: string) => void;
 }
 
-const brief = (value: Json | undefined, max = 90): string => {
-  const text = JSON.stringify(value);
+const brief = (value: unknown, max = 90): string => {
+  const text = JSON.stringify(value) ?? 'undefined';
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 };
 
 const describe = (message: InboxMessage): string => {
-  const p = message.payload as Record<string, Json>;
-  if (message.type === 'result')
-    return `result  push ${String(p.status)} ${brief(p.changes ?? p.conflicts ?? p.reason ?? null, 70)}`;
-  if (message.type === 'resync') return `resync  ${brief(p)}`;
-  const what = `${String(p.collection)}/${String(p.objectId)} v${String(p.version)}`;
-  if ('patch' in p) return `change  ${what} patch ${brief(p.patch)}`;
-  if (p.deleted === true || p.op === 'delete') return `change  ${what} delete`;
-  return `change  ${what} ${String(p.op)} ${brief(p.data)}`;
+  if (typeof message.payload === 'string') return `${message.type.padEnd(7)} (a SyncML document)`;
+  if (message.type === 'resync') return `resync  ${brief(message.payload)}`;
+  if (message.type === 'result') {
+    const result = message.payload;
+    if (!('pushId' in result)) return `result  transaction ${result.txId} ${result.status}: ${result.reason}`;
+    const detail =
+      result.status === 'applied'
+        ? result.changes
+        : result.status === 'conflict'
+          ? result.conflicts
+          : result.reason;
+    return `result  push ${result.status} ${brief(detail, 70)}`;
+  }
+  const change = message.payload;
+  if ('changes' in change) return `change  transaction ${change.txId} of ${change.changes.length} changes`;
+  const what = `${change.collection}/${change.objectId} v${change.version}`;
+  if ('patch' in change) return `change  ${what} patch ${brief(change.patch)}`;
+  if ('deleted' in change || change.op === 'delete') return `change  ${what} delete`;
+  return `change  ${what} ${change.op} ${brief(change.data)}`;
 };
 
 /** Polls (long-polling) and acknowledges until `done` holds, or fails after `timeoutMs`. */

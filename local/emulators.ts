@@ -27,13 +27,25 @@ export const ensureLocalAwsEnv = (): void => {
   delete process.env.AWS_PROFILE;
 };
 
+export interface EmulatorOptions {
+  /**
+   * Keep DynamoDB Local's tables in this folder across restarts (absolute path). The SQS
+   * emulator keeps its queues in memory only: after a restart the local runtime makes them
+   * anew, and devices whose inbox was lost resync (see README, "Resync without cliffs").
+   */
+  readonly dynamodbDataDir?: string;
+}
+
 /**
  * DynamoDB Local (a Java child process; see dynamodb-local.ts for why it is not loopback-only)
  * and fauxqs (in process, loopback only), each on a port chosen at run time.
  */
-export const startEmulators = async (): Promise<Emulators> => {
+export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emulators> => {
   ensureLocalAwsEnv();
-  const [dynamodb, sqs] = await Promise.allSettled([startDynamoDbLocal(), startFauxqs()]);
+  const [dynamodb, sqs] = await Promise.allSettled([
+    startDynamoDbLocal(options.dynamodbDataDir ? { dataDir: options.dynamodbDataDir } : {}),
+    startFauxqs(),
+  ]);
   if (dynamodb.status === 'rejected' || sqs.status === 'rejected') {
     await Promise.allSettled([
       dynamodb.status === 'fulfilled' ? dynamodb.value.stop() : undefined,

@@ -1,10 +1,10 @@
-import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 /**
  * The local runtime's stand-in for the identity provider (Cognito on AWS): an ES256 key pair
- * made once per process, tokens signed with it, and the same checks API Gateway's JWT
- * authorizer makes (signature, issuer, audience, expiry). The key never leaves the process, so
- * a token from one `npm start` is worthless to the next.
+ * made once per process and tokens signed with it. The functions verify them as they verify
+ * Cognito's (functions/lib/auth.ts), given the public key in their environment. The private key
+ * never leaves the process, so a token from one `npm start` is worthless to the next.
  */
 export const LOCAL_ISSUER = 'https://synchub.local/issuer';
 export const LOCAL_AUDIENCE = 'synchub';
@@ -31,17 +31,19 @@ export const issueUserToken = async (userId: string): Promise<string> => {
     .sign(privateKey);
 };
 
-/** The claims of a valid token; throws (with jose's reason) on anything else. */
-export const verifyUserToken = async (token: string): Promise<JWTPayload> => {
-  const { publicKey } = await keyPair();
-  const { payload } = await jwtVerify(token, publicKey, {
-    issuer: LOCAL_ISSUER,
-    audience: LOCAL_AUDIENCE,
-    algorithms: [ALGORITHM],
-    requiredClaims: ['sub', 'exp'],
-  });
-  return payload;
-};
-
 /** The public key as a JWK, for anyone who wants to verify local tokens themselves. */
-export const localPublicJwk = async () => exportJWK((await keyPair()).publicKey);
+export const localPublicJwk = async () => ({
+  ...(await exportJWK((await keyPair()).publicKey)),
+  alg: ALGORITHM,
+  use: 'sig',
+});
+
+/**
+ * The environment the functions verify user JWTs with (functions/lib/auth.ts): on AWS the
+ * issuer's key set URL, here the key set itself, so the same code checks the same claims.
+ */
+export const localUserJwtEnvironment = async () => ({
+  USER_JWT_ISSUER: LOCAL_ISSUER,
+  USER_JWT_AUDIENCE: LOCAL_AUDIENCE,
+  USER_JWKS: JSON.stringify({ keys: [await localPublicJwk()] }),
+});

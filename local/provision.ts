@@ -12,10 +12,12 @@ import { makeDynamoClient, makeSqsClient } from '../aws/clients';
 import { PLATFORM_NAMES } from '../core/platforms';
 import {
   adapterQueueKey,
+  deployedRouteKeys,
   type EnvKey,
   physicalNames,
   QUEUES,
   type QueueDefinition,
+  ROUTES,
   TABLES,
   type TableDefinition,
   type TableKey,
@@ -190,8 +192,14 @@ const queueAttributes = (
     : {}),
 });
 
+/** The user JWT settings come from the local issuer instead (local/local-issuer.ts). */
+type UserJwtKey = 'USER_JWT_ISSUER' | 'USER_JWT_AUDIENCE' | 'USER_JWKS_URL';
+
 export type LocalEnvironment = Readonly<
-  Record<Exclude<EnvKey, 'PLATFORM'> | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_ENDPOINT_URL_SQS', string>
+  Record<
+    Exclude<EnvKey, 'PLATFORM' | UserJwtKey> | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_ENDPOINT_URL_SQS',
+    string
+  >
 >;
 
 /** The environment the handlers read, pointing at the provisioned resources and emulators. */
@@ -211,6 +219,7 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     ),
     INBOX_QUEUE_PREFIX: physicalNames(provisioned.prefix).inboxPrefix,
     STREAM_DLQ_URL: queueUrl('stream-dlq'),
+    ROUTE_KEYS: JSON.stringify(deployedRouteKeys(ROUTES)),
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
   };

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
+import { addClientMiddleware } from '../aws/clients';
+import { DEFAULT_ROUTE, FUNCTIONS, type FunctionDefinition, ROUTES } from '../lib/definition';
+import { METRICS } from '../lib/metrics';
 import { type EmulatorEndpoints, ensureLocalAwsEnv, LOCAL_REGION } from './emulators';
 import {
   type EventSourcePoller,
@@ -9,14 +11,10 @@ import {
 } from './event-sources/dynamodb-stream';
 import type { Log } from './event-sources/invoke';
 import { type QueueHandler, startQueuePoller } from './event-sources/sqs';
-import {
-  type DeviceAuthorizer,
-  type GatewayFunction,
-  type HttpHandler,
-  startGateway,
-} from './gateway/server';
+import { Faults } from './faults';
+import { type GatewayFunction, type HttpHandler, type ResponseCheck, startGateway } from './gateway/server';
 import { lambdaContextFactory } from './lambda-context';
-import { verifyUserToken } from './local-issuer';
+import { localUserJwtEnvironment } from './local-issuer';
 import { environmentFor, type LocalEnvironment, type Provisioned, provision } from './provision';
 
 export interface RuntimeOptions {
@@ -28,6 +26,10 @@ export interface RuntimeOptions {
   /** Extra environment for the handlers (the tuning variables of functions/lib/config.ts). */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: Log;
+  /** Faults to inject into the SDK calls of the handlers and event sources; none when absent. */
+  readonly faults?: Faults;
+  /** Tests only: checks every handler response (see `GatewayOptions.checkResponse`). */
+  readonly checkResponse?: ResponseCheck;
 }
 
 export interface Runtime {
@@ -35,6 +37,8 @@ export interface Runtime {
   readonly port: number;
   readonly provisioned: Provisioned;
   readonly env: LocalEnvironment;
+  /** Inject DynamoDB and SQS failures while the runtime runs (local/faults.ts). */
+  readonly faults: Faults;
   /** Stops the gateway and every poller (not the emulators, which the caller owns). */
   stop(): Promise<void>;
 }
@@ -69,15 +73,20 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const provisioned = await provision({ prefix: options.prefix, ...options.endpoints });
   const env = environmentFor(provisioned, options.endpoints);
   Object.assign(process.env, {
-    POWERTOOLS_SERVICE_NAME: 'synchub',
-    POWERTOOLS_METRICS_NAMESPACE: 'SyncHub',
+    POWERTOOLS_SERVICE_NAME: METRICS.service,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
     // EMF lines and traces mean something only on AWS; locally they would drown the output.
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
     ...env,
+    // User JWTs are verified by the functions against the local issuer's key.
+    ...(await localUserJwtEnvironment()),
     ...options.env,
   });
+  // Before any handler module makes its clients (on import), so that every client carries it.
+  const faults = options.faults ?? new Faults();
+  const removeFaults = addClientMiddleware(faults.plugin);
 
   const contextFor = (definition: FunctionDefinition) =>
     lambdaContextFactory({
@@ -85,13 +94,13 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       timeoutSeconds: definition.timeoutSeconds,
       memoryMb: definition.memoryMb,
     });
-  const loaded = new Map<string, { definition: FunctionDefinition; handler: AnyHandler }>();
-  for (const definition of FUNCTIONS)
-    loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
-
   const pollers: EventSourcePoller[] = [];
   const stopPollers = () => Promise.all(pollers.map((poller) => poller.stop()));
   try {
+    const loaded = new Map<string, { definition: FunctionDefinition; handler: AnyHandler }>();
+    for (const definition of FUNCTIONS)
+      loaded.set(definition.key, { definition, handler: await loadHandler(definition) });
+
     for (const { definition, handler } of loaded.values()) {
       const { trigger } = definition;
       if (trigger.kind === 'stream') {
@@ -136,19 +145,13 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         });
       }
     }
-    const authorizer = httpFunctions.get('device-authorizer');
-    if (!authorizer) throw new Error('the definition has no device-authorizer function');
     const gateway = await startGateway({
       routes: ROUTES,
       functions: httpFunctions,
-      deviceAuthorizer: {
-        handler: authorizer.handler as unknown as DeviceAuthorizer,
-        createContext: authorizer.createContext,
-      },
-      verifyUserToken: async (token) => ({ ...(await verifyUserToken(token)) }),
+      defaultFunction: DEFAULT_ROUTE.function,
       port: options.port,
-      region: LOCAL_REGION,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.checkResponse ? { checkResponse: options.checkResponse } : {}),
     });
 
     let stopping: Promise<void> | undefined;
@@ -157,13 +160,18 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       port: gateway.port,
       provisioned,
       env,
+      faults,
       stop: () => {
-        stopping ??= Promise.all([gateway.stop(), stopPollers()]).then(() => undefined);
+        stopping ??= Promise.all([gateway.stop(), stopPollers()]).then(() => {
+          faults.clear();
+          removeFaults();
+        });
         return stopping;
       },
     };
   } catch (error) {
     await stopPollers();
+    removeFaults();
     throw error;
   }
 };

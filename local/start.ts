@@ -3,10 +3,16 @@
  * loopback ports, provisions the tables and queues, runs the event sources and the HTTP gateway
  * with the same handlers as Lambda, plays the demo, then serves until Ctrl-C.
  *
- *   PORT=4000        gateway port (default 4000; 0 picks a free one)
- *   SYNCHUB_DEMO=0   skip the demo
- *   LOG_LEVEL=INFO   handler logs (default WARN)
+ *   PORT=4000               gateway port (default 4000; 0 picks a free one)
+ *   SYNCHUB_DEMO=0          skip the demo
+ *   LOG_LEVEL=INFO          handler logs (default WARN)
+ *   SYNCHUB_DATA_DIR=…      where DynamoDB Local keeps its tables (default .synchub/local-data)
+ *   --fresh, SYNCHUB_FRESH=1  start with empty tables (the data folder is emptied first)
  */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { localUserToken } from '../client/user';
 import { runDemo } from './demo';
 import { startEmulators } from './emulators';
@@ -21,15 +27,28 @@ const portOf = (raw: string | undefined): number => {
   return port;
 };
 
+/** The project's own folder (this file is local/start.ts); `.synchub/` there is git-ignored. */
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const dataDirOf = (raw: string | undefined): string =>
+  raw === undefined || raw === '' ? resolve(PROJECT_ROOT, '.synchub', 'local-data') : resolve(raw);
+
 const main = async (): Promise<void> => {
   const port = portOf(process.env.PORT);
+  const dataDir = dataDirOf(process.env.SYNCHUB_DATA_DIR);
+  const fresh = process.argv.includes('--fresh') || process.env.SYNCHUB_FRESH === '1';
+  if (fresh) await rm(dataDir, { recursive: true, force: true });
   console.log('Starting DynamoDB Local and the SQS emulator…');
-  const emulators = await startEmulators();
+  const emulators = await startEmulators({ dynamodbDataDir: dataDir });
   registerExitHook({ stop: () => emulators.stop() });
   console.log(
     `  DynamoDB Local  ${emulators.dynamodbEndpoint}  (binds every interface: see README, Security)`,
   );
   console.log(`  SQS (fauxqs)    ${emulators.sqsEndpoint}`);
+  console.log(
+    `  Data            ${dataDir}  (${fresh ? 'started empty' : 'kept across restarts'}; ` +
+      '`npm start -- --fresh` starts empty)',
+  );
 
   let runtime: Awaited<ReturnType<typeof startRuntime>>;
   try {
@@ -45,7 +64,8 @@ const main = async (): Promise<void> => {
 
   if (process.env.SYNCHUB_DEMO !== '0') {
     console.log('\n── Demo ─────────────────────────────────────────────────────────────');
-    const demoToken = await localUserToken(runtime.baseUrl, 'demo-user');
+    // A new user every run: the tables outlive the process, and the demo starts from nothing.
+    const demoToken = await localUserToken(runtime.baseUrl, `demo-${randomBytes(4).toString('hex')}`);
     await runDemo({ baseUrl: runtime.baseUrl, userToken: demoToken });
     console.log('\n── Demo done ────────────────────────────────────────────────────────');
   }

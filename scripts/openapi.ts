@@ -1,202 +1,104 @@
 /**
  * The OpenAPI 3.1 description of SyncHub's HTTP API, built from the route definition
- * (lib/definition.ts) and the very zod schemas the handlers validate with, so the reference
- * cannot drift from the code: `npm run openapi` writes docs/openapi.json, and a unit test fails
+ * (lib/definition.ts) and the API contract (functions/schemas/contract.ts): the very zod schemas
+ * the handlers validate requests with and are typed by for their responses, so the reference
+ * cannot drift from the code. `npm run openapi` writes docs/openapi.json, and a unit test fails
  * when the committed file is not what this builds.
  */
 import { writeFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { JsonPushSchema } from '../core/platforms/json';
-import { JsonPatchPushSchema } from '../core/platforms/jsonpatch';
-import { UserSettingsSchema } from '../core/policies';
-import { DeviceSettingsInputSchema } from '../core/settings';
-import {
-  AckBodySchema,
-  DeleteObjectQuerySchema,
-  DigestQuerySchema,
-  ListObjectsQuerySchema,
-  PollQuerySchema,
-  PutObjectBodySchema,
-  RegisterDeviceBodySchema,
-  SnapshotQuerySchema,
-  TransactionBodySchema,
-} from '../functions/schemas';
+import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { PROTOCOL_ROUTES, type ProtocolOperation } from '../functions/schemas/fronts';
+import { ProblemSchema } from '../functions/schemas/responses';
 import { ROUTES, type RouteDefinition } from '../lib/definition';
-import { TokenRequestSchema } from '../local/token-handler';
 
-interface Operation {
-  summary: string;
-  /** Errors in CouchDB's shape (`{"error","reason"}`) instead of problem+json. */
-  couchErrors?: boolean;
-  body?: z.ZodType | { oneOf: [string, z.ZodType][] };
-  query?: z.ZodObject;
-  success: [status: number, description: string];
-}
+/** Requests are described as a client writes them, responses as a client reads them. */
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
-/** Every route of the definition, described; a route missing here fails the unit test. */
-export const OPERATIONS: Readonly<Record<string, Operation>> = {
-  'GET /v1/health': { summary: 'Liveness', success: [200, '{"status":"ok"}'] },
-  'POST /v1/local/token': {
-    summary: 'A user JWT from the local issuer (local runtime only, never deployed)',
-    body: TokenRequestSchema,
-    success: [200, '{"token","tokenType","expiresIn"}'],
-  },
-  'GET /v1/objects/{collection}': {
-    summary: "A page of the user's live objects of a collection",
-    query: ListObjectsQuerySchema,
-    success: [200, '{"items":[{"collection","objectId","version","data","updatedAt"}],"next"?}'],
-  },
-  'GET /v1/objects/{collection}/{objectId}': {
-    summary: 'One object',
-    success: [200, '{"collection","objectId","version","data","updatedAt"}'],
-  },
-  'PUT /v1/objects/{collection}/{objectId}': {
-    summary: 'Create or replace an object (409 on a version mismatch)',
-    body: PutObjectBodySchema,
-    success: [200, '{"version"} (201 when created)'],
-  },
-  'DELETE /v1/objects/{collection}/{objectId}': {
-    summary: 'Delete an object (a tombstone is kept)',
-    query: DeleteObjectQuerySchema,
-    success: [204, 'deleted'],
-  },
-  'POST /v1/transactions': {
-    summary: 'Write several objects atomically: all or none (409 names every failing write)',
-    body: TransactionBodySchema,
-    success: [
-      201,
-      '{"txId","writes":[{"collection","objectId","version","deleted"}]} (200 with "replayed" for a repeated txId)',
-    ],
-  },
-  'GET /v1/transactions/{txId}': {
-    summary: 'A transaction and where it stands for each device',
-    success: [
-      200,
-      '{"txId","status","createdAt","origin","writes","captured","devices":[{"deviceId","status"}]}',
-    ],
-  },
-  'GET /v1/settings': {
-    summary: "The user's settings and their version",
-    success: [200, '{"settings","version"}'],
-  },
-  'PUT /v1/settings': {
-    summary: "Replace the user's settings (policies, filters, delta generators, device defaults)",
-    body: UserSettingsSchema,
-    success: [200, '{"settings","version"}'],
-  },
-  'POST /v1/devices': {
-    summary: 'Register a device; its token is returned once',
-    body: RegisterDeviceBodySchema,
-    success: [201, '{"deviceId","deviceToken","platform","settings","createdAt","cursor","lastSeq"}'],
-  },
-  'GET /v1/devices': { summary: "The user's devices", success: [200, '{"devices":[...]}'] },
-  'DELETE /v1/devices/{deviceId}': {
-    summary: 'Remove a device: its token stops working and its inbox queue is deleted',
-    success: [204, 'removed'],
-  },
-  'GET /v1/sync/messages': {
-    summary: "Poll the device's inbox, in seq order, long-polling up to `wait` seconds",
-    query: PollQuerySchema,
-    success: [200, '{"messages":[{"seq","type":"change"|"result"|"resync","payload"}]}'],
-  },
-  'POST /v1/sync/ack': {
-    summary: 'Acknowledge messages up to a seq; report transactions the device could not apply',
-    body: AckBodySchema,
-    success: [200, '{"cursor"}'],
-  },
-  'POST /v1/sync/changes': {
-    summary: "Push changes in the device's format (syncml devices push application/vnd.syncml+xml)",
-    body: {
-      oneOf: [
-        ['json', JsonPushSchema],
-        ['jsonpatch', JsonPatchPushSchema],
-      ],
-    },
-    success: [202, '{"accepted","pushId"}'],
-  },
-  'GET /v1/sync/snapshot': {
-    summary: 'A page of the objects the device holds, in its format',
-    query: SnapshotQuerySchema,
-    success: [200, '{"items":[...],"next"?,"lastSeq"}'],
-  },
-  'ANY /v1/couchdb': {
-    summary:
-      "The calling device's CouchDB database (platform couchdb; Basic deviceId:deviceToken or Bearer, checked by the handler): GET info, PUT 412. See docs/couchdb.md",
-    couchErrors: true,
-    success: [200, '{"db_name","update_seq","instance_start_time"}'],
-  },
-  'ANY /v1/couchdb/{proxy+}': {
-    summary:
-      'CouchDB replication endpoints of the device database: _changes, _revs_diff, _bulk_docs (new_edits:false), _bulk_get, _local/{id}, {docid}. See docs/couchdb.md',
-    couchErrors: true,
-    success: [200, 'CouchDB JSON (201 for _bulk_docs and _local writes)'],
-  },
-  'GET /v1/sync/digest': {
-    summary: 'Per-collection count and digest of what the device should hold',
-    query: DigestQuerySchema,
-    success: [200, '{"collections":{"<name>":{"count","digest"}},"lastSeq"}'],
-  },
-  'GET /v1/sync/settings': { summary: "The device's settings", success: [200, '{"settings","version"}'] },
-  'PUT /v1/sync/settings': {
-    summary: "Replace the device's settings",
-    body: DeviceSettingsInputSchema,
-    success: [200, '{"settings","version"}'],
-  },
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
+const COUCH_ERROR_REF = { $ref: '#/components/schemas/CouchError' };
+
+/** CouchDB's error body, which CouchDB clients parse (PouchDB stops on `unauthorized`/`forbidden`). */
+const COUCH_ERROR = {
+  type: 'object',
+  required: ['error', 'reason'],
+  properties: { error: { type: 'string' }, reason: { type: 'string' } },
 };
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+/** A greedy `{name+}` segment: OpenAPI has none, so it is named as API Gateway names it. */
+const greedyParameter = (path: string) =>
+  [...path.matchAll(/\{(\w+)\+\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    description: 'the rest of the path, slashes included (API Gateway greedy path variable)',
+    schema: { type: 'string' },
+  }));
 
-const couchError = {
-  description: 'CouchDB error',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['error', 'reason'],
-        properties: { error: { type: 'string' }, reason: { type: 'string' } },
-      },
-    },
-  },
-};
-
-const problem = {
-  description: 'RFC 9457 problem',
-  content: {
-    'application/problem+json': {
-      schema: {
-        type: 'object',
-        required: ['type', 'title', 'status', 'detail'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          instance: { type: 'string' },
-          errors: { type: 'array', items: { type: 'object' } },
-        },
-      },
-    },
-  },
+/**
+ * A protocol front's route (functions/schemas/fronts.ts): one operation per method it answers,
+ * with its credentials, success statuses and the protocol's error body; the protocol itself is
+ * specified by the document it names.
+ */
+const protocolOperations = (
+  route: RouteDefinition,
+  front: ProtocolOperation,
+  errorResponses: Record<string, unknown>,
+) => {
+  const operations: Record<string, unknown> = {};
+  for (const [method, { summary, success }] of Object.entries(front.methods)) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(success))
+      responses[status] = {
+        description,
+        ...(method === 'HEAD' || status === '204' ? {} : { content: { 'application/json': { schema: {} } } }),
+      };
+    for (const [status, description] of Object.entries(front.errors)) {
+      if (method === 'OPTIONS' && status !== '403') continue;
+      // Shared by every operation of the shape: a component of its own.
+      const name = `CouchDB${status}`;
+      const existing = errorResponses[name] as { description: string } | undefined;
+      if (existing && existing.description !== description)
+        throw new Error(`two fronts describe ${name} differently`);
+      errorResponses[name] = { description, content: { 'application/json': { schema: COUCH_ERROR_REF } } };
+      responses[status] = { $ref: `#/components/responses/${name}` };
+    }
+    const parameters = greedyParameter(route.path);
+    operations[method.toLowerCase()] = {
+      summary: `${front.protocol}: ${summary}`,
+      description: `${front.summary}. Speaks the ${front.protocol} protocol, not the JSON API: see ${front.docs}.`,
+      operationId: `${method}_${route.path}`.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
+      // The reference lives in docs/: the front's document is its sibling.
+      externalDocs: { description: front.protocol, url: posix.relative('docs', front.docs) },
+      security: method === 'OPTIONS' ? [] : front.credentials.map((scheme) => ({ [scheme]: [] })),
+      ...(parameters.length > 0 ? { parameters } : {}),
+      responses,
+    };
+  }
+  return operations;
 };
 
 const operationOf = (route: RouteDefinition) => {
   const key = `${route.method} ${route.path}`;
-  const operation = OPERATIONS[key];
-  if (!operation) throw new Error(`scripts/openapi.ts describes no route ${key}`);
-  const pathParameters = [...route.path.matchAll(/\{(\w+)\+?\}/g)].map(([, name]) => ({
+  const operation: Operation | undefined = (CONTRACT as Record<string, Operation>)[key];
+  if (!operation) throw new Error(`functions/schemas/contract.ts describes no route ${key}`);
+  const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
-    schema: { type: 'string' },
+    schema: operation.path?.shape[name!]
+      ? jsonSchema(operation.path.shape[name!] as z.ZodType, 'input')
+      : { type: 'string' },
   }));
   const queryParameters = operation.query
     ? Object.entries(operation.query.shape).map(([name, schema]) => ({
         name,
         in: 'query',
         required: false,
-        schema: jsonSchema(schema as z.ZodType),
+        schema: jsonSchema(schema as z.ZodType, 'input'),
       }))
     : [];
   const body = operation.body;
@@ -204,8 +106,23 @@ const operationOf = (route: RouteDefinition) => {
     body === undefined
       ? undefined
       : 'oneOf' in body
-        ? { oneOf: body.oneOf.map(([platform, schema]) => ({ title: platform, ...jsonSchema(schema) })) }
-        : jsonSchema(body);
+        ? {
+            oneOf: body.oneOf.map(([platform, schema]) => ({
+              title: platform,
+              ...jsonSchema(schema, 'input'),
+            })),
+          }
+        : jsonSchema(body, 'input');
+  const responses: Record<string, unknown> = {};
+  for (const [status, { description, schema }] of Object.entries(operation.responses)) {
+    responses[status] = {
+      description,
+      ...(schema ? { content: { 'application/json': { schema: jsonSchema(schema, 'output') } } } : {}),
+    };
+  }
+  for (const [status, description] of Object.entries(errorsOf(route, operation))) {
+    responses[status] = { description, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+  }
   return {
     summary: operation.summary,
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
@@ -216,22 +133,30 @@ const operationOf = (route: RouteDefinition) => {
       ? { parameters: [...pathParameters, ...queryParameters] }
       : {}),
     ...(requestSchema
-      ? { requestBody: { required: true, content: { 'application/json': { schema: requestSchema } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: requestSchema },
+              ...Object.fromEntries(
+                (operation.otherBodyTypes ?? []).map((type) => [type, { schema: { type: 'string' } }]),
+              ),
+            },
+          },
+        }
       : {}),
-    responses: {
-      [String(operation.success[0])]: { description: operation.success[1] },
-      '4XX': operation.couchErrors ? couchError : problem,
-    },
+    responses,
   };
 };
 
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
+  const errorResponses: Record<string, unknown> = {};
   for (const route of ROUTES) {
     paths[route.path] ??= {};
-    // OpenAPI has no "any" method; API Gateway's extension names it.
-    const method = route.method === 'ANY' ? 'x-amazon-apigateway-any-method' : route.method.toLowerCase();
-    paths[route.path]![method] = operationOf(route);
+    const front = (PROTOCOL_ROUTES as Record<string, ProtocolOperation>)[`${route.method} ${route.path}`];
+    if (front) Object.assign(paths[route.path]!, protocolOperations(route, front, errorResponses));
+    else paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
   return {
     openapi: '3.1.0',
@@ -249,7 +174,14 @@ export const buildOpenApi = () => {
           scheme: 'bearer',
           description: 'The device token returned at registration',
         },
+        deviceBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'Protocol fronts: user name = the device id, password = the device token',
+        },
       },
+      schemas: { Problem: jsonSchema(ProblemSchema, 'output'), CouchError: COUCH_ERROR },
+      responses: errorResponses,
     },
     paths,
   };

@@ -1,4 +1,5 @@
-import { CollectionSchema, isJsonObject, jsonByteLength, ObjectIdSchema } from '../ids';
+import { CollectionSchema, ObjectIdSchema } from '../ids';
+import { isJsonObject, jsonByteLength } from '../json';
 import { MAX_OBJECT_DATA_BYTES } from '../limits';
 import type { JsonObject } from '../model';
 import { HASH_PATTERN, type PushedRevision, parseRev, pathOf } from './revisions';

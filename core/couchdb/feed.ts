@@ -1,4 +1,4 @@
-import { isJsonObject } from '../ids';
+import { isJsonObject } from '../json';
 import type { InboxMessage } from '../model';
 import { docIdOf } from './documents';
 

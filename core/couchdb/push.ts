@@ -1,5 +1,5 @@
-import { deepEqual } from '../ids';
 import { type ConflictResolution, objectKey, type PlannedWrite, planPush } from '../inbound';
+import { deepEqual } from '../json';
 import type { InboundWrite, JsonObject, Resolution } from '../model';
 import { type PushedDocument, viewOf, withServerMembers } from './documents';
 import {
@@ -34,23 +34,19 @@ export const stateOf = (object: ServerObject | undefined) => {
 };
 
 /**
- * Decides what one replicated document (`new_edits: false`) does, with SyncHub's own push rules
- * (core/inbound.ts `planPush`, so the collection's conflict policy decides) translated into
- * revision terms. The pushed revision is always stored (a pushed revision cannot be refused);
- * when it extends the server's revision it becomes the object's new state, with the object's
- * version jumping to its generation; otherwise the policy's outcome becomes the tree's single
- * open leaf and every other leaf is closed.
+ * The SyncHub write a replicated document stands for, as the inbound path would receive it: its
+ * base version is the server's when the pushed revision extends the server's revision (a fast
+ * forward), else the version of the revision where its branch joins the tree (a conflict the
+ * collection's policy decides). Undefined when the revision is already stored.
  */
-export const planDocument = (
-  pushId: string,
+export const pushedWrite = (
   doc: PushedDocument,
   tree: RevTree | undefined,
   object: ServerObject | undefined,
-  resolve: ConflictResolution,
-): DocumentPlan => {
+) => {
   const state = stateOf(object);
   const base = reconcile(tree, state).tree;
-  if (isKnown(base, doc.pushed.rev)) return { kind: 'known' };
+  if (isKnown(base, doc.pushed.rev)) return undefined;
   const inserted = insertPath(base, doc.pushed);
   const live = !state.deleted;
   const fastForward = base === undefined || inserted.ancestor === base.serverRev;
@@ -66,6 +62,28 @@ export const planDocument = (
     ...(baseVersion !== undefined ? { baseVersion } : {}),
     ...(clientData ? { data: clientData } : {}),
   };
+  return { state, base, inserted, write };
+};
+
+/**
+ * Decides what one replicated document (`new_edits: false`) does, with SyncHub's own push rules
+ * (core/inbound.ts `planPush`, so the collection's conflict policy decides) translated into
+ * revision terms. The pushed revision is always stored (a pushed revision cannot be refused);
+ * when it extends the server's revision it becomes the object's new state, with the object's
+ * version jumping to its generation; otherwise the policy's outcome becomes the tree's single
+ * open leaf and every other leaf is closed.
+ */
+export const planDocument = (
+  pushId: string,
+  doc: PushedDocument,
+  tree: RevTree | undefined,
+  object: ServerObject | undefined,
+  resolve: ConflictResolution,
+): DocumentPlan => {
+  const pushed = pushedWrite(doc, tree, object);
+  if (!pushed) return { kind: 'known' };
+  const { state, base, inserted, write } = pushed;
+  const live = !state.deleted;
   const current = new Map(
     object
       ? [

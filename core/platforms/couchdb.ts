@@ -1,5 +1,5 @@
 import { docIdOf } from '../couchdb/documents';
-import { ValidationError } from '../errors';
+import { ForbiddenError } from '../errors';
 import type { JsonValue, ObjectChange, PushResult, Replica, TransactionOutcome } from '../model';
 import type { PlatformCodec } from './codec';
 
@@ -18,6 +18,7 @@ const ids = (refs: readonly { collection: string; objectId: string }[]): JsonVal
 export const couchdbCodec: PlatformCodec = {
   name: 'couchdb',
   pushContentTypes: ['application/json'],
+  front: { path: '/v1/couchdb', docs: 'docs/couchdb.md' },
 
   encodeChange: (change: ObjectChange) => ids([change]),
 
@@ -43,6 +44,6 @@ export const couchdbCodec: PlatformCodec = {
   }),
 
   decodePush(): never {
-    throw new ValidationError('a couchdb device replicates through {base}/v1/couchdb/_bulk_docs');
+    throw new ForbiddenError('a couchdb device replicates through {base}/v1/couchdb/_bulk_docs');
   },
 };

@@ -64,7 +64,7 @@ export const jsonCodec: PlatformCodec = {
     return { op: 'add', collection, objectId, version, data };
   },
 
-  decodePush(body: string, contentType: string) {
-    return decodePushBody(jsonCodec, JsonPushSchema, body, contentType);
+  decodePush(body: string) {
+    return decodePushBody(JsonPushSchema, body);
   },
 };

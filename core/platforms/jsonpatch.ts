@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isJsonObject } from '../ids';
+import { isJsonObject } from '../json';
 import type { JsonObject, JsonPatchOperation, JsonValue, ObjectChange, Replica } from '../model';
 import type { PlatformCodec } from './codec';
 import { encodePushResult, requireData } from './json';
@@ -22,12 +22,12 @@ import {
  * apply it and resyncs instead.
  */
 
-export const MAX_PATCH_OPERATIONS = 1000;
+const MAX_PATCH_OPERATIONS = 1000;
 
 /** RFC 6901: "" or "/"-prefixed segments in which "~" appears only as "~0" or "~1". */
 const JSON_POINTER = /^(?:\/(?:[^~/]|~[01])*)*$/;
 
-export const pointerSegment = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+const pointerSegment = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 const pointerTo = (key: string): string => `/${pointerSegment(key)}`;
 const unescapeSegment = (segment: string): string => segment.replace(/~1/g, '/').replace(/~0/g, '~');
 
@@ -107,7 +107,7 @@ const PatchOperationSchema = z
     }
   });
 
-export const JsonPatchSchema = z
+const JsonPatchSchema = z
   .array(PatchOperationSchema, { error: requiredOr('must be an array of RFC 6902 operations') })
   .min(1, { error: 'must contain at least 1 operation' })
   .max(MAX_PATCH_OPERATIONS, { error: `at most ${MAX_PATCH_OPERATIONS} operations per patch` });
@@ -209,7 +209,7 @@ export const jsonPatchCodec: PlatformCodec = {
     return replica.deleted ? encodeDeletion(replica) : encodeAddition({ ...replica, op: 'add' });
   },
 
-  decodePush(body: string, contentType: string) {
-    return decodePushBody(jsonPatchCodec, JsonPatchPushSchema, body, contentType);
+  decodePush(body: string) {
+    return decodePushBody(JsonPatchPushSchema, body);
   },
 };

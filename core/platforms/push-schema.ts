@@ -1,17 +1,15 @@
 import * as z from 'zod';
-import { UnsupportedMediaTypeError, ValidationError } from '../errors';
-import { ChangeIdSchema, CollectionSchema, isJsonObject, ObjectIdSchema } from '../ids';
+import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../ids';
+import { isJsonObject } from '../json';
+import { MAX_CHANGES_PER_PUSH } from '../limits';
 import type { ChangeOp, InboundWrite, JsonObject, JsonPatchOperation, JsonValue } from '../model';
-import type { PlatformCodec } from './codec';
+import { jsonPointer, parseJsonBody, parseRequestPart } from '../validation';
 
 /**
  * What every platform's push body has in common: `{"changes": [...]}` with 1..50 changes, each
  * naming a change id, an op and an object. Platforms differ only in how add / modify carry
  * the new data, which they declare as payload fields plus per-op presence rules.
  */
-
-/** A push applies as one DynamoDB transaction, which holds at most 100 items. */
-export const MAX_CHANGES_PER_PUSH = 50;
 
 /** Zod error callback: "required" when the member is missing, else what it should be. */
 export const requiredOr =
@@ -26,7 +24,7 @@ export const JsonObjectSchema = z.custom<JsonObject>(isJsonObject, {
 /** Any value: push bodies come from JSON.parse, so whatever is present is JSON already. */
 export const JsonValueSchema = z.custom<JsonValue>();
 
-export const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
+const CHANGE_OPS = ['add', 'modify', 'delete'] as const satisfies readonly ChangeOp[];
 
 export const changeBaseShape = {
   changeId: ChangeIdSchema,
@@ -93,7 +91,7 @@ export const pushBodySchema = <Change extends DecodedChange>(change: z.ZodType<C
           ctx.addIssue({
             code: 'custom',
             path: ['changes', index, 'changeId'],
-            message: `duplicates changes[${sameId}].changeId "${c.changeId}"`,
+            message: `duplicates ${jsonPointer(['changes', sameId, 'changeId'])} "${c.changeId}"`,
           });
         }
         const objectKey = `${c.collection}#${c.objectId}`; // '#' occurs in neither
@@ -103,7 +101,7 @@ export const pushBodySchema = <Change extends DecodedChange>(change: z.ZodType<C
           ctx.addIssue({
             code: 'custom',
             path: ['changes', index],
-            message: `object ${c.collection}/${c.objectId} is already changed by changes[${sameObject}]; send at most one change per object per push`,
+            message: `object ${c.collection}/${c.objectId} is already changed by ${jsonPointer(['changes', sameObject])}; send at most one change per object per push`,
           });
         }
       });
@@ -112,71 +110,15 @@ export const pushBodySchema = <Change extends DecodedChange>(change: z.ZodType<C
 type PushBodySchema<Change extends DecodedChange> = ReturnType<typeof pushBodySchema<Change>>;
 
 /**
- * Checks the media type, parses and validates a push body. Every problem becomes one
- * `ValidationError` whose detail names the first offending member and whose `errors`
- * extension lists them all; nothing is returned unless the whole push is valid.
+ * Parses and validates a push body (its media type was checked at the edge). Every problem
+ * becomes one 400 in the shape every route uses (core/validation.ts); nothing is returned
+ * unless the whole push is valid.
  */
 export function decodePushBody<Change extends DecodedChange>(
-  codec: Pick<PlatformCodec, 'name' | 'pushContentTypes'>,
   schema: PushBodySchema<Change>,
   body: string,
-  contentType: string,
 ): InboundWrite[] {
-  assertMediaType(codec, contentType);
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    const message = `not valid JSON: ${(error as Error).message}`;
-    throw new ValidationError(`body is ${message}`, { errors: [{ path: 'body', message }] });
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) throw validationError(result.error.issues);
-  return result.data.changes.map(toInboundWrite);
-}
-
-function assertMediaType(codec: Pick<PlatformCodec, 'name' | 'pushContentTypes'>, contentType: string): void {
-  // Parameters such as charset do not change how we read the body (it is always UTF-8 JSON).
-  const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (codec.pushContentTypes.includes(mediaType)) return;
-  const accepted = codec.pushContentTypes.join(' or ');
-  throw new UnsupportedMediaTypeError(
-    mediaType === ''
-      ? `a push needs a Content-Type header; platform "${codec.name}" accepts ${accepted}`
-      : `content type "${mediaType}" is not accepted by platform "${codec.name}"; use ${accepted}`,
-  );
-}
-
-export interface PushIssue {
-  path: string;
-  message: string;
-}
-
-function validationError(issues: readonly z.core.$ZodIssue[]): ValidationError {
-  const errors: PushIssue[] = issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }))
-      : [{ path: formatPath(issue.path), message: issue.message }],
-  );
-  const [first] = errors;
-  const more = errors.length - 1;
-  const detail =
-    `${first?.path}: ${first?.message}` +
-    (more > 0 ? ` (and ${more} more issue${more === 1 ? '' : 's'}, listed in errors)` : '');
-  return new ValidationError(detail, { errors });
-}
-
-/** `changes[2].data`, the way a reader of the body would point at it; the root is `body`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return 'body';
-  return path
-    .map((segment, index) => {
-      if (typeof segment === 'number') return `[${segment}]`;
-      const name = String(segment);
-      if (!/^[A-Za-z_$][\w$]*$/.test(name)) return `[${JSON.stringify(name)}]`;
-      return index === 0 ? name : `.${name}`;
-    })
-    .join('');
+  return parseRequestPart(schema, parseJsonBody(body), 'body').changes.map(toInboundWrite);
 }
 
 function toInboundWrite(change: DecodedChange): InboundWrite {

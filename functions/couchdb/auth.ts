@@ -1,50 +1,56 @@
-import type { DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
+import type { Context } from 'aws-lambda';
+import type { DeviceRecord } from '../../aws/device-registry';
+import { type DeviceSession, deviceSession } from '../../core/session/device-session';
+import { authenticateDevice, DEFAULT_AUTH_DEADLINE_MS, type DeviceCaller } from '../lib/auth';
 import type { HttpEvent } from '../lib/http';
-import { DEVICE_TOKEN_PATTERN, hashToken } from '../lib/tokens';
+import { logger } from '../lib/observability';
+import { registry, selection, syncStore } from './context';
 import { forbidden, unauthorized } from './errors';
 
 /**
- * The one place the CouchDB front authenticates (to be replaced by the shared
- * `authenticateDevice(event)`). PouchDB sends HTTP Basic (`deviceId:deviceToken`) on every
- * request, or `Bearer <deviceToken>`; both at once arrive appended (`Basic …, Bearer …`). The
- * token alone names the device; a Basic username that is not that device is refused.
+ * Who is calling: the shared device authentication (functions/lib/auth.ts: `Basic
+ * deviceId:deviceToken`, which PouchDB's `auth` option sends, `Bearer <deviceToken>`, or both
+ * appended), its failures mapped to CouchDB JSON by ./errors.ts. Only couchdb devices have a
+ * CouchDB database. The device's record and its session (what it holds and may write) are read
+ * only by the requests that need them, so checkpoint traffic costs one lookup.
  */
-const credentialsOf = (header: string): { tokens: string[]; usernames: string[] } => {
-  const tokens: string[] = [];
-  const usernames: string[] = [];
-  for (const part of header.split(',')) {
-    const [scheme, value] = part.trim().split(/\s+/, 2);
-    if (!scheme || !value) continue;
-    if (/^bearer$/i.test(scheme)) tokens.push(value);
-    else if (/^basic$/i.test(scheme)) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon < 0) continue;
-      usernames.push(decoded.slice(0, colon));
-      tokens.push(decoded.slice(colon + 1));
-    }
-  }
-  return { tokens, usernames };
+export interface Caller extends DeviceCaller {
+  /** The device's record (cursors, settings, queue), read once per request. */
+  device(): Promise<DeviceRecord>;
+  /** The device's session, with the user's settings, read once per request. */
+  session(): Promise<DeviceSession>;
+}
+
+const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= load();
+    return pending;
+  };
 };
 
-export const authenticate = async (event: HttpEvent, registry: DeviceRegistry): Promise<DeviceRecord> => {
-  const { tokens, usernames } = credentialsOf(event.headers?.authorization ?? '');
-  const [token] = tokens;
-  if (!token)
-    throw unauthorized('Authentication required: Basic deviceId:deviceToken, or Bearer deviceToken.');
-  if (tokens.some((other) => other !== token) || !DEVICE_TOKEN_PATTERN.test(token)) {
-    throw unauthorized('Name or password is incorrect.');
-  }
-  const found = await registry.byTokenHash(hashToken(token));
-  if (!found || usernames.some((name) => name !== found.deviceId)) {
-    throw unauthorized('Name or password is incorrect.');
-  }
-  const device = await registry.get(found.userId, found.deviceId);
-  if (!device) throw unauthorized('This device has been removed.');
-  if (device.platform !== 'couchdb') {
+/** A credential check leaves a second of the function's time to answer 503 in time. */
+const deadlineOf = (context: Context) =>
+  Math.max(100, Math.min(DEFAULT_AUTH_DEADLINE_MS, context.getRemainingTimeInMillis() - 1_000));
+
+export const authenticate = async (event: HttpEvent, context: Context): Promise<Caller> => {
+  const caller = await authenticateDevice(event, registry, { deadlineMs: deadlineOf(context) });
+  logger.appendKeys({ userId: caller.userId, deviceId: caller.deviceId });
+  if (caller.platform !== 'couchdb') {
     throw forbidden(
-      `This device's platform is ${device.platform}; only couchdb devices have a CouchDB database.`,
+      `this device's platform is ${caller.platform}; only couchdb devices have a CouchDB database`,
     );
   }
-  return device;
+  const device = once(async () => {
+    const record = await registry.get(caller.userId, caller.deviceId);
+    if (!record) throw unauthorized('this device has been removed');
+    return record;
+  });
+  // The record and the user's settings are independent reads: made side by side.
+  const settings = once(() => syncStore.getUserSettings(caller.userId));
+  const session = once(async () => {
+    const [record, { settings: userSettings }] = await Promise.all([device(), settings()]);
+    return deviceSession(record, userSettings, selection);
+  });
+  return { ...caller, device, session };
 };

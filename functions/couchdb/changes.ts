@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DeviceRecord } from '../../aws/device-registry';
 import { isMissingQueue } from '../../aws/inbox';
 import { type DocRef, docIdOf, parseDocId } from '../../core/couchdb/documents';
@@ -11,10 +12,12 @@ import {
   rowSeq,
 } from '../../core/couchdb/feed';
 import type { InboxMessage } from '../../core/model';
-import { logger } from '../lib/observability';
+import type { DeviceSession } from '../../core/session/device-session';
+import { receivesFromServer } from '../../core/session/guards';
+import { collectionInScope } from '../../core/session/holdings';
+import { logger, MetricName, metrics } from '../lib/observability';
 import { couchStore, inbox, registry } from './context';
 import { badRequest } from './errors';
-import type { DeviceRules } from './rules';
 import { type DocView, leavesFor, loadViews } from './views';
 
 /** A long poll that finds nothing holds this long (API Gateway's integration timeout is 30 s). */
@@ -139,7 +142,7 @@ const decodeKey = (key: string | undefined) =>
  */
 export const readPage = async (
   device: DeviceRecord,
-  rules: DeviceRules,
+  session: DeviceSession,
   start: Position,
   feed: { copiedUpTo: number; drained: boolean },
   query: ChangesQuery,
@@ -153,8 +156,8 @@ export const readPage = async (
         decodeKey(position.after),
         Math.min(100, Math.max(25, query.limit - rows.length)),
       );
-      const covered = objects.filter((object) => rules.covers(object.collection));
-      const views = await loadViews(device.userId, covered, rules);
+      const covered = objects.filter((object) => collectionInScope(session, object.collection));
+      const views = await loadViews(device.userId, covered, session);
       for (const object of covered) {
         const seq = `s${position.base}.${encodeKey(`${object.collection}#${object.objectId}`)}`;
         const view = views.get(docIdOf(object));
@@ -183,10 +186,10 @@ export const readPage = async (
     const refs: DocRef[] = entries.flatMap((entry) =>
       entry.ids.flatMap((id) => {
         const ref = parseDocId(id);
-        return 'problem' in ref || !rules.covers(ref.collection) ? [] : [ref];
+        return 'problem' in ref || !collectionInScope(session, ref.collection) ? [] : [ref];
       }),
     );
-    const views = await loadViews(device.userId, refs, rules);
+    const views = await loadViews(device.userId, refs, session);
     let stop = false;
     for (const entry of entries) {
       if (entry.seq !== position.seq + 1) {
@@ -232,11 +235,11 @@ export const readPage = async (
  */
 export const changes = async (
   device: DeviceRecord,
-  rules: DeviceRules,
+  session: DeviceSession,
   query: ChangesQuery,
 ): Promise<{ results: ChangeRow[]; last_seq: string }> => {
   const deadline = Date.now() + query.holdMs;
-  if (!rules.receives()) {
+  if (!receivesFromServer(session)) {
     // Nothing is ever sent to this device; hold a long poll all the same (no hot loop).
     if (query.longpoll) await new Promise((resolve) => setTimeout(resolve, query.holdMs));
     return { results: [], last_seq: query.since ?? '0' };
@@ -255,13 +258,22 @@ export const changes = async (
       : asked;
   if (position.kind === 'feed' && position.seq > device.ackedSeq && position.seq <= sent) {
     // The next `since` implies the client has everything before it.
-    await registry.acknowledge(device, position.seq, []);
+    const acknowledged = await registry.acknowledge(device, position.seq, []);
+    if (acknowledged > device.ackedSeq) {
+      metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - device.ackedSeq);
+    }
   }
   for (;;) {
-    const page = await readPage(device, rules, position, feed, query);
+    const page = await readPage(device, session, position, feed, query);
     const remaining = deadline - Date.now();
     if (page.rows.length > 0 || !query.longpoll || remaining < 1_000) {
-      return { results: page.rows, last_seq: formatPosition(page.next) };
+      const lastSeq = formatPosition(page.next);
+      // PouchDB goes on (and checkpoints) from the last row's seq, not from `last_seq`: it must
+      // be the page's end, or a snapshot that ended in this page would go on past its base and
+      // show objects written since (part of a later transaction) ahead of the feed.
+      const last = page.rows.at(-1);
+      if (last) last.seq = lastSeq;
+      return { results: page.rows, last_seq: lastSeq };
     }
     position = page.next;
     feed.copiedUpTo = await drainInbox(device, Math.min(20, Math.floor(remaining / 1000)));

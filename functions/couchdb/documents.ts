@@ -1,7 +1,6 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { TransactItem } from '../../aws/commit';
 import type { DeviceRecord } from '../../aws/device-registry';
-import { cancellationCodes } from '../../aws/errors';
-import type { TransactItem } from '../../aws/objects-store';
 import {
   type DocRef,
   docIdOf,
@@ -9,25 +8,27 @@ import {
   parseDocId,
   parsePushedDocument,
 } from '../../core/couchdb/documents';
-import { type DocumentPlan, planDocument } from '../../core/couchdb/push';
+import { type DocumentPlan, planDocument, pushedWrite } from '../../core/couchdb/push';
 import { isKnown, latestLeaves } from '../../core/couchdb/revisions';
-import { isJsonObject, jsonByteLength } from '../../core/ids';
 import { appliedResult, objectKey, type PlannedWrite } from '../../core/inbound';
+import { isJsonObject, jsonByteLength } from '../../core/json';
 import type { JsonObject, JsonValue, Replica, Resolution } from '../../core/model';
-import { backoff } from '../lib/failures';
-import { logger } from '../lib/observability';
+import type { DeviceSession } from '../../core/session/device-session';
+import { writeRefusal } from '../../core/session/guards';
+import { collectionInScope } from '../../core/session/holdings';
+import { conflictResolution, writesNeedingBase } from '../../core/session/push';
+import { conflictResolvers } from '../conflict-resolvers';
+import { logger, MetricName, metrics } from '../lib/observability';
 import { pushIdOf } from '../lib/tokens';
-import { couchStore, db, objects, syncStore } from './context';
+import { committer, couchStore, objects, syncStore } from './context';
 import { badRequest, CouchError } from './errors';
-import type { DeviceRules } from './rules';
 import { bodyOf, type DocView, leavesFor, loadViews } from './views';
 
 /** PouchDB's batch_size; a larger `_bulk_docs` is refused whole (nothing written). */
 export const MAX_BULK_DOCS = 100;
-/** Documents per DynamoDB transaction (tree + object each, plus the result entry). */
+/** Documents per DynamoDB transaction (tree + object each, plus the result entry's two items). */
 const DOCS_PER_TRANSACTION = 25;
 const BYTES_PER_TRANSACTION = 3_000_000;
-const MAX_ATTEMPTS = 8;
 
 const forbiddenResult = (id: string | undefined, reason: string) => ({
   ...(id !== undefined ? { id } : {}),
@@ -62,28 +63,39 @@ const chunksOf = (docs: readonly PushedDocument[]): PushedDocument[][] => {
 };
 
 /**
- * Applies replicated documents now, a chunk per DynamoDB transaction: each document's revision
- * tree, its object write (version-checked, origin = the device, so capture and the router carry
- * it to the other devices and not back to this one) and, when a conflict policy made the
- * server's state differ from what the device pushed, a result entry telling the device to re-read
- * those documents. A chunk whose reads went stale is re-read and re-planned; once this returns,
- * every revision it accepted is stored.
+ * Applies replicated documents now, one DynamoDB transaction per chunk (aws/commit.ts): each
+ * document's revision tree, its object write (version-checked, origin = the device, so capture
+ * and the router carry it to the other devices and not back to this one) and, when a conflict
+ * policy made the server's state differ from what the device pushed, a result entry telling the
+ * device to re-read those documents. A chunk whose reads went stale is re-read and re-planned;
+ * once this returns, every revision it accepted is stored. Resolves to the documents refused.
  */
 const applyChunk = async (
   device: DeviceRecord,
-  rules: DeviceRules,
+  session: DeviceSession,
   pushId: string,
   docs: readonly PushedDocument[],
 ): Promise<Map<string, string>> => {
-  const rejected = new Map<string, string>();
   const origin = { kind: 'device', deviceId: device.deviceId } as const;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    rejected.clear();
+  const { value } = await committer.optimistically(`replicated documents of ${device.deviceId}`, async () => {
+    const rejected = new Map<string, string>();
     const read = await couchStore.readObjects(device.userId, docs);
-    const needBase = docs.filter((doc) => rules.needsBase(doc));
+    const current = new Map(
+      [...read].flatMap(([key, { object }]) => (object ? [[key, object] as const] : [])),
+    );
+    // Field merges and custom resolvers need the version each write was based on: the replica's
+    // history has it, read only for the writes that meet a conflict under such a policy.
+    const needBase = writesNeedingBase(
+      session,
+      docs.flatMap((doc) => {
+        const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
+        return pushedWrite(doc, tree?.tree, object)?.write ?? [];
+      }),
+      current,
+    );
     const replicas: Map<string, Replica> =
       needBase.length > 0 ? (await syncStore.readState(device.userId, needBase)).replicas : new Map();
-    const resolve = rules.conflictResolution(replicas);
+    const resolve = conflictResolution(session, replicas, conflictResolvers);
     const items: TransactItem[] = [];
     const writes: PlannedWrite[] = [];
     const resolutions: Resolution[] = [];
@@ -115,7 +127,8 @@ const applyChunk = async (
       }
       if (plan.resolution) resolutions.push(plan.resolution);
     }
-    if (items.length === 0) return rejected;
+    const value = { rejected, resolutions };
+    if (items.length === 0) return { done: true, value };
     if (resolutions.length > 0) {
       const lastSeq = await syncStore.lastSeq(device.userId);
       items.push(
@@ -129,26 +142,20 @@ const applyChunk = async (
         }),
       );
     }
-    try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
-      if (resolutions.length > 0) {
-        logger.info('replicated documents met conflicts', {
-          deviceId: device.deviceId,
-          resolutions: resolutions.map((r) => ({ id: docIdOf(r), outcome: r.outcome, policy: r.policy })),
-        });
-      }
-      return rejected;
-    } catch (error) {
-      if (!cancellationCodes(error)) throw error;
-      // An object, a tree or the change log moved since the read: read again and re-plan.
-      await backoff(attempt);
-    }
+    return { commit: { items }, value };
+  });
+  if (value.resolutions.length > 0) {
+    metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, value.resolutions.length);
+    logger.info('replicated documents met conflicts', {
+      deviceId: device.deviceId,
+      resolutions: value.resolutions.map((r) => ({ id: docIdOf(r), outcome: r.outcome, policy: r.policy })),
+    });
   }
-  throw new CouchError(503, 'service_unavailable', 'the documents stayed contended; retry');
+  return value.rejected;
 };
 
 /** `POST {db}/_bulk_docs` with `new_edits: false`: per-document results, only errors listed. */
-export const bulkDocs = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+export const bulkDocs = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
   if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
   if (body.new_edits !== false) {
     throw badRequest('only replication writes are supported: {"docs": [...], "new_edits": false}');
@@ -165,10 +172,9 @@ export const bulkDocs = async (device: DeviceRecord, rules: DeviceRules, body: J
       results.push(forbiddenResult(doc.id, doc.problem));
       continue;
     }
-    if (!rules.mayWrite()) {
-      results.push(forbiddenResult(doc.id, "this device's direction is to-device; it may not write"));
-    } else if (!rules.covers(doc.collection)) {
-      results.push(forbiddenResult(doc.id, `collection "${doc.collection}" is not synced with this device`));
+    const refusal = writeRefusal(session, doc.collection);
+    if (refusal) {
+      results.push(forbiddenResult(doc.id, refusal.detail));
     } else if (!seen.has(`${doc.id}\n${doc.pushed.rev}`)) {
       seen.add(`${doc.id}\n${doc.pushed.rev}`);
       valid.push(doc);
@@ -179,20 +185,21 @@ export const bulkDocs = async (device: DeviceRecord, rules: DeviceRules, body: J
     valid.map((doc) => `${doc.id}@${doc.pushed.rev}`),
   );
   for (const chunk of chunksOf(valid)) {
-    const rejected = await applyChunk(device, rules, pushId, chunk);
+    const rejected = await applyChunk(device, session, pushId, chunk);
     for (const [id, reason] of rejected) results.push(forbiddenResult(id, reason));
   }
   return results;
 };
 
-const refsOf = (ids: readonly string[], rules: DeviceRules): DocRef[] =>
+/** The objects these ids name, of collections the device syncs. */
+const refsOf = (ids: readonly string[], session: DeviceSession): DocRef[] =>
   ids.flatMap((id) => {
     const ref = parseDocId(id);
-    return 'problem' in ref || !rules.covers(ref.collection) ? [] : [ref];
+    return 'problem' in ref || !collectionInScope(session, ref.collection) ? [] : [ref];
   });
 
 /** `POST {db}/_revs_diff`: the revisions this database lacks, for ids that lack any. */
-export const revsDiff = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+export const revsDiff = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
   if (!isJsonObject(body)) throw badRequest('the body must be {"docid": ["rev", ...], ...}');
   const entries = Object.entries(body);
   if (entries.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _revs_diff');
@@ -205,7 +212,7 @@ export const revsDiff = async (device: DeviceRecord, rules: DeviceRules, body: J
     device.userId,
     refsOf(
       entries.map(([id]) => id),
-      rules,
+      session,
     ),
   );
   const diff: Record<string, { missing: string[] }> = {};
@@ -230,7 +237,7 @@ const docsFor = (view: DocView | undefined, rev: string | undefined, id: string)
 };
 
 /** `POST {db}/_bulk_get` (always `latest`; `_revisions` always served). */
-export const bulkGet = async (device: DeviceRecord, rules: DeviceRules, body: JsonValue) => {
+export const bulkGet = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
   if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
   if (body.docs.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _bulk_get');
   const requests = body.docs.map((entry) => {
@@ -247,9 +254,9 @@ export const bulkGet = async (device: DeviceRecord, rules: DeviceRules, body: Js
     device.userId,
     refsOf(
       requests.map((r) => r.id),
-      rules,
+      session,
     ),
-    rules,
+    session,
   );
   return {
     results: requests.map(({ id, rev }) => ({ id, docs: docsFor(views.get(id), rev, id) })),
@@ -259,13 +266,14 @@ export const bulkGet = async (device: DeviceRecord, rules: DeviceRules, body: Js
 /** `GET {db}/{docid}`: the winner, a revision (`rev`), or leaves (`open_revs`, the fallback of `_bulk_get`). */
 export const getDocument = async (
   device: DeviceRecord,
-  rules: DeviceRules,
+  session: DeviceSession,
   id: string,
   query: Record<string, string>,
 ): Promise<JsonValue> => {
   const ref = parseDocId(id);
-  if ('problem' in ref || !rules.covers(ref.collection)) throw new CouchError(404, 'not_found', 'missing');
-  const view = (await loadViews(device.userId, [ref], rules)).get(docIdOf(ref));
+  if ('problem' in ref || !collectionInScope(session, ref.collection))
+    throw new CouchError(404, 'not_found', 'missing');
+  const view = (await loadViews(device.userId, [ref], session)).get(docIdOf(ref));
   if (!view?.tree) throw new CouchError(404, 'not_found', 'missing');
   if (query.open_revs !== undefined) {
     let revs: string[] | undefined;

@@ -1,31 +1,27 @@
 import type { Context } from 'aws-lambda';
-import '../conflict-resolvers';
-import { isJsonObject } from '../../core/ids';
-import type { JsonObject, JsonValue } from '../../core/model';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../core/json';
 import { type HttpEvent, type HttpResult, queryOf } from '../lib/http';
 import { withObservability } from '../lib/middleware';
-import { logger } from '../lib/observability';
-import { authenticate } from './auth';
+import { authenticate, type Caller } from './auth';
 import { changes, parseChangesQuery } from './changes';
-import { couchStore, registry, selection, syncStore } from './context';
+import { cors, couchStore } from './context';
 import { bulkDocs, bulkGet, getDocument, revsDiff } from './documents';
 import {
   badRequest,
-  CouchError,
+  couchErrorOf,
   couchJson,
   errorResponse,
   forbidden,
   methodNotAllowed,
   notFound,
-  preflight,
+  optionsResponse,
   tooLarge,
 } from './errors';
-import { deviceRules } from './rules';
 
 /**
  * The CouchDB front (docs/couchdb.md): `{base}/v1/couchdb` is the calling device's database,
  * served with what PouchDB's replication needs. A thin translation: documents and revisions in
- * core/couchdb, device rules in ./rules.ts, storage in aws/couchdb-store.ts.
+ * core/couchdb, the device's rules in core/session, storage in aws/couchdb-store.ts.
  */
 
 const DB_PATH = '/v1/couchdb';
@@ -75,21 +71,19 @@ const segmentsOf = (rawPath: string): string[] => {
   }
 };
 
-const route = async (event: HttpEvent): Promise<HttpResult> => {
+const deviceAndSession = (caller: Caller) => Promise.all([caller.device(), caller.session()]);
+
+const route = async (event: HttpEvent, caller: Caller): Promise<HttpResult> => {
   const method = event.requestContext.http.method.toUpperCase();
-  if (method === 'OPTIONS') return preflight(event);
-  const device = await authenticate(event, registry);
-  logger.appendKeys({ userId: device.userId, deviceId: device.deviceId });
-  const { settings } = await syncStore.getUserSettings(device.userId);
-  const rules = deviceRules(selection, device, settings);
   const segments = segmentsOf(event.rawPath);
   const query = queryOf(event);
-  const reply = (status: number, body: unknown) => couchJson(event, status, body);
+  const reply = (status: number, body: unknown) => couchJson(event, cors, status, body);
   const [first, ...rest] = segments;
+  const { userId, deviceId } = caller;
 
   if (first === undefined) {
     if (method === 'GET' || method === 'HEAD') {
-      const { copiedUpTo } = await couchStore.feedState(device.userId, device.deviceId);
+      const { copiedUpTo } = await couchStore.feedState(userId, deviceId);
       const info = { db_name: 'couchdb', update_seq: String(copiedUpTo), instance_start_time: '0' };
       return method === 'HEAD' ? { ...reply(200, info), body: '' } : reply(200, info);
     }
@@ -105,19 +99,24 @@ const route = async (event: HttpEvent): Promise<HttpResult> => {
   }
   if (first === '_changes' && rest.length === 0) {
     if (method !== 'GET') throw methodNotAllowed('GET');
-    return reply(200, await changes(device, rules, parseChangesQuery(query)));
+    const parsed = parseChangesQuery(query);
+    const [device, session] = await Promise.all([caller.device(), caller.session()]);
+    return reply(200, await changes(device, session, parsed));
   }
   if (first === '_bulk_docs' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(201, await bulkDocs(device, rules, jsonBody(event, MAX_BULK_BODY_BYTES)));
+    return reply(
+      201,
+      await bulkDocs(...(await deviceAndSession(caller)), jsonBody(event, MAX_BULK_BODY_BYTES)),
+    );
   }
   if (first === '_revs_diff' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(200, await revsDiff(device, rules, jsonBody(event, MAX_BODY_BYTES)));
+    return reply(200, await revsDiff(...(await deviceAndSession(caller)), jsonBody(event, MAX_BODY_BYTES)));
   }
   if (first === '_bulk_get' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(200, await bulkGet(device, rules, jsonBody(event, MAX_BODY_BYTES)));
+    return reply(200, await bulkGet(...(await deviceAndSession(caller)), jsonBody(event, MAX_BODY_BYTES)));
   }
   if (first === '_ensure_full_commit' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
@@ -128,7 +127,7 @@ const route = async (event: HttpEvent): Promise<HttpResult> => {
     if (localId.length === 0 || localId.length > 256) throw badRequest('a _local id is 1 to 256 characters');
     const docId = `_local/${localId}`;
     if (method === 'GET') {
-      const stored = await couchStore.getLocal(device.userId, device.deviceId, localId);
+      const stored = await couchStore.getLocal(userId, deviceId, localId);
       if (!stored) throw notFound('missing');
       return reply(200, { ...stored.doc, _id: docId, _rev: `0-${stored.rev}` });
     }
@@ -137,11 +136,11 @@ const route = async (event: HttpEvent): Promise<HttpResult> => {
       if (!isJsonObject(body)) throw badRequest('a document must be a JSON object');
       const { _id: _ignored, _rev: _alsoIgnored, ...doc } = body;
       // Checkpoints are accepted whatever `_rev` they name: refusing one stops the sync.
-      const rev = await couchStore.putLocal(device.userId, device.deviceId, localId, doc as JsonObject);
+      const rev = await couchStore.putLocal(userId, deviceId, localId, doc as JsonObject);
       return reply(201, { ok: true, id: docId, rev: `0-${rev}` });
     }
     if (method === 'DELETE') {
-      if (!(await couchStore.deleteLocal(device.userId, device.deviceId, localId))) throw notFound('missing');
+      if (!(await couchStore.deleteLocal(userId, deviceId, localId))) throw notFound('missing');
       return reply(200, { ok: true, id: docId, rev: '0-0' });
     }
     throw methodNotAllowed('GET,PUT,DELETE');
@@ -152,32 +151,18 @@ const route = async (event: HttpEvent): Promise<HttpResult> => {
   }
   if (first.startsWith('_') || rest.length > 0) throw notFound(`no such endpoint ${event.rawPath}`);
   if (method === 'GET' || method === 'HEAD') {
-    const doc = await getDocument(device, rules, first, query);
+    const doc = await getDocument(...(await deviceAndSession(caller)), first, query);
     return method === 'HEAD' ? { ...reply(200, doc), body: '' } : reply(200, doc);
   }
   throw methodNotAllowed('GET,HEAD');
 };
 
-const isThrottle = (error: unknown) =>
-  /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests|TransactionConflict/.test(
-    (error as { name?: string }).name ?? '',
-  );
-
-export const handler = withObservability(async (event: HttpEvent, _context: Context): Promise<HttpResult> => {
+export const handler = withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
   try {
-    return await route(event);
+    // Preflights carry no credentials.
+    if (event.requestContext.http.method.toUpperCase() === 'OPTIONS') return optionsResponse(event, cors);
+    return await route(event, await authenticate(event, context));
   } catch (error) {
-    if (error instanceof CouchError) return errorResponse(event, error);
-    if (isThrottle(error)) {
-      return errorResponse(
-        event,
-        new CouchError(503, 'service_unavailable', 'busy; retry after a short wait'),
-      );
-    }
-    logger.error('unhandled error', { error: error as Error });
-    return errorResponse(
-      event,
-      new CouchError(500, 'internal_server_error', 'an unexpected error occurred; it has been logged'),
-    );
+    return errorResponse(event, cors, couchErrorOf(error));
   }
 });

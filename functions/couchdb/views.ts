@@ -9,8 +9,9 @@ import {
   reconcile,
 } from '../../core/couchdb/revisions';
 import type { JsonObject, StoredObject } from '../../core/model';
+import type { DeviceSession } from '../../core/session/device-session';
+import { holds } from '../../core/session/holdings';
 import { couchStore } from './context';
-import type { DeviceRules } from './rules';
 
 /** One document as a device sees it: the object and its revision tree, brought up to date. */
 export interface DocView {
@@ -32,7 +33,7 @@ const keyOf = (ref: DocRef) => `${ref.collection}#${ref.objectId}`;
 export const loadViews = async (
   userId: string,
   refs: readonly DocRef[],
-  rules: DeviceRules,
+  session: DeviceSession,
 ): Promise<Map<string, DocView>> => {
   const views = new Map<string, DocView>();
   let pending = [...new Map(refs.map((ref) => [keyOf(ref), ref])).values()];
@@ -53,7 +54,7 @@ export const loadViews = async (
           id: docIdOf(ref),
           ...(object ? { object } : {}),
           ...(tree ? { tree } : {}),
-          holds: rules.holds(object),
+          holds: object !== undefined && holds(session, object),
         });
       }),
     );

@@ -3,12 +3,13 @@ import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError } from '../../core/errors';
-import { deepEqual } from '../../core/ids';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
-import { type UserSettings, UserSettingsSchema } from '../../core/policies';
-import { resolveSettings } from '../../core/settings';
+import { UserSettingsSchema } from '../../core/policies';
+import { resyncForUserSettings } from '../../core/session/holdings';
+import { registrationSettings } from '../../core/settings';
+import { conflictResolvers } from '../conflict-resolvers';
 import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
-import { httpApi, json, noContent, readJsonBody, userIdOf, validate } from '../lib/http';
+import { httpApi, json, noContent, readJsonBody, userAuth, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
 import { hashToken, newDeviceId, newDeviceToken } from '../lib/tokens';
@@ -34,19 +35,7 @@ const view = (device: DeviceRecord) => ({
   lastSeq: device.nextSeq - 1,
 });
 
-/** Collections whose filter differs between two settings: their devices must re-read them. */
-const filterChanges = (before: UserSettings, after: UserSettings): string[] => {
-  const collections = new Set([
-    ...Object.keys(before.collections ?? {}),
-    ...Object.keys(after.collections ?? {}),
-  ]);
-  return [...collections].filter(
-    (collection) =>
-      !deepEqual(before.collections?.[collection]?.filter, after.collections?.[collection]?.filter),
-  );
-};
-
-export const handler = httpApi({
+export const handler = httpApi(userAuth(), {
   'GET /v1/settings': async (event) => {
     const userId = userIdOf(event);
     return json(200, await syncStore.getUserSettings(userId));
@@ -55,22 +44,12 @@ export const handler = httpApi({
   'PUT /v1/settings': async (event) => {
     const userId = userIdOf(event);
     const settings = readJsonBody(event, UserSettingsSchema, 65_536);
-    assertResolversExist(settings.collections, 'settings', settings.defaults);
+    assertResolversExist(conflictResolvers, settings.collections, ['collections'], settings.defaults);
     const { settings: before } = await syncStore.getUserSettings(userId);
     const version = await syncStore.putUserSettings(userId, settings);
-    // Filters decide which objects a device holds: after a change, devices re-read those
-    // collections (a resync notice through the log, so it reaches them in order).
-    const refiltered = filterChanges(before, settings);
-    if (refiltered.length > 0) {
-      await syncStore.appendEntry(userId, (logSeq) => ({
-        kind: 'resync',
-        userId,
-        logSeq,
-        collections: refiltered,
-        reason: 'the filters of these collections changed',
-        at: new Date().toISOString(),
-      }));
-    }
+    // A resync notice through the log, so it reaches the devices in order.
+    const notice = resyncForUserSettings(userId, before, settings, new Date().toISOString());
+    if (notice) await syncStore.appendEntry(userId, (logSeq) => ({ ...notice, logSeq }));
     logger.info('user settings changed', { userId, version });
     return json(200, { settings, version });
   },
@@ -78,7 +57,12 @@ export const handler = httpApi({
   'POST /v1/devices': async (event) => {
     const userId = userIdOf(event);
     const body = readJsonBody(event, RegisterDeviceBodySchema, 16_384);
-    assertResolversExist(body.settings?.collectionSettings, 'settings.collectionSettings');
+    assertResolversExist(conflictResolvers, body.settings?.collectionSettings, [
+      'settings',
+      'collectionSettings',
+    ]);
+    // Saves making a queue for a registration that cannot succeed; the limit itself holds by
+    // the registry's conditional write (registry.create), also under concurrent registrations.
     const existing = await registry.list(userId);
     if (existing.length >= MAX_DEVICES_PER_USER) {
       throw new ConflictError(
@@ -96,8 +80,7 @@ export const handler = httpApi({
       deviceId,
       platform: body.platform,
       ...(body.name ? { name: body.name } : {}),
-      // The user's device defaults fill in what the registration leaves out.
-      settings: resolveSettings({ ...userSettings.devices, ...body.settings }),
+      settings: registrationSettings(userSettings, body.settings),
       createdAt: new Date().toISOString(),
       queueUrl,
       tokenHash: hashToken(deviceToken),

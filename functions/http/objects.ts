@@ -1,7 +1,7 @@
 import { makeDocumentClient } from '../../aws/clients';
 import { ObjectsStore } from '../../aws/objects-store';
 import { NotFoundError, PayloadTooLargeError } from '../../core/errors';
-import { jsonByteLength } from '../../core/ids';
+import { jsonByteLength } from '../../core/json';
 import { MAX_JSON_BODY_BYTES, MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import type { StoredObject } from '../../core/model';
 import { requireEnv, tuning } from '../lib/config';
@@ -12,6 +12,7 @@ import {
   noContent,
   queryOf,
   readJsonBody,
+  userAuth,
   userIdOf,
   validate,
 } from '../lib/http';
@@ -42,7 +43,7 @@ const view = (object: StoredObject) => ({
 const objectPath = (event: HttpEvent) =>
   validate(ObjectPathSchema, event.pathParameters ?? {}, 'invalid path');
 
-export const handler = httpApi({
+export const handler = httpApi(userAuth(), {
   ...transactionRoutes,
   'PUT /v1/objects/{collection}/{objectId}': async (event) => {
     const userId = userIdOf(event);

@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { makeDocumentClient } from '../../aws/clients';
+import { Committer } from '../../aws/commit';
 import { DeviceRegistry } from '../../aws/device-registry';
-import { cancellationCodes } from '../../aws/errors';
+import { TransientError } from '../../aws/errors';
 import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
-import { ConflictError, NotFoundError, PayloadTooLargeError, SyncHubError } from '../../core/errors';
-import { deepEqual } from '../../core/ids';
+import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import type { TransactionRecord } from '../../core/model';
-import { deviceReceivesFrom } from '../../core/selection';
-import { planTransaction, type TransactionWrite, transactionSizeProblem } from '../../core/transactions';
+import { parseSelection } from '../../core/selection';
+import { transactionDelivery } from '../../core/session/receives';
+import {
+  isReplayOf,
+  planTransaction,
+  type TransactionWrite,
+  transactionSizeProblem,
+} from '../../core/transactions';
 import { requireEnv, tuning } from '../lib/config';
-import { json, type RouteHandler, readJsonBody, userIdOf, validate } from '../lib/http';
+import { json, type RouteHandler, type RouteHandlers, readJsonBody, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { TransactionBodySchema, TransactionPathSchema } from '../schemas';
 
@@ -20,11 +25,12 @@ const db = makeDocumentClient();
 const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
+const selection = parseSelection(config.excludedCollections);
+const committer = new Committer(db);
 const APP = { kind: 'app' } as const;
 
 /** 50 writes of up to 300 KB of data in all, with their envelope. */
 const MAX_TRANSACTION_BODY_BYTES = 400_000;
-const MAX_ATTEMPTS = 5;
 
 const versionsOf = (record: TransactionRecord) =>
   record.members.map(({ collection, objectId, version, deleted }) => ({
@@ -36,19 +42,10 @@ const versionsOf = (record: TransactionRecord) =>
 
 /** A transaction id names one transaction: the same request again gets the same answer. */
 const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) => {
-  const same =
-    record.members.length === writes.length &&
-    record.members.every((member, index) => {
-      const write = writes[index]!;
-      return (
-        member.collection === write.collection &&
-        member.objectId === write.objectId &&
-        member.deleted === (write.op === 'delete') &&
-        deepEqual(member.data, write.data)
-      );
-    });
-  if (!same) throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
-  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true });
+  if (!isReplayOf(record, writes)) {
+    throw new ConflictError(`txId ${record.txId} was already used for another transaction`);
+  }
+  return json(200, { txId: record.txId, writes: versionsOf(record), replayed: true as const });
 };
 
 /**
@@ -56,7 +53,7 @@ const replay = (record: TransactionRecord, writes: readonly TransactionWrite[]) 
  * transaction record (the outbox change capture reads) is part of the same TransactWriteItems,
  * so devices receive the transaction as one unit.
  */
-const commit: RouteHandler = async (event) => {
+const commit: RouteHandler<'POST /v1/transactions'> = async (event) => {
   const userId = userIdOf(event);
   const body = readJsonBody(event, TransactionBodySchema, MAX_TRANSACTION_BODY_BYTES);
   const tooLarge = transactionSizeProblem(body.writes);
@@ -67,7 +64,8 @@ const commit: RouteHandler = async (event) => {
     if (existing) return replay(existing, body.writes);
   }
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  // An object changed since it was read: plan again against its new version.
+  const { outcome, value: record } = await committer.optimistically(`transaction ${txId}`, async () => {
     const current = await objects.getMany(userId, body.writes);
     const plan = planTransaction(body.writes, current);
     if (plan.kind === 'failed') {
@@ -80,52 +78,37 @@ const commit: RouteHandler = async (event) => {
     }
     const now = new Date().toISOString();
     const record: TransactionRecord = { txId, origin: APP, createdAt: now, members: plan.members };
-    try {
-      await db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...plan.writes.map((write) => objects.transactWrite(userId, write, APP, now, txId)),
-            syncStore.transactionRecordItem(userId, record),
-          ],
-        }),
-      );
-      logger.info('transaction committed', { userId, txId, writes: plan.writes.length });
-      return json(201, { txId, writes: versionsOf(record) });
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes.at(-1) === 'ConditionalCheckFailed') {
+    const recordItem = syncStore.transactionRecordItem(userId, record);
+    return {
+      commit: {
+        items: [
+          ...plan.writes.map((write) => objects.transactWrite(userId, write, APP, now, txId)),
+          recordItem,
+        ],
         // The same txId committed concurrently: answer as a replay would.
-        const existing = await syncStore.getTransaction(userId, txId);
-        if (existing) return replay(existing, body.writes);
-      }
-      // An object changed since it was read: plan again against its new version.
-    }
+        duplicateIf: recordItem,
+      },
+      value: record,
+    };
+  });
+  if (outcome === 'duplicate') {
+    const existing = await syncStore.getTransaction(userId, txId);
+    if (!existing)
+      throw new TransientError(`transaction ${txId} was committed concurrently but cannot be read`);
+    return replay(existing, body.writes);
   }
-  throw new SyncHubError(
-    503,
-    'Service Unavailable',
-    'the objects kept changing concurrently; retry the transaction',
-  );
+  logger.info('transaction committed', { userId, txId, writes: record.members.length });
+  return json(201, { txId, writes: versionsOf(record) });
 };
 
 /** `GET /v1/transactions/{txId}`: the transaction, and where it stands for each device. */
-const status: RouteHandler = async (event) => {
+const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
   const userId = userIdOf(event);
   const { txId } = validate(TransactionPathSchema, event.pathParameters ?? {}, 'invalid path');
   const record = await syncStore.getTransaction(userId, txId);
   if (!record) throw new NotFoundError(`no transaction ${txId}`);
   const devices = await registry.list(userId);
   const deviceStatus = devices.map((device) => {
-    const concerned =
-      device.createdAt <= record.createdAt &&
-      record.members.some((member) => deviceReceivesFrom(device, record.origin, member.collection));
-    const state =
-      !concerned || record.logSeq === 0
-        ? 'not-applicable'
-        : record.logSeq !== undefined && device.logCursor >= record.logSeq
-          ? 'delivered'
-          : 'pending';
     const outcome = record.outcomes?.[device.deviceId];
     return outcome
       ? {
@@ -135,7 +118,7 @@ const status: RouteHandler = async (event) => {
           ...(outcome.rollbackTxId ? { rollbackTxId: outcome.rollbackTxId } : {}),
           ...(outcome.rollbackImpossible ? { rollbackImpossible: outcome.rollbackImpossible } : {}),
         }
-      : { deviceId: device.deviceId, status: state };
+      : { deviceId: device.deviceId, status: transactionDelivery({ ...device, selection }, record) };
   });
   return json(200, {
     txId,
@@ -148,7 +131,7 @@ const status: RouteHandler = async (event) => {
   });
 };
 
-export const transactionRoutes: Record<string, RouteHandler> = {
+export const transactionRoutes = {
   'POST /v1/transactions': commit,
   'GET /v1/transactions/{txId}': status,
-};
+} satisfies RouteHandlers;

@@ -1,37 +1,51 @@
+import {
+  FUNCTION_TUNABLES,
+  type FunctionTunableKey,
+  parseTunable,
+  TUNABLES,
+  type TunableValue,
+} from '../../lib/tunables';
+
+export { INBOX_RETENTION_SECONDS } from '../../lib/tunables';
+export { requireEnv } from './env';
+
+const DAY_SECONDS = 24 * 3600;
+
+export type FunctionTunables = { readonly [K in FunctionTunableKey]: TunableValue<K> };
+
 /**
- * Environment, read once at cold start. A missing required variable fails the init loudly
- * rather than the first request obscurely.
+ * The function tunables of lib/tunables.ts, read from the environment with the rules `cdk synth`
+ * applied to them, defaults included. A bad value fails the cold start, naming the variable.
  */
-export const requireEnv = (name: string): string => {
-  const value = process.env[name];
-  if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
-  return value;
-};
-
-const intEnv = (name: string, fallback: number, min: number, max: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+export const readTunables = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): FunctionTunables => {
+  const values: Partial<Record<FunctionTunableKey, unknown>> = {};
+  for (const key of FUNCTION_TUNABLES) {
+    const name = TUNABLES[key].env;
+    try {
+      values[key] = parseTunable(key, env[name]);
+    } catch (error) {
+      throw new Error(`environment variable ${name}: ${(error as Error).message}`);
+    }
   }
-  return value;
+  // Every key was just read with its own definition's parser.
+  return values as FunctionTunables;
 };
 
-const DAY = 24 * 3600;
-
-/** Optional settings shared by several functions, with the defaults the README documents. */
-export const tuning = () => ({
-  /** How long an unacknowledged inbox message stays hidden before a poll returns it again. */
-  inboxVisibilityTimeoutSeconds: intEnv('INBOX_VISIBILITY_TIMEOUT_SECONDS', 30, 1, 43_200),
-  /** Change log retention; matches the inbox queues' 14-day retention. */
-  logTtlSeconds: intEnv('LOG_RETENTION_DAYS', 14, 1, 365) * DAY,
-  /** Deleted objects are remembered this long (the longest offline window we promise). */
-  tombstoneTtlSeconds: intEnv('TOMBSTONE_RETENTION_DAYS', 30, 1, 3650) * DAY,
-  /** Collections never synced, besides those starting with `_` (comma list). */
-  excludedCollections: process.env.SYNC_EXCLUDED_COLLECTIONS ?? '',
-  /** Delta generator per collection, e.g. `notes=fields,tasks=jsonpatch` (default `replace`). */
-  deltaGenerators: process.env.DELTA_GENERATORS ?? '',
-});
-
-export const INBOX_RETENTION_SECONDS = 14 * DAY;
+/** The tunables in the units the stores and handlers work in. */
+export const tuning = () => {
+  const tunables = readTunables();
+  return {
+    /** How long an unacknowledged inbox message stays hidden before a poll returns it again. */
+    inboxVisibilityTimeoutSeconds: tunables.inboxVisibilityTimeoutSeconds,
+    /** Change log retention (defaults to the inbox queues' retention). */
+    logTtlSeconds: tunables.changeLogRetentionDays * DAY_SECONDS,
+    /** Deleted objects are remembered this long (the longest offline window we promise). */
+    tombstoneTtlSeconds: tunables.tombstoneRetentionDays * DAY_SECONDS,
+    /** Collections never synced, besides those starting with `_` (comma list). */
+    excludedCollections: tunables.syncExcludedCollections ?? '',
+    /** Delta generator per collection, e.g. `notes=fields,tasks=jsonpatch` (default `replace`). */
+    deltaGenerators: tunables.deltaGenerators ?? '',
+  };
+};

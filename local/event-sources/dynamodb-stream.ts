@@ -9,9 +9,10 @@ import {
   type Shard,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { makeSqsClient } from '../../aws/clients';
+import { MessageTooLargeError, type QueueMessage, QueueSender } from '../../aws/queue-messages';
 import type { Trigger } from '../../lib/definition';
 import { LOCAL_REGION } from '../emulators';
 import type { ContextFactory } from '../lambda-context';
@@ -98,6 +99,7 @@ class StreamPoller {
   private readonly abort = new AbortController();
   private readonly streams: DynamoDBStreamsClient;
   private readonly sqs: SQSClient;
+  private readonly deadLetters: QueueSender;
   private readonly region: string;
   private readonly log: Log;
   private readonly now: () => number;
@@ -117,6 +119,7 @@ class StreamPoller {
       maxAttempts: 3,
     });
     this.sqs = makeSqsClient({ sqsEndpoint: options.sqsEndpoint, region: this.region });
+    this.deadLetters = new QueueSender(this.sqs);
   }
 
   private get stopped(): boolean {
@@ -312,27 +315,33 @@ class StreamPoller {
     this.log(
       `${this.functionName}: ${records.length} record(s) sent to the dead-letter queue (${condition}: ${reason})`,
     );
-    const attributes: Record<string, MessageAttributeValue> = {
-      FunctionName: { DataType: 'String', StringValue: this.functionName },
-      Condition: { DataType: 'String', StringValue: condition },
-      Attempts: { DataType: 'Number', StringValue: String(attempts) },
-      Reason: { DataType: 'String', StringValue: reason.slice(0, 1_000) },
-      StreamArn: { DataType: 'String', StringValue: this.options.streamArn },
-      ShardId: { DataType: 'String', StringValue: shardId },
+    const attributes: QueueMessage['attributes'] = {
+      FunctionName: this.functionName,
+      Condition: condition,
+      Attempts: attempts,
+      Reason: reason.slice(0, 1_000),
+      StreamArn: this.options.streamArn,
+      ShardId: shardId,
     };
     for (const record of records) {
-      const body = JSON.stringify(this.toLambda(record));
+      const lambdaRecord = this.toLambda(record);
       try {
-        await this.sqs.send(
-          new SendMessageCommand({
-            QueueUrl: this.options.deadLetterQueueUrl,
-            MessageBody: body,
-            MessageAttributes: attributes,
-          }),
-        );
+        try {
+          await this.deadLetters.sendOne(this.options.deadLetterQueueUrl, { body: lambdaRecord, attributes });
+        } catch (error) {
+          if (!(error instanceof MessageTooLargeError)) throw error;
+          // Both images of a large object, escaped, can pass 1 MiB: keep the keys to find it by.
+          const { NewImage: _new, OldImage: _old, ...keys } = lambdaRecord.dynamodb ?? {};
+          await this.deadLetters.sendOne(this.options.deadLetterQueueUrl, {
+            body: { ...lambdaRecord, dynamodb: keys },
+            attributes: { ...attributes, ImagesDropped: 'true' },
+          });
+        }
       } catch (error) {
         // Nowhere else to keep it: the log is the record of last resort.
-        this.log(`${this.functionName}: could not dead-letter a record (${describeError(error)}): ${body}`);
+        this.log(
+          `${this.functionName}: could not dead-letter a record (${describeError(error)}): ${JSON.stringify(lambdaRecord)}`,
+        );
       }
     }
   }

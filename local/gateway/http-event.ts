@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouteDefinition } from '../../lib/definition';
 
 export const LOCAL_API_ID = 'local';
@@ -111,50 +111,28 @@ export const isTextContentType = (contentType: string | undefined): boolean => {
 
 export const routeKeyOf = (route: RouteDefinition): string => `${route.method} ${route.path}`;
 
+/** API Gateway's route key of the route that takes every request no other route matches. */
+export const DEFAULT_ROUTE_KEY = '$default';
+
+/** The event of a request, as API Gateway passes it to a route without an authorizer. */
 export const buildHttpEvent = (
   request: ParsedRequest,
-  route: RouteDefinition,
+  routeKey: string,
   pathParameters: Record<string, string>,
   body: Buffer,
-  authorizer: Record<string, unknown> | undefined,
 ): APIGatewayProxyEventV2 => {
   const text = isTextContentType(request.headers['content-type']);
   return {
     version: '2.0',
-    routeKey: routeKeyOf(route),
+    routeKey,
     rawPath: request.rawPath,
     rawQueryString: request.rawQueryString,
     ...(request.cookies.length > 0 ? { cookies: request.cookies } : {}),
     headers: request.headers,
     ...(request.queryStringParameters ? { queryStringParameters: request.queryStringParameters } : {}),
     ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
-    requestContext: {
-      ...request.requestContext,
-      ...(authorizer ? { authorizer } : {}),
-    } as RequestContext,
+    requestContext: { ...request.requestContext, routeKey },
     ...(body.length > 0 ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: body.length > 0 && !text,
   };
 };
-
-/** The event a Lambda REQUEST authorizer receives (payload format 2.0). */
-export const buildAuthorizerEvent = (
-  request: ParsedRequest,
-  route: RouteDefinition,
-  pathParameters: Record<string, string>,
-  region: string,
-): APIGatewayRequestAuthorizerEventV2 => ({
-  version: '2.0',
-  type: 'REQUEST',
-  routeArn: `arn:aws:execute-api:${region}:${LOCAL_ACCOUNT}:${LOCAL_API_ID}/$default/${route.method}${route.path}`,
-  identitySource: [request.headers.authorization ?? ''],
-  routeKey: routeKeyOf(route),
-  rawPath: request.rawPath,
-  rawQueryString: request.rawQueryString,
-  cookies: request.cookies,
-  headers: request.headers,
-  ...(request.queryStringParameters ? { queryStringParameters: request.queryStringParameters } : {}),
-  requestContext: request.requestContext,
-  pathParameters,
-  stageVariables: {},
-});

@@ -20,6 +20,3 @@ export const problem = (
 
 export const problemBody = ({ status, title, detail }: Problem): string =>
   JSON.stringify({ type: 'about:blank', title, status, detail });
-
-export const unauthorized = (detail: string): Problem =>
-  problem(401, 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });

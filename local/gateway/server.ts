@@ -1,23 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyResultV2,
-  APIGatewayRequestAuthorizerEventV2,
-  APIGatewaySimpleAuthorizerWithContextResult,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { RouteDefinition } from '../../lib/definition';
+import { routeTable } from '../../lib/route-table';
 import { describeError, invoke, type LambdaHandler, type Log, stderrLog } from '../event-sources/invoke';
 import type { ContextFactory } from '../lambda-context';
-import { buildAuthorizerEvent, buildHttpEvent, parseRequest, routeKeyOf } from './http-event';
-import { type Problem, problem, problemBody, unauthorized } from './problem';
-import { routeTable } from './routes';
+import { buildHttpEvent, DEFAULT_ROUTE_KEY, parseRequest, routeKeyOf } from './http-event';
+import { type Problem, problem, problemBody } from './problem';
 
 export type HttpHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
-export type DeviceAuthorizer = LambdaHandler<
-  APIGatewayRequestAuthorizerEventV2,
-  APIGatewaySimpleAuthorizerWithContextResult<Record<string, unknown>>
->;
 
 /** What the gateway runs for one function of the definition. */
 export interface GatewayFunction {
@@ -28,18 +19,31 @@ export interface GatewayFunction {
 export interface GatewayOptions {
   readonly routes: readonly RouteDefinition[];
   readonly functions: ReadonlyMap<string, GatewayFunction>;
-  readonly deviceAuthorizer: {
-    readonly handler: DeviceAuthorizer;
-    readonly createContext: ContextFactory;
-  };
-  /** Verifies a user JWT as API Gateway's JWT authorizer would; throws when it is not valid. */
-  readonly verifyUserToken: (token: string) => Promise<Record<string, unknown>>;
+  /**
+   * The function of the `$default` route, which gets every request no route matches. Without
+   * one the gateway answers those as API Gateway does: `404 {"message":"Not Found"}`.
+   */
+  readonly defaultFunction?: string;
   /** 0 picks a free port. */
   readonly port: number;
   readonly host?: string;
-  readonly region: string;
   readonly log?: Log;
+  /**
+   * Tests only: what is wrong with a handler's response (the API contract check of
+   * test/support/contract.ts). A response it finds fault with is answered as a 500 that says why.
+   */
+  readonly checkResponse?: ResponseCheck;
 }
+
+/**
+ * Says what is wrong with a handler's response to a route key (nothing: an empty list); the
+ * request's method tells which of an `ANY` route's operations answered.
+ */
+export type ResponseCheck = (
+  routeKey: string,
+  result: APIGatewayProxyResultV2,
+  method: string,
+) => readonly string[];
 
 export interface Gateway {
   readonly url: string;
@@ -81,6 +85,22 @@ const sendProblem = (response: ServerResponse, instance: string, p: Problem): vo
 };
 
 /**
+ * What API Gateway answers by itself, before or instead of a function: a JSON `{"message"}`
+ * body, not problem+json. The local gateway answers the same, so a client sees the same status
+ * and shape for the same mistake on AWS and here (README, "Error shapes").
+ */
+export const GATEWAY_MESSAGES = {
+  404: 'Not Found',
+  413: 'Request Entity Too Large',
+  500: 'Internal Server Error',
+} as const;
+
+const sendGatewayMessage = (response: ServerResponse, status: keyof typeof GATEWAY_MESSAGES): void => {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ message: GATEWAY_MESSAGES[status] }));
+};
+
+/**
  * Payload 2.0 response mapping: a structured result (has `statusCode`) is used as is; anything
  * else is a 200 JSON body, as API Gateway infers it.
  */
@@ -107,100 +127,61 @@ const sendResult = (response: ServerResponse, result: APIGatewayProxyResultV2): 
   response.end(typeof result === 'string' ? result : JSON.stringify(result));
 };
 
-const bearerToken = (authorization: string | undefined): string | undefined =>
-  /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-
 /**
  * The local API Gateway (HTTP API, payload format 2.0): route selection from the shared route
- * definition, the JWT authorizer for user routes, the Lambda authorizer for device routes, and
- * the same handlers that run on Lambda. Listens on loopback only.
+ * definition, a `$default` route for everything else, and the same handlers that run on Lambda.
+ * Like the deployed API it only routes: no authorizer (the functions authenticate) and no CORS
+ * configuration (the functions answer CORS). Listens on loopback only.
  */
 export const startGateway = async (options: GatewayOptions): Promise<Gateway> => {
   const log = options.log ?? stderrLog;
   const match = routeTable(options.routes);
-
-  const authorize = async (
-    route: RouteDefinition,
-    request: ReturnType<typeof parseRequest>,
-    pathParameters: Record<string, string>,
-  ): Promise<{ ok: true; authorizer?: Record<string, unknown> } | { ok: false; problem: Problem }> => {
-    if (route.auth === 'none') return { ok: true };
-    const refuse = (p: Problem) => ({ ok: false as const, problem: p });
-    const token = bearerToken(request.headers.authorization);
-    // API Gateway answers 401 itself when the identity source is missing.
-    if (!token) return refuse(unauthorized('an Authorization: Bearer <token> header is required'));
-    if (route.auth === 'user') {
-      try {
-        const claims = await options.verifyUserToken(token);
-        return { ok: true, authorizer: { jwt: { claims, scopes: [] } } };
-      } catch (error) {
-        return refuse(unauthorized(`the user token is not valid: ${describeError(error)}`));
-      }
-    }
-    const { handler, createContext } = options.deviceAuthorizer;
-    const event = buildAuthorizerEvent(request, route, pathParameters, options.region);
-    const outcome = await invoke(handler, event, createContext, log);
-    if (!outcome.ok) {
-      log(`device authorizer failed: ${describeError(outcome.error)}`);
-      return refuse(problem(500, 'Internal Server Error', 'the authorizer failed; it has been logged'));
-    }
-    if (!outcome.result.isAuthorized)
-      return refuse(problem(403, 'Forbidden', 'the authorizer refused this request'));
-    return { ok: true, authorizer: { lambda: outcome.result.context ?? {} } };
+  const functionOf = (key: string): GatewayFunction => {
+    const target = options.functions.get(key);
+    if (!target) throw new Error(`the gateway routes to function "${key}", which is not loaded`);
+    return target;
   };
+  const fallback = options.defaultFunction === undefined ? undefined : functionOf(options.defaultFunction);
 
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const method = request.method ?? 'GET';
     const rawPath = (request.url ?? '/').split('?')[0]!;
     const found = match(method, rawPath);
-    if (found.kind !== 'route') {
+    if (found.kind === 'bad-path') {
       request.resume();
-      if (found.kind === 'not-found')
-        return sendProblem(response, rawPath, problem(404, 'Not Found', `no route ${method} ${rawPath}`));
-      if (found.kind === 'bad-path')
-        return sendProblem(response, rawPath, problem(400, 'Bad Request', found.detail));
-      return sendProblem(
-        response,
-        rawPath,
-        problem(
-          405,
-          'Method Not Allowed',
-          `${method} is not allowed on ${rawPath}; use ${found.allowed.join(', ')}`,
-          {
-            allow: found.allowed.join(', '),
-          },
-        ),
-      );
+      return sendProblem(response, rawPath, problem(400, 'Bad Request', found.detail));
     }
-    const { route, pathParameters } = found;
+    if (found.kind !== 'route' && fallback === undefined) {
+      request.resume();
+      return sendGatewayMessage(response, 404);
+    }
     let body: Buffer;
     try {
       body = await readBody(request);
     } catch (error) {
       if (error instanceof RequestTooLarge) {
         response.setHeader('connection', 'close');
-        return sendProblem(
-          response,
-          rawPath,
-          problem(413, 'Content Too Large', `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`),
-        );
+        return sendGatewayMessage(response, 413);
       }
       throw error;
     }
-    const parsed = parseRequest(request, routeKeyOf(route));
-    const auth = await authorize(route, parsed, pathParameters);
-    if (!auth.ok) return sendProblem(response, rawPath, auth.problem);
-    const target = options.functions.get(route.function);
-    if (!target)
-      throw new Error(`route ${routeKeyOf(route)} names function "${route.function}", which is not loaded`);
-    const event = buildHttpEvent(parsed, route, pathParameters, body, auth.authorizer);
+    const [routeKey, target, pathParameters] =
+      found.kind === 'route'
+        ? [routeKeyOf(found.route), functionOf(found.route.function), found.pathParameters]
+        : [DEFAULT_ROUTE_KEY, fallback!, {}];
+    const event = buildHttpEvent(parseRequest(request, routeKey), routeKey, pathParameters, body);
     const outcome = await invoke(target.handler, event, target.createContext, log);
     if (!outcome.ok) {
-      log(`${route.function} failed on ${routeKeyOf(route)}: ${describeError(outcome.error)}`);
+      log(`function failed on ${routeKey}: ${describeError(outcome.error)}`);
+      return sendGatewayMessage(response, 500);
+    }
+    const faults = options.checkResponse?.(routeKey, outcome.result, method.toUpperCase()) ?? [];
+    if (faults.length > 0) {
+      log(`the response broke the API contract on ${routeKey}: ${faults.join('; ')}`);
       return sendProblem(
         response,
         rawPath,
-        problem(500, 'Internal Server Error', 'the function failed; it has been logged'),
+        problem(500, 'Internal Server Error', `the response broke the API contract: ${faults.join('; ')}`),
       );
     }
     sendResult(response, outcome.result);
@@ -209,12 +190,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const server: Server = createServer((request, response) => {
     serve(request, response).catch((error) => {
       log(`gateway error: ${describeError(error)}`);
-      if (!response.headersSent)
-        sendProblem(
-          response,
-          request.url ?? '/',
-          problem(500, 'Internal Server Error', 'the gateway failed'),
-        );
+      if (!response.headersSent) sendGatewayMessage(response, 500);
       else response.destroy();
     });
   });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
 import { SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
-import { deepEqual } from '../../core/ids';
+import { deepEqual } from '../../core/json';
 import type { Runtime } from '../../local/runtime';
 import { json, raw } from '../support/http';
 import { eventually, newUser, startTestRuntime } from '../support/runtime';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncHubUser } from '../../client/user';
-import { deepEqual } from '../../core/ids';
+import { deepEqual } from '../../core/json';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
 import { type Credentials, contentsOf, type PouchDatabase, PouchSession } from '../support/pouchdb';
@@ -14,8 +14,11 @@ import { eventually, newDevice, newUser, startTestRuntime } from '../support/run
 let runtime: Runtime;
 let pouch: PouchSession;
 
+const APP_ORIGIN = 'https://app.example';
+
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  // A browser app's origin, as `corsAllowOrigins` would list it.
+  runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: APP_ORIGIN });
 });
 afterAll(async () => {
   await runtime?.stop();
@@ -187,7 +190,11 @@ describe('PouchDB against the CouchDB front', () => {
       async () => sync.pulled.find((ids) => ids.includes('contacts:t1')),
       WAIT,
     );
-    expect(batch?.slice().sort()).toEqual(['contacts:t1', 'contacts:t2', 'notes:t3']);
+    expect(batch?.slice().sort(), JSON.stringify(sync.pulled)).toEqual([
+      'contacts:t1',
+      'contacts:t2',
+      'notes:t3',
+    ]);
 
     const theirs = pouch.local();
     await theirs.replicate.from(pouch.remote(strangerDevice));
@@ -225,6 +232,27 @@ describe('PouchDB against the CouchDB front', () => {
       .map((request) => new URL(request.slice(request.indexOf(' ') + 1)).searchParams.get('since'));
     expect(since[0]).not.toBe('0');
     expect(read).toBe(1);
+  });
+
+  it("its inbox is the front's alone: the JSON sync API refuses to poll, ack or push for it, and keeps its settings", async () => {
+    const user = await newUser(runtime, 'clash');
+    const device = await couchDevice(user);
+    for (const [method, path, body] of [
+      ['GET', '/v1/sync/messages?wait=0', undefined],
+      ['POST', '/v1/sync/ack', '{"upTo":1}'],
+      ['POST', '/v1/sync/changes', '{"changes":[]}'],
+      ['GET', '/v1/sync/snapshot', undefined],
+    ] as const) {
+      const answer = await raw(runtime.baseUrl, method, path, {
+        token: device.deviceToken,
+        ...(body ? { body, contentType: 'application/json' } : {}),
+      });
+      expect({ path, status: answer.status }).toEqual({ path, status: 403 });
+      expect(answer.headers.get('content-type')).toBe('application/problem+json');
+      expect(answer.body).toMatchObject({ detail: expect.stringContaining('/v1/couchdb') });
+    }
+    const settings = await raw(runtime.baseUrl, 'GET', '/v1/sync/settings', { token: device.deviceToken });
+    expect(settings.status).toBe(200);
   });
 
   it('a wrong credential stops replication with unauthorized', async () => {
@@ -315,13 +343,22 @@ describe('bad input gets CouchDB-style errors and writes nothing', () => {
       headers: { authorization: 'Basic eDp5' },
     });
     expect(response.headers.get('www-authenticate')).toBeNull();
-    const options = await fetch(`${runtime.baseUrl}/v1/couchdb/_changes`, {
-      method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
-    });
+    const preflight = (origin: string) =>
+      fetch(`${runtime.baseUrl}/v1/couchdb/_changes`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
+    const options = await preflight(APP_ORIGIN);
     expect(options.status).toBe(204);
-    expect(options.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(options.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(options.headers.get('access-control-allow-credentials')).toBe('true');
+    const elsewhere = await preflight('https://evil.example');
+    expect(elsewhere.status).toBe(403);
+    expect(await elsewhere.json()).toMatchObject({ error: 'forbidden' });
+    // Actual responses carry the origin too (errors included), never for another origin.
+    const fromApp = await fetch(`${runtime.baseUrl}/v1/couchdb/`, { headers: { origin: APP_ORIGIN } });
+    expect(fromApp.status).toBe(401);
+    expect(fromApp.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
 
     const rev = `1-${'a'.repeat(32)}`;
     const bad = [

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InboxMessage, JsonObject, SyncHubDevice } from '../../client/device';
+import type { InboxMessage, SyncHubDevice } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
 import type { Runtime } from '../../local/runtime';
 import { json, raw } from '../support/http';
@@ -37,9 +37,7 @@ const receiveAndFail = async (device: SyncHubDevice, txId: string) => {
 const outcomeOf = async (device: SyncHubDevice, txId: string, received: InboxMessage[]) =>
   eventually(`the outcome of ${txId}`, async () => {
     received.push(...(await device.sync({ wait: 1 })));
-    return device.results.find((r) => (r as JsonObject).txId === txId && 'reason' in r) as
-      | JsonObject
-      | undefined;
+    return device.outcomes.find((outcome) => outcome.txId === txId);
   });
 
 const setErrorPolicy = async (user: SyncHubUser, errorPolicy: 'cancel' | 'rollback') => {
@@ -89,7 +87,7 @@ describe('error policies', () => {
     });
     expect(again.status).toBe(200);
     await failing.sync({ wait: 1 });
-    expect(failing.results.filter((r) => (r as JsonObject).txId === tx.txId)).toHaveLength(1);
+    expect(failing.outcomes.filter((outcome) => outcome.txId === tx.txId)).toHaveLength(1);
   });
 
   it('rollback: the transaction is undone on the server with new versions, and every device converges', async () => {

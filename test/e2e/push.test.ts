@@ -22,7 +22,10 @@ afterAll(async () => {
 const deviceFor = newDevice;
 
 /** Syncs until the device has received `count` push results; returns the newest. */
-const nextResult = async (device: SyncHubDevice, count: number): Promise<PushResult> =>
+const nextResult = async (
+  device: SyncHubDevice,
+  count: number,
+): Promise<PushResult & Record<string, unknown>> =>
   eventually(`result ${count} for ${device.deviceId}`, async () => {
     await device.sync({ wait: 1 });
     return device.results.length >= count ? device.results[count - 1] : undefined;

@@ -176,8 +176,10 @@ describe('bad input gets a precise 4xx problem+json', () => {
       expectProblem(await send(JSON.stringify(wrongTypes)), 400);
       expectProblem(await send(JSON.stringify(validBody(route)), 'text/plain'), 415);
       const huge = JSON.stringify({ ...validBody(route), padding: 'x'.repeat(11 * 1024 * 1024) });
+      // Over API Gateway's 10 MB the gateway itself answers, in its own shape (README, "Error shapes").
       const tooLarge = await send(huge);
-      expectProblem(tooLarge, 413);
+      expect(tooLarge.status).toBe(413);
+      expect(tooLarge.body).toEqual({ message: 'Request Entity Too Large' });
       expectProblem(await send(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), 400);
       expectProblem(await send(`${'['.repeat(1000)}${']'.repeat(1000)}`), 400);
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JsonObject, SyncHubDevice } from '../../client/device';
 import { SyncmlDevice } from '../../client/syncml';
 import type { SyncHubUser } from '../../client/user';
-import { deepEqual } from '../../core/ids';
+import { deepEqual } from '../../core/json';
 import type { Runtime } from '../../local/runtime';
 import { raw } from '../support/http';
 import { eventually, newUser, startTestRuntime } from '../support/runtime';

@@ -175,7 +175,8 @@ describe('device pushes of several changes', () => {
       { op: 'add', collection: 'events', objectId: 'e2', data: { title: 'two' } },
     ]);
     await collect(pusher, [], () => pusher.results.length === 1);
-    const txId = String(pusher.results[0]!.txId);
+    const [result] = pusher.results;
+    const txId = String(result?.status === 'applied' && result.txId);
     expect(txId).toMatch(/^push_/);
     const received: InboxMessage[] = [];
     await collect(other, received, () => other.transactions.includes(txId));

@@ -1,13 +1,31 @@
 /**
- * The device API: an HTTP API with the routes of the definition (never the local-only ones),
- * access logs and default throttling, a JWT authorizer for users (Cognito by default) and a
- * Lambda authorizer for device tokens whose cache is a short, bounded revocation window.
+ * The device API: an HTTP API with the routes of the definition (never the local-only ones) and
+ * a `$default` route, access logs and default throttling. API Gateway only routes: no route has
+ * an authorizer and the API has no CORS configuration, because the functions authenticate and
+ * answer CORS themselves (functions/lib/auth.ts, cors.ts); so every function serving an
+ * authenticated route gets what checking its credential needs.
  */
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../lib/definition';
+import { deployedRouteKeys, FUNCTIONS, ROUTES, type RouteDefinition } from '../../lib/definition';
+import { DeviceApi } from '../../lib/device-api';
+import { Queues } from '../../lib/queues';
 import type { SyncHubStack } from '../../lib/synchub-stack';
-import { buildStack, functionsOf, getAtt, ref } from './stack';
+import { Tables } from '../../lib/tables';
+import {
+  actionsOf,
+  buildStack,
+  cdkJsonContext,
+  flat,
+  functionsOf,
+  getAtt,
+  logicalId,
+  ref,
+  resourcesOf,
+  statementsOfRole,
+} from './stack';
 
 let stack: SyncHubStack;
 let template: Template;
@@ -19,14 +37,17 @@ beforeAll(() => {
 });
 
 const deployedRoutes = ROUTES.filter((route) => !route.localOnly);
-/** Authorizers are bound to the API lazily by CDK: found by their name in the template. */
-const authorizerRef = (name: 'user-jwt' | 'device-token') => {
-  const ids = Object.keys(
-    template.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { Name: name } }),
-  );
+
+/** The route key a function is integrated under: `integrations/<its integration>`. */
+const integrationTarget = (tmpl: Template, functionArn: unknown) => {
+  const ids = Object.entries(tmpl.findResources('AWS::ApiGatewayV2::Integration'))
+    .filter(([, integration]) => flat(integration.Properties.IntegrationUri) === flat(functionArn))
+    .map(([id]) => id);
   expect(ids).toHaveLength(1);
-  return { Ref: ids[0] };
+  return { 'Fn::Join': ['', ['integrations/', { Ref: ids[0] }]] };
 };
+const targetOf = (key: string) =>
+  integrationTarget(template, getAtt(stack, functionsOf(stack).get(key)!.function, 'Arn'));
 
 describe('HTTP API', () => {
   it('is one HTTP API with a single auto-deployed $default stage', () => {
@@ -64,12 +85,11 @@ describe('HTTP API', () => {
       status: '$context.status',
       responseLatency: '$context.responseLatency',
       integrationError: '$context.integrationErrorMessage',
-      authorizerError: '$context.authorizer.error',
     });
   });
 
   it('integrates with the functions using payload format 2.0', () => {
-    const integrated = new Set(deployedRoutes.map((route) => route.function));
+    const integrated = new Set([...deployedRoutes.map((route) => route.function), 'fallback']);
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', integrated.size);
     for (const key of integrated) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
@@ -88,8 +108,8 @@ describe('HTTP API', () => {
 });
 
 describe('routes', () => {
-  it('deploys exactly the routes of the definition that are not local-only', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', deployedRoutes.length);
+  it('deploys exactly the routes of the definition that are not local-only, and $default', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', deployedRoutes.length + 1);
   });
 
   it('never deploys the local-only token route (or its function)', () => {
@@ -102,76 +122,146 @@ describe('routes', () => {
   });
 
   it.each(deployedRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
-    '%s: authorized as the definition says',
+    '%s: routed to its function, with no authorizer (the function authenticates)',
     (routeKey, route) => {
-      const authorization = {
-        none: { AuthorizationType: 'NONE', AuthorizerId: Match.absent() },
-        user: { AuthorizationType: 'JWT', AuthorizerId: authorizerRef('user-jwt') },
-        device: { AuthorizationType: 'CUSTOM', AuthorizerId: authorizerRef('device-token') },
-      }[route.auth];
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, ...authorization });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        Target: targetOf(route.function),
+        AuthorizationType: 'NONE',
+        AuthorizerId: Match.absent(),
+      });
     },
   );
 
-  it('leaves only the liveness probe and the CouchDB front (which authenticates itself) to the handlers', () => {
-    expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
-      '/v1/health',
-      '/v1/couchdb',
-      '/v1/couchdb/{proxy+}',
-    ]);
+  it('sends every request no route matches to the fallback function ($default), which knows the routes', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$default',
+      Target: targetOf('fallback'),
+      AuthorizationType: 'NONE',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'synchub-dev-fallback',
+      Environment: { Variables: Match.objectLike({ ROUTE_KEYS: JSON.stringify(deployedRouteKeys(ROUTES)) }) },
+    });
   });
 
+  it('has no authorizer and no API-level CORS (which would answer every OPTIONS itself)', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    for (const route of Object.values(template.findResources('AWS::ApiGatewayV2::Route')))
+      expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+  });
+
+  it('leaves only the liveness probe unauthenticated', () => {
+    expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
+      '/v1/health',
+    ]);
+  });
   it('routes every method on the CouchDB database and below it to the couchdb function', () => {
     for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: `ANY ${path}`,
+        Target: targetOf('couchdb-api'),
         AuthorizationType: 'NONE',
       });
     }
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
-      IntegrationUri: getAtt(stack, functionsOf(stack).get('couchdb-api')!.function, 'Arn'),
-    });
   });
 });
 
-describe('authorizers', () => {
-  it('checks user JWTs against the Cognito user pool the stack creates', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 2);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      Name: 'user-jwt',
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: {
-        Issuer: getAtt(stack, stack.deviceApi.userPool!, 'ProviderURL'),
-        Audience: [ref(stack, stack.deviceApi.userPoolClient!)],
+describe('authentication in the functions', () => {
+  const servedBy = (auth: RouteDefinition['auth']) => [
+    ...new Set(deployedRoutes.filter((route) => route.auth === auth).map((route) => route.function)),
+  ];
+  const variablesOf = (key: string) =>
+    Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { FunctionName: `synchub-dev-${key}` } }),
+    )[0]!.Properties.Environment.Variables as Record<string, unknown>;
+
+  it('gives every function serving user routes the Cognito issuer, app client and key set URL', () => {
+    expect(servedBy('user').length).toBeGreaterThan(0);
+    const issuer = getAtt(stack, stack.deviceApi.userPool!, 'ProviderURL');
+    for (const key of servedBy('user')) {
+      const variables = variablesOf(key);
+      expect(variables.USER_JWT_ISSUER, key).toEqual(issuer);
+      expect(variables.USER_JWT_AUDIENCE, key).toEqual(ref(stack, stack.deviceApi.userPoolClient!));
+      expect(flat(variables.USER_JWKS_URL), key).toBe(`${flat(issuer)}/.well-known/jwks.json`);
+    }
+  });
+
+  it('lets every function serving device routes read the devices table, where tokens are looked up', () => {
+    expect(servedBy('device').length).toBeGreaterThan(0);
+    const devicesTable = flat(getAtt(stack, stack.tables.table('devices'), 'Arn'));
+    for (const key of servedBy('device')) {
+      expect(variablesOf(key).DEVICES_TABLE, key).toEqual(ref(stack, stack.tables.table('devices')));
+      const role = logicalId(stack, functionsOf(stack).get(key)!.function.role!);
+      const actions = statementsOfRole(template, role)
+        .filter((statement) => resourcesOf(statement).some((resource) => flat(resource) === devicesTable))
+        .flatMap(actionsOf);
+      expect(actions, key).toContain('dynamodb:GetItem');
+    }
+  });
+
+  it('says so in the definition too, which the local runtime reads', () => {
+    for (const key of servedBy('user'))
+      expect(FUNCTIONS.find((fn) => fn.key === key)!.env).toEqual(
+        expect.arrayContaining(['USER_JWT_ISSUER', 'USER_JWT_AUDIENCE', 'USER_JWKS_URL']),
+      );
+    for (const key of servedBy('device')) {
+      const definition = FUNCTIONS.find((fn) => fn.key === key)!;
+      expect(definition.env, key).toContain('DEVICES_TABLE');
+      expect(['read', 'readwrite'], key).toContain(definition.access.tables?.devices);
+    }
+  });
+
+  it('deploys no authorizer function and grants API Gateway no authorizer invocation', () => {
+    expect(FUNCTIONS.map((fn) => fn.key)).not.toContain('device-authorizer');
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    for (const permission of permissions)
+      expect(flat(permission.Properties.SourceArn)).not.toMatch(/authorizers/);
+  });
+});
+
+describe('routes of protocol fronts', () => {
+  // Fronts dispatch WebDAV and CouchDB paths themselves: `ANY` and a final greedy `{proxy+}`.
+  const frontRoutes: RouteDefinition[] = [
+    { method: 'ANY', path: '/v1/dav', function: 'health', auth: 'device' },
+    { method: 'ANY', path: '/v1/dav/{proxy+}', function: 'health', auth: 'device' },
+    { method: 'GET', path: '/v1/dav/special', function: 'health', auth: 'device' },
+  ];
+  let front: Template;
+  let api: DeviceApi;
+  let frontStack: Stack;
+
+  beforeAll(() => {
+    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    frontStack = new Stack(app, 'Fronts');
+    const prefix = 'synchub-test-';
+    api = new DeviceApi(frontStack, 'Api', {
+      prefix,
+      resources: {
+        tables: new Tables(frontStack, 'Tables', { prefix, removalPolicy: RemovalPolicy.DESTROY }),
+        queues: new Queues(frontStack, 'Queues', { prefix, removalPolicy: RemovalPolicy.DESTROY }),
+        inboxPrefix: `${prefix}inbox-`,
       },
+      logRetention: RetentionDays.ONE_WEEK,
+      logRemovalPolicy: RemovalPolicy.DESTROY,
+      definitions: FUNCTIONS.filter((fn) => fn.key === 'health' || fn.key === 'fallback'),
+      routes: frontRoutes,
+      userPoolRemovalPolicy: RemovalPolicy.DESTROY,
     });
+    front = Template.fromStack(frontStack);
   });
 
-  it('checks device tokens with the device authorizer function, cached for at most a few seconds', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      Name: 'device-token',
-      AuthorizerType: 'REQUEST',
-      AuthorizerPayloadFormatVersion: '2.0',
-      EnableSimpleResponses: true,
-      IdentitySource: ['$request.header.Authorization'],
-      AuthorizerResultTtlInSeconds: 5,
-      AuthorizerUri: Match.objectLike({
-        'Fn::Join': [
-          '',
-          Match.arrayWith([getAtt(stack, functionsOf(stack).get('device-authorizer')!.function, 'Arn')]),
-        ],
-      }),
-    });
-  });
-
-  it('lets API Gateway invoke the device authorizer', () => {
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      FunctionName: getAtt(stack, functionsOf(stack).get('device-authorizer')!.function, 'Arn'),
-    });
-  });
+  it.each(frontRoutes.map((route) => `${route.method} ${route.path}`))(
+    'deploys %s as that route key',
+    (key) => {
+      front.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: key,
+        Target: integrationTarget(front, getAtt(frontStack, api.functions.get('health')!.function, 'Arn')),
+        AuthorizationType: 'NONE',
+      });
+    },
+  );
 });
 
 describe('user pool', () => {

@@ -21,6 +21,8 @@ import { buildStack } from './stack';
 const MAX_BUNDLE_BYTES = 1_000_000;
 /** A function that imports nothing must stay tiny: the bundle holds only what it needs. */
 const MAX_HEALTH_BUNDLE_BYTES = 2_000;
+/** The `$default` function answers CORS preflights: no SDK, no logger, no codecs. */
+const MAX_FALLBACK_BUNDLE_BYTES = 20_000;
 
 interface Bundle {
   readonly functionName: string;
@@ -135,6 +137,8 @@ describe('function bundles', () => {
     }
     const health = bundles.find((bundle) => bundle.functionName.endsWith('-health'))!;
     expect(statSync(join(health.dir, 'index.mjs')).size).toBeLessThanOrEqual(MAX_HEALTH_BUNDLE_BYTES);
+    const fallback = bundles.find((bundle) => bundle.functionName.endsWith('-fallback'))!;
+    expect(statSync(join(fallback.dir, 'index.mjs')).size).toBeLessThanOrEqual(MAX_FALLBACK_BUNDLE_BYTES);
   });
 
   it('import nothing but Node.js built-ins (the SDK, Powertools, zod and middy are inside)', async () => {

@@ -1,7 +1,7 @@
 /**
  * Configuration: context keys are validated (a bad value fails synthesis, not a deployment), and
  * a production stage with every key set changes names, removal policies, retention, the user
- * issuer, the authorizer cache, throttling, CORS, alarms and the function environment.
+ * issuer, throttling, CORS, alarms and the function environment.
  */
 import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -28,9 +28,10 @@ describe('readConfig', () => {
       functionEnvironment: {},
       alarms: { iteratorAgeMs: 300_000, errorRatePercent: 5, api5xxCount: 5 },
     });
+    // Unset function tunables are not passed on: the functions apply the same defaults.
+    expect(config.functionEnvironment).toEqual({});
     expect(config.jwt).toBeUndefined();
     expect(config.alarmEmail).toBeUndefined();
-    expect(config.deviceAuthorizerCacheTtl.toSeconds()).toBe(5);
   });
 
   it('keeps production data and logs for a year', () => {
@@ -47,25 +48,31 @@ describe('readConfig', () => {
   });
 
   it.each([
-    [{ stage: 'Dev' }, /context stage must match/],
-    [{ stage: 'dev-inbox' }, /context stage must match/],
-    [{ stage: 'a'.repeat(17) }, /context stage must match/],
+    [{ stage: 'Dev' }, /context stage: must be 1-16 lower-case letters and digits/],
+    [{ stage: 'dev-inbox' }, /context stage: must be/],
+    [{ stage: 'a'.repeat(17) }, /context stage: must be/],
     [{ jwtIssuer: 'https://issuer.example.com' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtAudience: 'client' }, /jwtIssuer and jwtAudience must be given together/],
     [{ jwtIssuer: 'http://issuer.example.com', jwtAudience: 'client' }, /must be an https URL/],
+    [{ deviceAuthorizerCacheTtlSeconds: '5' }, /deviceAuthorizerCacheTtlSeconds no longer exists/],
+    [{ jwtJwksUrl: 'https://issuer.example.com/keys' }, /jwtJwksUrl needs jwtIssuer/],
     [
-      { deviceAuthorizerCacheTtlSeconds: '60' },
-      /deviceAuthorizerCacheTtlSeconds must be an integer from 0 to 10/,
+      { jwtIssuer: 'https://issuer.example.com', jwtAudience: 'client', jwtJwksUrl: 'http://keys' },
+      /context jwtJwksUrl: must be an https URL/,
     ],
-    [{ apiRateLimit: 'fast' }, /apiRateLimit must be an integer/],
-    [{ deleteInboxQueuesOnRemoval: 'yes' }, /must be true or false/],
-    [{ logGroupRetentionDays: '0' }, /logGroupRetentionDays must be an integer from 1/],
+    [{ corsAllowOrigins: '*' }, /context corsAllowOrigins: CORS origin "\*" must be scheme/],
+    [{ corsAllowOrigins: 'https://app.example.com/path' }, /context corsAllowOrigins: CORS origin/],
+    [{ apiRateLimit: 'fast' }, /context apiRateLimit: must be an integer/],
+    [{ deleteInboxQueuesOnRemoval: 'yes' }, /context deleteInboxQueuesOnRemoval: must be true or false/],
+    [{ logGroupRetentionDays: '0' }, /context logGroupRetentionDays: must be an integer from 1/],
     [{ deltaGenerators: 'notes=magic' }, /context deltaGenerators: .*unknown generator "magic"/],
+    [{ syncExcludedCollections: 'drafts,#x' }, /context syncExcludedCollections: "#x": collection must be/],
     [
       { inboxVisibilityTimeoutSeconds: '0' },
       /context inboxVisibilityTimeoutSeconds: must be an integer from 1 to 43200/,
     ],
     [{ changeLogRetentionDays: '1000' }, /context changeLogRetentionDays: must be an integer from 1 to 365/],
+    [{ changeLogRetentionDays: '1e2' }, /context changeLogRetentionDays: must be an integer/],
     [{ logLevel: 'LOUD' }, /context logLevel: must be one of/],
   ])('refuses %j', (context, message) => {
     expect(() => configOf(context)).toThrow(message);
@@ -81,7 +88,6 @@ describe('a production stage with every context key set', () => {
     jwtAudience: 'synchub-app, synchub-cli',
     alarmEmail: 'oncall@example.com',
     logGroupRetentionDays: '90',
-    deviceAuthorizerCacheTtlSeconds: '2',
     apiRateLimit: '50',
     apiBurstLimit: '80',
     corsAllowOrigins: 'https://app.example.com',
@@ -134,27 +140,50 @@ describe('a production stage with every context key set', () => {
 
   it('uses the external issuer instead of creating a user pool', () => {
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      JwtConfiguration: { Issuer: 'https://login.example.com/', Audience: ['synchub-app', 'synchub-cli'] },
-    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    for (const key of ['objects-api', 'devices-api']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `synchub-prod-${key}`,
+        Environment: {
+          Variables: Match.objectLike({
+            USER_JWT_ISSUER: 'https://login.example.com/',
+            USER_JWT_AUDIENCE: 'synchub-app,synchub-cli',
+            USER_JWKS_URL: 'https://login.example.com/.well-known/jwks.json',
+          }),
+        },
+      });
+    }
     expect(Object.keys(template.findOutputs('UserPoolId'))).toEqual([]);
   });
 
-  it('applies the authorizer cache, throttling and CORS settings', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'REQUEST',
-      AuthorizerResultTtlInSeconds: 2,
+  it('takes the key set URL of an external issuer when given', () => {
+    const config = configOf({
+      jwtIssuer: 'https://tenant.example.com/oauth2/default',
+      jwtAudience: 'api',
+      jwtJwksUrl: 'https://tenant.example.com/oauth2/default/v1/keys',
     });
+    expect(config.jwt).toEqual({
+      issuer: 'https://tenant.example.com/oauth2/default',
+      audience: ['api'],
+      jwksUrl: 'https://tenant.example.com/oauth2/default/v1/keys',
+    });
+  });
+
+  it('applies throttling, and passes the CORS origins to the HTTP functions (no API-level CORS)', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
     });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({
-        AllowOrigins: ['https://app.example.com'],
-        AllowHeaders: Match.arrayWith(['authorization', 'content-type']),
-      }),
-    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    for (const definition of FUNCTIONS.filter((fn) => !fn.localOnly)) {
+      const variables = Object.values(
+        template.findResources('AWS::Lambda::Function', {
+          Properties: { FunctionName: `synchub-prod-${definition.key}` },
+        }),
+      )[0]!.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables.CORS_ALLOW_ORIGINS, definition.key).toBe(
+        definition.trigger.kind === 'http' ? 'https://app.example.com' : undefined,
+      );
+    }
   });
 
   it('subscribes the alarm e-mail and uses the configured thresholds', () => {

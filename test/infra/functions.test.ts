@@ -6,6 +6,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PLATFORM_NAMES } from '../../core/platforms';
 import { FUNCTIONS, type FunctionDefinition, TABLES, type TableKey } from '../../lib/definition';
 import { INBOX_CLEANUP_FUNCTION } from '../../lib/inbox-cleanup';
 import type { SyncHubStack } from '../../lib/synchub-stack';
@@ -169,12 +170,17 @@ describe('IAM scoping', () => {
     );
   });
 
-  it('grants queue creation to the devices API (registration), the sync API and the CouchDB front (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
+  it('grants queue creation to the devices API (registration), the sync API, the CouchDB front and the adapters (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
     const holders = (action: string) =>
       deployed
         .map((definition) => definition.key)
         .filter((key) => roleStatements(key).some((statement) => actionsOf(statement).includes(action)));
-    expect(holders('sqs:CreateQueue')).toEqual(['devices-api', 'sync-api', 'couchdb-api']);
+    expect(holders('sqs:CreateQueue')).toEqual([
+      ...PLATFORM_NAMES.map((platform) => `adapter-${platform}`),
+      'devices-api',
+      'sync-api',
+      'couchdb-api',
+    ]);
     expect(holders('sqs:DeleteQueue')).toEqual(['devices-api', 'inbox-cleanup']);
     for (const statement of allStatements()) {
       if (

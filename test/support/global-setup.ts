@@ -8,7 +8,7 @@ declare module 'vitest' {
 }
 
 /**
- * One DynamoDB Local and one fauxqs for the whole run (DESIGN.md §4): test files share them and
+ * One DynamoDB Local and one fauxqs for the whole run: test files share them and
  * keep apart by giving their tables and queues a prefix of their own. The teardown stops both,
  * and the exit hooks kill the Java child if the run ends any other way.
  */

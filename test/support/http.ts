@@ -1,6 +1,7 @@
 /** A raw HTTP exchange with the gateway, for tests that look at statuses, headers and bodies. */
 export interface RawResponse {
   status: number;
+  headers: Headers;
   contentType: string;
   body: unknown;
   text: string;
@@ -33,7 +34,13 @@ export const raw = async (
   } catch {
     body = undefined;
   }
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body, text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    contentType: response.headers.get('content-type') ?? '',
+    body,
+    text,
+  };
 };
 
 export const json = (value: unknown) => ({ body: JSON.stringify(value), contentType: 'application/json' });

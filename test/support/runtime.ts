@@ -3,10 +3,13 @@ import { inject } from 'vitest';
 import { SyncHubDevice } from '../../client/device';
 import { localUserToken, SyncHubUser } from '../../client/user';
 import { type Runtime, startRuntime } from '../../local/runtime';
+import { contractFaults } from './contract';
 
 /**
  * SyncHub on the shared emulators, under a prefix of this test file's own. Handlers read their
  * environment once, so a file starts one runtime (in `beforeAll`) and stops it in `afterAll`.
+ * Every handler response is checked against the API contract: one that breaks it reaches the
+ * test as a 500 naming the fault.
  */
 export const startTestRuntime = async (env: Record<string, string> = {}): Promise<Runtime> =>
   startRuntime({
@@ -14,6 +17,7 @@ export const startTestRuntime = async (env: Record<string, string> = {}): Promis
     prefix: `t${randomBytes(4).toString('hex')}-`,
     port: 0,
     env,
+    checkResponse: contractFaults,
   });
 
 /** A fresh user (random id, so tests never see each other's data) with a local JWT. */

@@ -114,8 +114,8 @@ describe('bench meter and economy', () => {
     expect(economy.allRequestsPerDelivery).toBe(0.9);
     expect(economy.perOperation['DynamoDB GetItem devices']).toBe(0.5);
     expect(economy.usage.sqsFifoRequests).toBe(8);
-    // 3 non-empty ESM receives + 5 API requests + 4 authorizer calls + 1 stream batch.
-    expect(economy.usage.lambdaInvocations).toBe(13);
+    // 3 non-empty ESM receives + 5 API requests + 1 stream batch (no authorizer invocations).
+    expect(economy.usage.lambdaInvocations).toBe(9);
     expect(costOf(economy.usage).total).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@ import { applyJsonPatch } from '../../core/delta';
 import { UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
 import type { JsonObject, ObjectChange, PushResult, Replica } from '../../core/model';
 import { CODECS, codecFor, PLATFORM_NAMES } from '../../core/platforms';
-import type { PlatformCodec } from '../../core/platforms/codec';
+import { assertPushMediaType, type PlatformCodec } from '../../core/platforms/codec';
 import { jsonCodec } from '../../core/platforms/json';
 import { jsonPatchCodec } from '../../core/platforms/jsonpatch';
 
@@ -75,26 +75,26 @@ describe.each<[string, PlatformCodec]>([
   });
 
   it.each(['application/json; charset=utf-8', 'Application/JSON', ' application/json ;charset=UTF-8'])(
-    'accepts content type %j',
+    'accepts content type %j at the edge',
     (contentType) => {
-      expect(codec.decodePush(push(deleteOf('n1')), contentType)).toHaveLength(1);
+      expect(assertPushMediaType(codec, contentType)).toBe(JSON_TYPE);
     },
   );
 
   it.each(['text/plain', 'application/json-patch+json', 'application/x-www-form-urlencoded', ''])(
-    'refuses content type %j with 415',
+    'refuses content type %j with 415 at the edge',
     (contentType) => {
-      const attempt = decode(push(deleteOf('n1')), contentType);
+      const attempt = () => assertPushMediaType(codec, contentType);
       expect(attempt).toThrow(UnsupportedMediaTypeError);
       expect(attempt).toThrow(`platform "${name}"`);
     },
   );
 
   it('rejects malformed JSON', () => {
-    expect(rejection(decode('{"changes": ['), 'body is not valid JSON: ')).toStrictEqual([
-      { path: 'body', message: expect.stringMatching(/^not valid JSON: /) },
+    expect(rejection(decode('{"changes": ['), 'invalid body: not valid JSON: ')).toStrictEqual([
+      { path: '', message: expect.stringMatching(/^not valid JSON: /) },
     ]);
-    rejection(decode(''), 'body is not valid JSON: ');
+    rejection(decode(''), 'invalid body: not valid JSON: ');
   });
 
   it.each([
@@ -102,50 +102,50 @@ describe.each<[string, PlatformCodec]>([
     ['a string', '"changes"'],
     ['null', 'null'],
   ])('rejects a body that is %s', (_kind, body) => {
-    rejection(decode(body), 'body: must be a JSON object {"changes": [...]}');
+    rejection(decode(body), 'invalid body: must be a JSON object {"changes": [...]}');
   });
 
   it('rejects a missing, empty or non-array changes member', () => {
-    rejection(decode('{}'), 'changes: required');
-    rejection(decode('{"changes": []}'), 'changes: must contain at least 1 change');
-    rejection(decode('{"changes": {}}'), 'changes: must be an array of changes');
+    rejection(decode('{}'), 'invalid body: /changes: required');
+    rejection(decode('{"changes": []}'), 'invalid body: /changes: must contain at least 1 change');
+    rejection(decode('{"changes": {}}'), 'invalid body: /changes: must be an array of changes');
   });
 
   it('rejects more than 50 changes', () => {
     const changes = Array.from({ length: 51 }, (_, i) => deleteOf(`n${i}`));
-    rejection(decode(push(...changes)), 'changes: at most 50 changes per push, got 51');
+    rejection(decode(push(...changes)), 'invalid body: /changes: at most 50 changes per push, got 51');
     expect(codec.decodePush(push(...changes.slice(0, 50)), JSON_TYPE)).toHaveLength(50);
   });
 
   it('rejects unknown fields at the top and in a change', () => {
     const errors = rejection(
       decode(JSON.stringify({ changes: [deleteOf('n1')], txId: 't' })),
-      'txId: unknown field',
+      'invalid body: /txId: unknown field',
     );
-    expect(errors).toStrictEqual([{ path: 'txId', message: 'unknown field' }]);
+    expect(errors).toStrictEqual([{ path: '/txId', message: 'unknown field' }]);
     rejection(
       decode(push(deleteOf('n1'), { ...deleteOf('n2'), deviceId: 'd' })),
-      'changes[1].deviceId: unknown field',
+      'invalid body: /changes/1/deviceId: unknown field',
     );
   });
 
   it('rejects a change that is not an object', () => {
-    rejection(decode(push(deleteOf('n1'), 'n2')), 'changes[1]: must be a JSON object');
+    rejection(decode(push(deleteOf('n1'), 'n2')), 'invalid body: /changes/1: must be a JSON object');
   });
 
   it.each([
-    [{ op: 'upsert' }, 'changes[0].op: must be one of "add", "modify", "delete"'],
-    [{ op: undefined }, 'changes[0].op: required'],
-    [{ baseVersion: -1 }, 'changes[0].baseVersion: must be an integer >= 0'],
-    [{ baseVersion: 1.5 }, 'changes[0].baseVersion: must be an integer >= 0'],
-    [{ baseVersion: '3' }, 'changes[0].baseVersion: must be an integer >= 0'],
-    [{ baseVersion: null }, 'changes[0].baseVersion: must be an integer >= 0'],
-    [{ collection: 42 }, 'changes[0].collection: collection must be 1-64 characters'],
-    [{ collection: '-notes' }, 'changes[0].collection: collection must be 1-64 characters'],
-    [{ objectId: 'a#b' }, 'changes[0].objectId: objectId must be 1-200 characters'],
-    [{ objectId: '' }, 'changes[0].objectId: objectId must be 1-200 characters'],
-    [{ changeId: 'has space' }, 'changes[0].changeId: changeId must be 1-128 characters'],
-    [{ changeId: undefined }, 'changes[0].changeId: changeId is required'],
+    [{ op: 'upsert' }, 'invalid body: /changes/0/op: must be one of "add", "modify", "delete"'],
+    [{ op: undefined }, 'invalid body: /changes/0/op: required'],
+    [{ baseVersion: -1 }, 'invalid body: /changes/0/baseVersion: must be an integer >= 0'],
+    [{ baseVersion: 1.5 }, 'invalid body: /changes/0/baseVersion: must be an integer >= 0'],
+    [{ baseVersion: '3' }, 'invalid body: /changes/0/baseVersion: must be an integer >= 0'],
+    [{ baseVersion: null }, 'invalid body: /changes/0/baseVersion: must be an integer >= 0'],
+    [{ collection: 42 }, 'invalid body: /changes/0/collection: collection must be 1-64 characters'],
+    [{ collection: '-notes' }, 'invalid body: /changes/0/collection: collection must be 1-64 characters'],
+    [{ objectId: 'a#b' }, 'invalid body: /changes/0/objectId: objectId must be 1-200 characters'],
+    [{ objectId: '' }, 'invalid body: /changes/0/objectId: objectId must be 1-200 characters'],
+    [{ changeId: 'has space' }, 'invalid body: /changes/0/changeId: changeId must be 1-128 characters'],
+    [{ changeId: undefined }, 'invalid body: /changes/0/changeId: changeId is required'],
   ])('rejects a bad member %j', (override, detail) => {
     rejection(decode(push({ ...deleteOf('n1'), ...override })), detail);
   });
@@ -153,24 +153,24 @@ describe.each<[string, PlatformCodec]>([
   it('rejects data on a delete', () => {
     rejection(
       decode(push({ ...deleteOf('n1'), data: { a: 1 } })),
-      'changes[0].data: not allowed for op "delete"',
+      'invalid body: /changes/0/data: not allowed for op "delete"',
     );
   });
 
   it.each([[[]], [null], ['text'], [1]])('rejects data that is %j', (data) => {
     const add = { changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1', data };
-    rejection(decode(push(add)), 'changes[0].data: must be a JSON object');
+    rejection(decode(push(add)), 'invalid body: /changes/0/data: must be a JSON object');
   });
 
   it('rejects an add without data', () => {
     const add = { changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1' };
-    rejection(decode(push(add)), 'changes[0].data: required for op "add"');
+    rejection(decode(push(add)), 'invalid body: /changes/0/data: required for op "add"');
   });
 
   it('rejects duplicate changeIds', () => {
     const errors = rejection(
       decode(push(deleteOf('n1', 'same'), deleteOf('n2', 'other'), deleteOf('n3', 'same'))),
-      'changes[2].changeId: duplicates changes[0].changeId "same"',
+      'invalid body: /changes/2/changeId: duplicates /changes/0/changeId "same"',
     );
     expect(errors).toHaveLength(1);
   });
@@ -178,23 +178,23 @@ describe.each<[string, PlatformCodec]>([
   it('rejects two changes to the same object', () => {
     rejection(
       decode(push(deleteOf('n1', 'c1'), deleteOf('n1', 'c2'))),
-      'changes[1]: object notes/n1 is already changed by changes[0]',
+      'invalid body: /changes/1: object notes/n1 is already changed by /changes/0',
     );
   });
 
   it('lists every issue in the errors extension and counts them in the detail', () => {
     const errors = rejection(
       decode(push({ ...deleteOf('a#b', 'c1'), op: 'nope', extra: 1 })),
-      'changes[0].op: must be one of "add", "modify", "delete" (and 2 more issues, listed in errors)',
+      'invalid body: /changes/0/op: must be one of "add", "modify", "delete" (and 2 more problems, listed in errors)',
     );
     expect(errors).toEqual(
       expect.arrayContaining([
-        { path: 'changes[0].op', message: 'must be one of "add", "modify", "delete"' },
+        { path: '/changes/0/op', message: 'must be one of "add", "modify", "delete"' },
         {
-          path: 'changes[0].objectId',
+          path: '/changes/0/objectId',
           message: 'objectId must be 1-200 characters of A-Z a-z 0-9 _ . : @ + = -',
         },
-        { path: 'changes[0].extra', message: 'unknown field' },
+        { path: '/changes/0/extra', message: 'unknown field' },
       ]),
     );
   });
@@ -249,7 +249,7 @@ describe('json codec', () => {
     const modify = { changeId: 'c3', op: 'modify', collection: 'notes', objectId: 'n3' };
     rejection(
       () => jsonCodec.decodePush(push(ok, deleteOf('n2'), modify), JSON_TYPE),
-      'changes[2].data: required for op "modify"',
+      'invalid body: /changes/2/data: required for op "modify"',
     );
   });
 
@@ -262,7 +262,10 @@ describe('json codec', () => {
       data,
       patch: [{ op: 'remove', path: '/a' }],
     };
-    rejection(() => jsonCodec.decodePush(push(modify), JSON_TYPE), 'changes[0].patch: unknown field');
+    rejection(
+      () => jsonCodec.decodePush(push(modify), JSON_TYPE),
+      'invalid body: /changes/0/patch: unknown field',
+    );
   });
 
   it('encodes add and modify with exactly op, collection, objectId, version and data', () => {
@@ -380,52 +383,67 @@ describe('jsonpatch codec', () => {
 
   it('rejects a modify without a patch, or with data instead', () => {
     const { patch: _, ...bare } = modifyWith([]);
-    rejection(decode(bare), 'changes[0].patch: required for op "modify"');
-    rejection(decode({ ...bare, data: { a: 1 } }), 'changes[0].data: not allowed for op "modify"');
+    rejection(decode(bare), 'invalid body: /changes/0/patch: required for op "modify"');
+    rejection(
+      decode({ ...bare, data: { a: 1 } }),
+      'invalid body: /changes/0/data: not allowed for op "modify"',
+    );
   });
 
   it('rejects a patch on an add or a delete', () => {
     const patch = [{ op: 'add', path: '/a', value: 1 }];
     rejection(
       decode({ changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1', data: {}, patch }),
-      'changes[0].patch: not allowed for op "add"',
+      'invalid body: /changes/0/patch: not allowed for op "add"',
     );
-    rejection(decode({ ...deleteOf('n1'), patch }), 'changes[0].patch: not allowed for op "delete"');
+    rejection(
+      decode({ ...deleteOf('n1'), patch }),
+      'invalid body: /changes/0/patch: not allowed for op "delete"',
+    );
   });
 
   it.each([
-    [[], 'changes[0].patch: must contain at least 1 operation'],
-    [{ op: 'add' }, 'changes[0].patch: must be an array of RFC 6902 operations'],
-    [[7], 'changes[0].patch[0]: must be a JSON object'],
+    [[], 'invalid body: /changes/0/patch: must contain at least 1 operation'],
+    [{ op: 'add' }, 'invalid body: /changes/0/patch: must be an array of RFC 6902 operations'],
+    [[7], 'invalid body: /changes/0/patch/0: must be a JSON object'],
     [
       [{ op: 'merge', path: '/a' }],
-      'changes[0].patch[0].op: must be one of add, remove, replace, move, copy, test',
+      'invalid body: /changes/0/patch/0/op: must be one of add, remove, replace, move, copy, test',
     ],
-    [[{ path: '/a' }], 'changes[0].patch[0].op: required'],
-    [[{ op: 'remove' }], 'changes[0].patch[0].path: required'],
-    [[{ op: 'remove', path: 'a' }], 'changes[0].patch[0].path: must be a JSON pointer'],
-    [[{ op: 'remove', path: '/a~2' }], 'changes[0].patch[0].path: must be a JSON pointer'],
-    [[{ op: 'remove', path: '/a~' }], 'changes[0].patch[0].path: must be a JSON pointer'],
-    [[{ op: 'remove', path: 3 }], 'changes[0].patch[0].path: must be a JSON pointer string'],
-    [[{ op: 'add', path: '/a' }], 'changes[0].patch[0].value: required for op "add"'],
-    [[{ op: 'replace', path: '/a' }], 'changes[0].patch[0].value: required for op "replace"'],
-    [[{ op: 'test', path: '/a' }], 'changes[0].patch[0].value: required for op "test"'],
-    [[{ op: 'move', path: '/a' }], 'changes[0].patch[0].from: required for op "move"'],
-    [[{ op: 'copy', path: '/a', from: 'b' }], 'changes[0].patch[0].from: must be a JSON pointer'],
+    [[{ path: '/a' }], 'invalid body: /changes/0/patch/0/op: required'],
+    [[{ op: 'remove' }], 'invalid body: /changes/0/patch/0/path: required'],
+    [[{ op: 'remove', path: 'a' }], 'invalid body: /changes/0/patch/0/path: must be a JSON pointer'],
+    [[{ op: 'remove', path: '/a~2' }], 'invalid body: /changes/0/patch/0/path: must be a JSON pointer'],
+    [[{ op: 'remove', path: '/a~' }], 'invalid body: /changes/0/patch/0/path: must be a JSON pointer'],
+    [[{ op: 'remove', path: 3 }], 'invalid body: /changes/0/patch/0/path: must be a JSON pointer string'],
+    [[{ op: 'add', path: '/a' }], 'invalid body: /changes/0/patch/0/value: required for op "add"'],
+    [[{ op: 'replace', path: '/a' }], 'invalid body: /changes/0/patch/0/value: required for op "replace"'],
+    [[{ op: 'test', path: '/a' }], 'invalid body: /changes/0/patch/0/value: required for op "test"'],
+    [[{ op: 'move', path: '/a' }], 'invalid body: /changes/0/patch/0/from: required for op "move"'],
+    [
+      [{ op: 'copy', path: '/a', from: 'b' }],
+      'invalid body: /changes/0/patch/0/from: must be a JSON pointer',
+    ],
     [
       [{ op: 'move', from: '/a', path: '/a/b' }],
-      'changes[0].patch[0].from: must not be a proper prefix of path',
+      'invalid body: /changes/0/patch/0/from: must not be a proper prefix of path',
     ],
     [
       [{ op: 'replace', path: '', value: [1] }],
-      'changes[0].patch[0].value: must be a JSON object when path is ""',
+      'invalid body: /changes/0/patch/0/value: must be a JSON object when path is ""',
     ],
-    [[{ op: 'remove', path: '' }], 'changes[0].patch[0].path: cannot remove the whole object; push a delete'],
+    [
+      [{ op: 'remove', path: '' }],
+      'invalid body: /changes/0/patch/0/path: cannot remove the whole object; push a delete',
+    ],
     [
       [{ op: 'add', path: '/__proto__/x', value: 1 }],
-      'changes[0].patch[0].path: must not address "__proto__"',
+      'invalid body: /changes/0/patch/0/path: must not address "__proto__"',
     ],
-    [[{ op: 'add', path: '/constructor/prototype', value: 1 }], 'changes[0].patch[0].path: must not address'],
+    [
+      [{ op: 'add', path: '/constructor/prototype', value: 1 }],
+      'invalid body: /changes/0/patch/0/path: must not address',
+    ],
   ])('rejects the patch %j', (patch, detail) => {
     rejection(decode(modifyWith(patch)), detail);
   });
@@ -435,13 +453,19 @@ describe('jsonpatch codec', () => {
       ...Array.from({ length: 5 }, (_, i) => ({ op: 'add', path: `/k${i}`, value: i })),
       { op: 'x' },
     ];
-    rejection(decode(deleteOf('n0'), modifyWith(patch)), 'changes[1].patch[5].op: must be one of');
+    rejection(
+      decode(deleteOf('n0'), modifyWith(patch)),
+      'invalid body: /changes/1/patch/5/op: must be one of',
+    );
   });
 
   it('allows 1000 operations and rejects 1001', () => {
     const ops = (n: number) => Array.from({ length: n }, (_, i) => ({ op: 'add', path: `/k${i}`, value: i }));
     expect(jsonPatchCodec.decodePush(push(modifyWith(ops(1000))), JSON_TYPE)[0]?.patch).toHaveLength(1000);
-    rejection(decode(modifyWith(ops(1001))), 'changes[0].patch: at most 1000 operations per patch');
+    rejection(
+      decode(modifyWith(ops(1001))),
+      'invalid body: /changes/0/patch: at most 1000 operations per patch',
+    );
   });
 
   describe('encodeChange', () => {

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planCapture } from '../../core/capture';
-import { bundleMessages, planDelivery } from '../../core/delivery';
 import { fieldsGenerator, replaceGenerator } from '../../core/delta';
 import { appliedResult, type CurrentObject, objectKey, planPush } from '../../core/inbound';
-import type { Device, LogEntry, ObjectChange, Replica, StoredObject } from '../../core/model';
-import { jsonCodec } from '../../core/platforms/json';
-import { deviceReceives, isCollectionSynced, parseExcludedCollections } from '../../core/selection';
+import type { Replica, StoredObject } from '../../core/model';
 
 const object = (
   version: number,
@@ -75,106 +72,6 @@ describe('planCapture', () => {
       kind: 'change',
       change: { op: 'add', version: 3 },
     });
-  });
-});
-
-const device = (deviceId: string, settings: Device['settings'] = { direction: 'two-way' }): Device => ({
-  userId: 'u1',
-  deviceId,
-  platform: 'json',
-  settings,
-  createdAt: '2026-11-25T00:00:00.000Z',
-});
-const change = (
-  logSeq: number,
-  collection: string,
-  origin: ObjectChange['origin'] = { kind: 'app' },
-): LogEntry => ({
-  userId: 'u1',
-  logSeq,
-  kind: 'change',
-  at: '2026-11-25T00:00:00.000Z',
-  change: {
-    op: 'add',
-    collection,
-    objectId: `o${logSeq}`,
-    version: 1,
-    previousVersion: 0,
-    data: { n: logSeq },
-    origin,
-    updatedAt: '2026-11-25T00:00:00.000Z',
-  },
-});
-
-describe('selection', () => {
-  it('never syncs underscore collections or excluded ones', () => {
-    const config = { excludedCollections: parseExcludedCollections(' secrets , ,audit') };
-    expect(isCollectionSynced(config, 'notes')).toBe(true);
-    expect(isCollectionSynced(config, '_private')).toBe(false);
-    expect(isCollectionSynced(config, 'secrets')).toBe(false);
-    expect(isCollectionSynced(config, 'audit')).toBe(false);
-  });
-
-  it('applies collections, direction and echo suppression per device', () => {
-    expect(deviceReceives(device('a'), change(1, 'notes'))).toBe(true);
-    expect(deviceReceives(device('a'), change(1, 'notes', { kind: 'device', deviceId: 'a' }))).toBe(false);
-    expect(deviceReceives(device('a'), change(1, 'notes', { kind: 'device', deviceId: 'b' }))).toBe(true);
-    expect(deviceReceives(device('a', { direction: 'from-device' }), change(1, 'notes'))).toBe(false);
-    expect(
-      deviceReceives(device('a', { direction: 'two-way', collections: ['contacts'] }), change(1, 'notes')),
-    ).toBe(false);
-  });
-
-  it('sends a push result to the pushing device only', () => {
-    const result: LogEntry = {
-      userId: 'u1',
-      logSeq: 3,
-      kind: 'result',
-      targetDeviceId: 'a',
-      at: '',
-      result: { pushId: 'p', status: 'rejected', reason: 'x' },
-    };
-    expect(deviceReceives(device('a', { direction: 'to-device' }), result)).toBe(true);
-    expect(deviceReceives(device('b'), result)).toBe(false);
-  });
-});
-
-describe('planDelivery', () => {
-  it('numbers the messages a device receives contiguously from its next seq', () => {
-    const entries = [
-      change(1, 'notes'),
-      change(2, 'contacts'),
-      change(3, 'notes', { kind: 'device', deviceId: 'a' }),
-      change(4, 'notes'),
-    ];
-    const plan = planDelivery(
-      device('a', { direction: 'two-way', collections: ['notes'] }),
-      entries,
-      jsonCodec,
-      7,
-    );
-    expect(plan.messages.map((m) => m.seq)).toEqual([7, 8]);
-    expect(plan.messages.map((m) => (m.payload as { objectId: string }).objectId)).toEqual(['o1', 'o4']);
-  });
-
-  it('tells the device to resync when log entries expired, and when a change cannot be expressed', () => {
-    const broken = change(2, 'notes');
-    if (broken.kind === 'change') broken.change = { ...broken.change, op: 'modify', data: undefined };
-    const plan = planDelivery(device('a'), [change(1, 'notes'), broken], jsonCodec, 1, true);
-    expect(plan.messages.map((m) => m.type)).toEqual(['resync', 'change', 'resync']);
-    expect(plan.failures).toHaveLength(1);
-  });
-
-  it('bundles in order under the size limit', () => {
-    const messages = Array.from({ length: 10 }, (_, i) => ({
-      seq: i + 1,
-      type: 'change' as const,
-      payload: 'x'.repeat(100),
-    }));
-    const bundles = bundleMessages(messages, 400);
-    expect(bundles.flat().map((m) => m.seq)).toEqual(messages.map((m) => m.seq));
-    expect(bundles.every((bundle) => JSON.stringify(bundle).length <= 400)).toBe(true);
-    expect(bundleMessages([{ seq: 1, type: 'change', payload: 'y'.repeat(1000) }], 400)).toHaveLength(1);
   });
 });
 

@@ -4,10 +4,8 @@ import { dataAtVersion, withHistory } from '../../core/capture';
 import { mergeFields, resolveConflict } from '../../core/conflicts';
 import { applyDelta, textGenerator, textSplice } from '../../core/delta';
 import { collectionDigests } from '../../core/digest';
-import { findInboxGap } from '../../core/inbox-gap';
-import type { ObjectChange, Replica } from '../../core/model';
+import type { Replica } from '../../core/model';
 import { effectivePolicy, matchesFilter, UserSettingsSchema } from '../../core/policies';
-import { throughFilter } from '../../core/selection';
 
 describe('effective policy', () => {
   it('takes the device override, then the user collection setting, then the defaults', () => {
@@ -55,42 +53,6 @@ describe('filters', () => {
     expect(matchesFilter({ status: 'open', priority: 3 }, data)).toBe(false);
     expect(matchesFilter({ status: 'open' }, undefined)).toBe(false);
   });
-
-  const change = (
-    op: ObjectChange['op'],
-    data?: Record<string, string>,
-    delta?: ObjectChange['delta'],
-  ): ObjectChange => ({
-    op,
-    collection: 'c',
-    objectId: 'o',
-    version: 2,
-    previousVersion: op === 'add' ? 0 : 1,
-    ...(data ? { data } : {}),
-    ...(delta ? { delta } : {}),
-    origin: { kind: 'app' },
-    updatedAt: '',
-  });
-  const filter = { status: 'open' };
-
-  it('turns moving in into an add and moving out into a delete', () => {
-    expect(throughFilter(change('modify', { status: 'open' }), filter)).toMatchObject({
-      op: 'add',
-      previousVersion: 0,
-    });
-    expect(throughFilter(change('modify', { status: 'done' }), filter)).toMatchObject({ op: 'delete' });
-    expect(throughFilter(change('add', { status: 'done' }), filter)).toBeUndefined();
-  });
-
-  it('keeps a modify as is, or drops it, when the delta shows the filtered fields did not change', () => {
-    const untouched = { kind: 'fields' as const, set: { title: 'x' }, unset: [] };
-    expect(throughFilter(change('modify', { status: 'open', title: 'x' }, untouched), filter)).toMatchObject({
-      op: 'modify',
-    });
-    expect(
-      throughFilter(change('modify', { status: 'done', title: 'x' }, untouched), filter),
-    ).toBeUndefined();
-  });
 });
 
 describe('field merge', () => {
@@ -133,15 +95,15 @@ describe('field merge', () => {
       base: { a: 1 },
       server: { version: 3, data: { a: 2 }, deleted: false },
     };
-    expect(resolveConflict('field-merge', { ...context, client: { op: 'delete' } })).toEqual({
+    expect(resolveConflict('field-merge', { ...context, client: { op: 'delete' } }, new Map())).toEqual({
       kind: 'server-kept',
     });
     expect(
-      resolveConflict('field-merge', {
-        ...context,
-        server: { version: 3, deleted: true },
-        client: { op: 'modify', data: { a: 5 } },
-      }),
+      resolveConflict(
+        'field-merge',
+        { ...context, server: { version: 3, deleted: true }, client: { op: 'modify', data: { a: 5 } } },
+        new Map(),
+      ),
     ).toEqual({ kind: 'server-kept' });
   });
 });
@@ -191,24 +153,6 @@ describe('text delta', () => {
       splices: [{ field: 'body', at: 150, remove: 0, insert: '!' }],
     });
     expect(applyDelta(before, delta!, after)).toEqual(after);
-  });
-});
-
-describe('inbox gaps', () => {
-  const state = { ackedSeq: 4, lastSent: 9, inflight: [] };
-  const check = { firstReceived: undefined, longPoll: true, now: 10_000, visibilityMs: 30_000 };
-  it('sees a gap when the first message received is not the next one', () => {
-    expect(findInboxGap(state, { ...check, firstReceived: 7 })).toEqual({ from: 5, to: 6 });
-    expect(findInboxGap(state, { ...check, firstReceived: 5 })).toBeUndefined();
-  });
-  it('sees everything sent as lost when nothing comes and nothing is in flight', () => {
-    expect(findInboxGap(state, check)).toEqual({ from: 5, to: 9 });
-    expect(findInboxGap({ ...state, inflight: [{ first: 5, last: 6, at: 9_000 }] }, check)).toBeUndefined();
-    expect(
-      findInboxGap({ ...state, inflight: [{ first: 5, last: 6, at: 9_000 }] }, { ...check, now: 60_000 }),
-    ).toEqual({ from: 5, to: 9 });
-    expect(findInboxGap(state, { ...check, longPoll: false })).toBeUndefined();
-    expect(findInboxGap({ ...state, lastSent: 4 }, check)).toBeUndefined();
   });
 });
 

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
-import { deepEqual } from '../../core/ids';
+import { deepEqual } from '../../core/json';
 import type { JsonObject } from '../../core/model';
-import { decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
+import { assertPushMediaType } from '../../core/platforms/codec';
+import { decodeContent, decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
 import { ContentError } from '../../core/platforms/syncml/content-error';
 import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
 import { contactToVCard, vcardToContact } from '../../core/platforms/syncml/vcard';
+import { child, parseXml } from '../../core/platforms/syncml/xml';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/pim');
 const word = fc.stringMatching(
@@ -230,7 +232,6 @@ describe('syncml push decoding', () => {
   it('converts good items and rejects bad ones without failing the push', () => {
     const { writes, rejected } = decodeSyncmlPush(
       push(add(2, 'ada', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nEND:VCARD') + add(3, 'bad', 'not a vcard')),
-      MT,
     );
     expect(writes).toEqual([
       { changeId: '7.1.2', op: 'add', collection: 'contacts', objectId: 'ada', data: { fullName: 'Ada' } },
@@ -249,10 +250,73 @@ describe('syncml push decoding', () => {
     ['an undefined entity', '<SyncML>&nope;</SyncML>', 400],
     ['another root', '<html/>', 400],
   ])('refuses %s with a 4xx', (_, body, status) => {
-    expect(() => decodeSyncmlPush(body, MT)).toThrow(expect.objectContaining({ status }));
+    expect(() => decodeSyncmlPush(body)).toThrow(expect.objectContaining({ status }));
   });
-  it('refuses other media types with 415', () => {
-    expect(() => decodeSyncmlPush(push(''), 'application/json')).toThrow(
+  it.each([
+    ['U+0000', '\u0000'],
+    ['U+0001', '\u0001'],
+    ['ESC', '\u001b'],
+    ['U+FFFF', '\uFFFF'],
+    ['U+FFFE', '\uFFFE'],
+    ['an unpaired surrogate', '\ud83d'],
+    ['a reference to U+FFFF', '&#xFFFF;'],
+    ['a reference to ESC', '&#27;'],
+  ])('refuses %s, which XML 1.0 forbids, with a 400 that says where', (_, text) => {
+    const body = push(
+      add(2, 'ada', `BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada${text}\r\nEND:VCARD`)
+        .replace('<![CDATA[', '')
+        .replace(']]>', ''),
+    );
+    expect(() => decodeSyncmlPush(body)).toThrow(
+      expect.objectContaining({ status: 400, message: expect.stringMatching(/XML|not an XML character/) }),
+    );
+  });
+  it('takes characters beyond U+FFFF, combining and RTL marks as they are', () => {
+    const { writes } = decodeSyncmlPush(
+      push(add(2, 'ada', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A😀d\u0301a\u200F\r\nEND:VCARD')),
+    );
+    expect(writes[0]?.data).toEqual({ fullName: 'A😀d\u0301a\u200F' });
+  });
+  it('rejects an item whose JSON spells half a surrogate pair, naming the member', () => {
+    const json = `<Add><CmdID>2</CmdID><Meta><Type>application/json</Type></Meta><Item><Source><LocURI>n1</LocURI></Source><Data>{"t":"\\ud83d"}</Data></Item></Add>`;
+    const { writes, rejected } = decodeSyncmlPush(push(json));
+    expect(writes).toEqual([]);
+    expect(rejected).toEqual([
+      expect.objectContaining({ objectId: 'n1', reason: expect.stringContaining('t is not valid Unicode') }),
+    ]);
+  });
+  it('writes text XML cannot hold so that it arrives exactly', () => {
+    const codec = syncmlCodecFor('d1', { contacts: 'vcard30', events: 'icalendar20' });
+    const texts = ['nul \u0000', 'nonchar \uFFFF \uFFFE', 'esc \u001b', 'emoji 😀', 'plain'];
+    for (const text of texts) {
+      for (const [collection, data] of [
+        ['notes', { text }],
+        ['contacts', { fullName: text, note: text }],
+        ['things', { t: text }],
+      ] as const) {
+        const doc = String(
+          codec.encodeChange({
+            op: 'add',
+            collection,
+            objectId: 'o1',
+            version: 1,
+            previousVersion: 0,
+            data,
+            origin: { kind: 'app' },
+            updatedAt: '2024-01-01T00:00:00Z',
+          }),
+        );
+        const sync = child(child(parseXml(doc), 'SyncBody'), 'Sync');
+        const item = child(child(sync, 'Add'), 'Item')!;
+        const type = child(child(item, 'Meta'), 'Type')?.text;
+        expect(decodeContent(collection, 'o1', type, child(item, 'Data')!.text)).toEqual(data);
+      }
+    }
+  });
+  it('takes pushes of its own media type only (checked at the edge), refusing others with 415', () => {
+    const codec = syncmlCodecFor('d1', { contacts: 'vcard30', events: 'icalendar20' });
+    expect(assertPushMediaType(codec, `${MT}; charset=UTF-8`)).toBe(MT);
+    expect(() => assertPushMediaType(codec, 'application/json')).toThrow(
       expect.objectContaining({ status: 415 }),
     );
   });

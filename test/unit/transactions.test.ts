@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { planDelivery } from '../../core/delivery';
 import { replaceGenerator } from '../../core/delta';
 import { type CurrentObject, objectKey } from '../../core/inbound';
-import type { Device, LogEntry, ObjectChange, Replica, TransactionRecord } from '../../core/model';
-import { jsonCodec } from '../../core/platforms/json';
-import { jsonPatchCodec } from '../../core/platforms/jsonpatch';
-import { planTransaction, planTransactionCapture, transactionSizeProblem } from '../../core/transactions';
+import type { Replica, TransactionRecord } from '../../core/model';
+import {
+  isReplayOf,
+  planTransaction,
+  planTransactionCapture,
+  transactionSizeProblem,
+} from '../../core/transactions';
 
 const current = (entries: [string, CurrentObject][]) =>
   new Map(entries.map(([id, object]) => [objectKey('c', id), object]));
@@ -113,88 +115,22 @@ describe('planTransactionCapture', () => {
   });
 });
 
-describe('delivery of a transaction entry', () => {
-  const device = (deviceId: string, collections?: string[]): Device => ({
-    userId: 'u1',
-    deviceId,
-    platform: 'json',
-    settings: { direction: 'two-way', ...(collections ? { collections } : {}) },
-    createdAt: '',
-  });
-  const change = (collection: string, objectId: string): ObjectChange => ({
-    op: 'add',
-    collection,
-    objectId,
-    version: 1,
-    previousVersion: 0,
-    data: { objectId },
-    origin: { kind: 'device', deviceId: 'origin' },
-    updatedAt: '',
-  });
-  const entry: LogEntry = {
-    userId: 'u1',
-    logSeq: 9,
-    kind: 'transaction',
-    txId: 'tx_9',
-    changes: [change('notes', 'n'), change('tasks', 't')],
-    at: '',
+describe('isReplayOf', () => {
+  const record = {
+    members: [
+      { collection: 'c', objectId: 'a', version: 2, deleted: false, data: { x: 1, y: [1] } },
+      { collection: 'c', objectId: 'b', version: 3, deleted: true },
+    ],
   };
-
-  it('is one message with every change the device receives', () => {
-    const plan = planDelivery(device('d1'), [entry], jsonCodec, 1);
-    expect(plan.messages).toEqual([
-      {
-        seq: 1,
-        type: 'change',
-        payload: {
-          txId: 'tx_9',
-          changes: [
-            { op: 'add', collection: 'notes', objectId: 'n', version: 1, data: { objectId: 'n' } },
-            { op: 'add', collection: 'tasks', objectId: 't', version: 1, data: { objectId: 't' } },
-          ],
-        },
-      },
-    ]);
-    expect(planDelivery(device('d1', ['tasks']), [entry], jsonPatchCodec, 1).messages).toHaveLength(1);
-  });
-
-  it('goes nowhere near the device that made it', () => {
-    expect(planDelivery(device('origin'), [entry], jsonCodec, 1).messages).toEqual([]);
-  });
-
-  it('is never delivered in part: a member the platform cannot express resyncs them all', () => {
-    const broken: LogEntry = {
-      ...entry,
-      changes: [change('notes', 'n'), { ...change('tasks', 't'), data: undefined }],
-    };
-    const plan = planDelivery(device('d1'), [broken], jsonCodec, 4);
-    expect(plan.messages).toEqual([
-      {
-        seq: 4,
-        type: 'result',
-        payload: {
-          txId: 'tx_9',
-          status: 'cancelled',
-          reason: expect.stringContaining('cannot express'),
-          objects: [
-            { collection: 'notes', objectId: 'n' },
-            { collection: 'tasks', objectId: 't' },
-          ],
-        },
-      },
-      {
-        seq: 5,
-        type: 'resync',
-        payload: {
-          reason: expect.stringContaining('cannot express'),
-          txId: 'tx_9',
-          objects: [
-            { collection: 'notes', objectId: 'n' },
-            { collection: 'tasks', objectId: 't' },
-          ],
-        },
-      },
-    ]);
-    expect(plan.failures).toEqual([expect.objectContaining({ logSeq: 9, txId: 'tx_9' })]);
+  it('knows the same writes again, whatever their key order, and nothing else', () => {
+    const same = [
+      { op: 'put' as const, collection: 'c', objectId: 'a', data: { y: [1], x: 1 } },
+      { op: 'delete' as const, collection: 'c', objectId: 'b' },
+    ];
+    expect(isReplayOf(record, same)).toBe(true);
+    expect(isReplayOf(record, same.slice(0, 1))).toBe(false);
+    expect(isReplayOf(record, [{ ...same[0]!, data: { x: 2, y: [1] } }, same[1]!])).toBe(false);
+    expect(isReplayOf(record, [same[0]!, { ...same[1]!, op: 'put', data: {} }])).toBe(false);
+    expect(isReplayOf(record, [same[1]!, same[0]!])).toBe(false);
   });
 });

@@ -1,16 +1,19 @@
-import { UnsupportedMediaTypeError, ValidationError } from '../../errors';
-import { isJsonObject, jsonByteLength } from '../../ids';
+import { ValidationError } from '../../errors';
+import { isJsonObject, jsonByteLength } from '../../json';
 import { MAX_CHANGES_PER_PUSH, MAX_OBJECT_DATA_BYTES } from '../../limits';
 import type {
   DeviceSettings,
   InboundWrite,
+  ItemRejection,
   JsonObject,
   JsonValue,
   ObjectChange,
   PushResult,
   Replica,
+  SyncmlFormats,
 } from '../../model';
-import type { ItemRejection, PlatformCodec, PushItems } from '../codec';
+import { findInvalidText } from '../../unicode';
+import type { PlatformCodec, PushItems } from '../codec';
 import { requireData } from '../json';
 import { ContentError } from './content-error';
 import {
@@ -22,20 +25,16 @@ import {
   statusElements,
   syncPackage,
 } from './document';
-import { type CalendarVersion, calendarToEvent, eventToCalendar } from './icalendar';
-import { contactToVCard, type VCardVersion, vcardToContact } from './vcard';
-import { parseXml } from './xml';
+import { calendarToEvent, eventToCalendar } from './icalendar';
+import { contactToVCard, vcardToContact } from './vcard';
+import { isXmlText, parseXml } from './xml';
 
 /**
  * The `syncml` platform: SyncML 1.2 documents as inbox payloads and push bodies, contacts as
  * vCard, events as iCalendar, notes as plain text, anything else as JSON (docs/syncml.md).
  */
 
-export interface SyncmlFormats {
-  contacts: VCardVersion;
-  events: CalendarVersion;
-}
-export const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
+const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
 
 const TYPES = {
   vcard30: 'text/vcard',
@@ -59,11 +58,15 @@ export function encodeContent(
   if (collection === 'events') {
     return { type: TYPES[formats.events], data: eventToCalendar(data, objectId, formats.events, updatedAt) };
   }
-  // A note that is only text travels as text/plain; one with more members as JSON, losing nothing.
+  // A note that is only text travels as text/plain; one with more members, or with characters
+  // XML cannot hold, as JSON (where they are escapes), losing nothing.
   const keys = Object.keys(data);
-  if (collection === 'notes' && keys.length === 1 && typeof data.text === 'string')
+  if (collection === 'notes' && keys.length === 1 && typeof data.text === 'string' && isXmlText(data.text))
     return { type: TYPES.text, data: data.text };
-  return { type: TYPES.json, data: JSON.stringify(data) };
+  return {
+    type: TYPES.json,
+    data: JSON.stringify(data).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`),
+  };
 }
 
 /** An item's content back to an object; ContentError when it cannot be converted. */
@@ -110,9 +113,6 @@ export function decodeContent(
 const COMMAND = { add: 'Add', modify: 'Replace', delete: 'Delete' } as const;
 const OP = { Add: 'add', Replace: 'modify', Delete: 'delete' } as const;
 
-/** What a result adds for items that could not be converted (see functions/inbound.ts). */
-export type ResultWithItems = PushResult & { rejectedItems?: ItemRejection[] };
-
 const refOf = (changeId: string) => {
   const parts = changeId.split('.');
   return {
@@ -122,18 +122,8 @@ const refOf = (changeId: string) => {
   };
 };
 
-function assertMediaType(contentType: string): void {
-  const media = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (media !== SYNCML_MEDIA_TYPE) {
-    throw new UnsupportedMediaTypeError(
-      `a syncml device pushes ${SYNCML_MEDIA_TYPE}, not "${media || '(none)'}"`,
-    );
-  }
-}
-
 /** Converts a device's package; items that cannot be converted are listed, not thrown. */
-export function decodeSyncmlPush(body: string, contentType: string): PushItems {
-  assertMediaType(contentType);
+export function decodeSyncmlPush(body: string): PushItems {
   const { commands, failures } = readPackage(parseXml(body));
   if (commands.length + failures.length > MAX_CHANGES_PER_PUSH) {
     throw new ValidationError(
@@ -167,6 +157,13 @@ export function decodeSyncmlPush(body: string, contentType: string): PushItems {
       if (command.command !== 'Delete') {
         if (command.data === undefined) throw new ContentError(`${command.command} needs <Data>`);
         write.data = decodeContent(collection, objectId, command.type, command.data);
+        // JSON items and X-SYNCHUB-EXTRA can spell half a surrogate pair as a \uXXXX escape.
+        const invalidText = findInvalidText(write.data);
+        if (invalidText) {
+          throw new ContentError(
+            `${invalidText.path.join('.') || 'the item'} is not valid Unicode: ${invalidText.problem}`,
+          );
+        }
         if (jsonByteLength(write.data) > MAX_OBJECT_DATA_BYTES)
           throw new ContentError(`the object would exceed ${MAX_OBJECT_DATA_BYTES} bytes of JSON`);
       }
@@ -228,7 +225,6 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
     },
 
     encodeResult(result: PushResult): JsonValue {
-      const withItems = result as ResultWithItems;
       const statuses: OutStatus[] = [];
       if (result.status === 'applied') {
         for (const c of result.changes)
@@ -254,7 +250,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
         }
       } else if (result.changeId)
         statuses.push({ ...refOf(result.changeId), cmd: 'Sync', code: 400, reason: result.reason });
-      for (const item of withItems.rejectedItems ?? []) {
+      for (const item of result.rejectedItems ?? []) {
         if (statuses.some((s) => `${s.cmdRef}` === refOf(item.changeId).cmdRef)) continue;
         statuses.push({
           ...refOf(item.changeId),
@@ -289,16 +285,14 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
       return syncPackage(String(replica.version), deviceId, [item]);
     },
 
-    decodePush(body: string, contentType: string) {
-      return decodeSyncmlPush(body, contentType).writes;
+    decodePush(body: string) {
+      return decodeSyncmlPush(body).writes;
     },
 
     decodePushItems: decodeSyncmlPush,
 
     forDevice(device: { deviceId: string; settings: DeviceSettings }): PlatformCodec {
-      // The settings member is declared by core/settings.ts (DeviceSettingsInputSchema).
-      const { syncml } = device.settings as DeviceSettings & { syncml?: Partial<SyncmlFormats> };
-      return syncmlCodecFor(device.deviceId, { ...DEFAULT_FORMATS, ...syncml });
+      return syncmlCodecFor(device.deviceId, { ...DEFAULT_FORMATS, ...device.settings.syncml });
     },
   };
   return codec;

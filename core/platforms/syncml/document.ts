@@ -1,15 +1,15 @@
-import { ValidationError } from '../../errors';
 import { ChangeIdSchema, CollectionSchema, ObjectIdSchema } from '../../ids';
+import { invalidRequest, jsonPointer } from '../../validation';
 import { child, childrenNamed, childText, el, textEl, type XmlElement } from './xml';
 
 /**
  * SyncML 1.2 documents (OMA DS 1.2 representation protocol): writing the server's Sync
  * packages and reading a device's package into protocol-level commands. The content of each
- * item is converted elsewhere (content.ts).
+ * item is converted by the codec (codec.ts, with vcard.ts and icalendar.ts).
  */
 
 export const SYNCML_MEDIA_TYPE = 'application/vnd.syncml+xml';
-export const SERVER_URI = 'synchub';
+const SERVER_URI = 'synchub';
 
 export type Command = 'Add' | 'Replace' | 'Delete';
 
@@ -138,8 +138,12 @@ export interface InFailure {
   code: number;
 }
 
+/**
+ * A 400 in the shape every route reports (core/validation.ts), its path a pointer over element
+ * names: `SyncBody.Status[2].Data` is reported as `/SyncBody/Status/2/Data`.
+ */
 const bad = (path: string, message: string) =>
-  new ValidationError(`${path}: ${message}`, { errors: [{ path, message }] });
+  invalidRequest('body', [{ path: jsonPointer(path.replace(/\[(\d+)\]/g, '.$1').split('.')), message }]);
 
 const locUri = (element: XmlElement | undefined) => childText(child(element, 'Target'), 'LocURI');
 const sourceUri = (element: XmlElement | undefined) => childText(child(element, 'Source'), 'LocURI');

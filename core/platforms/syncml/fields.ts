@@ -12,11 +12,18 @@ import { ContentError } from './content-error';
  *   that do not fit it, as base64url JSON; read back into the object, so an app's fields
  *   survive a device that edits the contact.
  */
-/** Characters a content line can carry: no C0 controls or DEL, and a newline only in text. */
+/**
+ * Characters a content line can carry: no C0 controls or DEL, a newline only in text, and
+ * nothing the SyncML document around it could not hold (XML 1.0 has no U+FFFE, U+FFFF or
+ * unpaired surrogates). Other values travel in X-SYNCHUB-EXTRA, losing nothing.
+ */
 export const carriable = (text: string, newline: boolean): boolean =>
   [...text].every((c) => {
     const code = c.codePointAt(0)!;
-    return code === 10 ? newline : code >= 0x20 && code !== 0x7f;
+    if (code === 10) return newline;
+    return (
+      code >= 0x20 && code !== 0x7f && code !== 0xfffe && code !== 0xffff && (code < 0xd800 || code > 0xdfff)
+    );
   });
 
 /** Text a vCard or iCalendar value can carry exactly: no control characters but newline, no edge blanks. */

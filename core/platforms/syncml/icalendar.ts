@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
@@ -25,7 +25,7 @@ import { rruleToVcal, vcalToRrule } from './vcal-rules';
  * mapping in its `vcal` dialect: UTC times plus X-SYNCHUB-TZID, 1.0 recurrence, DALARM/AALARM).
  */
 
-export type CalendarVersion = 'icalendar20' | 'vcalendar10';
+export type CalendarVersion = SyncmlFormats['events'];
 
 const design = ICAL.design.icalendar as DesignSet;
 
@@ -96,12 +96,7 @@ const instant = (w: When): number => {
 };
 const basicUtc = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
 
-export function eventToComponent(
-  data: JsonObject,
-  objectId: string,
-  vcal: boolean,
-  stamp: string,
-): ICAL.Component {
+function eventToComponent(data: JsonObject, objectId: string, vcal: boolean, stamp: string): ICAL.Component {
   const { known: e, extra, unknown } = partition(data, EventShape);
   // Cross-member rules: an end or exceptions of another kind than the start do not fit.
   if (e.end && (!e.start || allDay(e.end) !== allDay(e.start) || zoneOf(e.end) !== zoneOf(e.start))) {
@@ -189,7 +184,7 @@ const fromBasic = (value: string): string | undefined => {
     : `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7]}`;
 };
 
-export function componentToEvent(event: ICAL.Component, objectId: string, vcal: boolean): JsonObject {
+function componentToEvent(event: ICAL.Component, objectId: string, vcal: boolean): JsonObject {
   const out: Record<string, unknown> = {};
   const unknown: string[] = [];
   let extra: JsonObject = {};

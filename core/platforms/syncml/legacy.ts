@@ -76,7 +76,7 @@ function logicalLines(text: string): string[] {
   return lines;
 }
 
-export function decodeQuotedPrintable(value: string, charset = 'UTF-8'): string {
+function decodeQuotedPrintable(value: string, charset = 'UTF-8'): string {
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
@@ -101,7 +101,7 @@ export function decodeQuotedPrintable(value: string, charset = 'UTF-8'): string 
 }
 
 /** RFC 2045 quoted-printable of UTF-8, with soft breaks so no physical line exceeds 76. */
-export function encodeQuotedPrintable(value: string, firstLineUsed: number): string {
+function encodeQuotedPrintable(value: string, firstLineUsed: number): string {
   let out = '';
   let lineLength = firstLineUsed;
   const bytes = Buffer.from(value, 'utf8');

@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../../model';
 import { ContentError } from './content-error';
 import {
   addUnknown,
@@ -24,7 +24,7 @@ import { type LegacyProfile, legacyToModern, modernToLegacy } from './legacy';
  * syntax step in legacy.ts, then the same mapping). docs/syncml.md has the table.
  */
 
-export type VCardVersion = 'vcard30' | 'vcard21';
+export type VCardVersion = SyncmlFormats['contacts'];
 
 const design = ICAL.design.vcard3 as DesignSet;
 
@@ -84,7 +84,7 @@ const withTypes = (types: string[] | undefined): Record<string, string | string[
   types ? { type: types.length === 1 ? types[0]! : types } : {};
 
 /** A contact object as vCard 3.0 text. Total: members that do not fit go to X-SYNCHUB-EXTRA. */
-export function contactToVCard30(data: JsonObject): string {
+function contactToVCard30(data: JsonObject): string {
   const { known: c, extra, unknown } = partition(data, ContactShape);
   const props: Jprop[] = [['version', {}, 'text', '3.0']];
   if (c.uid) props.push(['uid', {}, 'text', c.uid]);
@@ -126,7 +126,7 @@ const compact = <T extends Record<string, unknown>>(record: T): T =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
 
 /** vCard 3.0 text → contact object. Throws ContentError on anything unreadable. */
-export function vcard30ToContact(text: string): JsonObject {
+function vcard30ToContact(text: string): JsonObject {
   const card = parseOne(text, 'vcard');
   const contact: Record<string, unknown> = {};
   const unknown: string[] = [];

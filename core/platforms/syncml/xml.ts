@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { PayloadTooLargeError, ValidationError } from '../../errors';
+import { PayloadTooLargeError } from '../../errors';
+import { invalidRequest } from '../../validation';
 
 /**
  * Safe XML for SyncML pushes. Device XML is hostile input, so before any parser sees it we
@@ -9,10 +10,10 @@ import { PayloadTooLargeError, ValidationError } from '../../errors';
  * character references ourselves, which cannot expand.
  */
 
-export const MAX_XML_BYTES = 900_000;
-export const MAX_XML_ELEMENTS = 20_000;
+const MAX_XML_BYTES = 900_000;
+const MAX_XML_ELEMENTS = 20_000;
 /** A SyncML push nests about 8 deep (SyncML > SyncBody > Atomic > Sync > Add > Item > Meta > Type). */
-export const MAX_XML_DEPTH = 24;
+const MAX_XML_DEPTH = 24;
 
 /** A parsed element: child elements by name (always arrays, in document order per name) and text. */
 export interface XmlElement {
@@ -38,14 +39,18 @@ const parser = new XMLParser({
 });
 
 const invalid = (detail: string) =>
-  new ValidationError(`the SyncML body is not acceptable XML: ${detail}`, {
-    errors: [{ path: 'body', message: detail }],
-  });
+  invalidRequest('body', [{ path: '', message: `not acceptable XML: ${detail}` }]);
+
+/** Anything outside XML 1.0's `Char` production: C0 controls but tab/LF/CR, surrogates alone, U+FFFE, U+FFFF. */
+const NON_XML_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Can this text stand in an XML document (as character data, escaped)? */
+export const isXmlText = (text: string): boolean => !NON_XML_CHARACTER.test(text);
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** Decodes the predefined entities and character references; anything else is refused. */
-export function decodeEntities(text: string): string {
+function decodeEntities(text: string): string {
   return text.replace(/&([^;&\s]{0,12});?/g, (match, name: string) => {
     if (!match.endsWith(';')) throw invalid(`a bare "&" in text (write &amp;)`);
     if (Object.hasOwn(PREDEFINED, name)) return PREDEFINED[name]!;
@@ -58,6 +63,8 @@ export function decodeEntities(text: string): string {
     if (
       code > 0x10ffff ||
       (code >= 0xd800 && code <= 0xdfff) ||
+      code === 0xfffe ||
+      code === 0xffff ||
       (code < 0x20 && ![9, 10, 13].includes(code))
     ) {
       throw invalid(`character reference "&${name};" is not an XML character`);
@@ -73,6 +80,13 @@ function preflight(body: string): void {
   }
   // A body that was not UTF-8 arrives with replacement characters in it.
   if (body.includes('\uFFFD')) throw invalid('the body is not valid UTF-8');
+  const forbidden = NON_XML_CHARACTER.exec(body);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0)!;
+    throw invalid(
+      `U+${code.toString(16).toUpperCase().padStart(4, '0')} at offset ${forbidden.index} is not a character XML 1.0 allows (no control characters but tab, newline and carriage return; no U+FFFE, U+FFFF or unpaired surrogates)`,
+    );
+  }
   if (/<!(?!--|\[CDATA\[)/.test(body)) {
     throw invalid('DTDs and declarations (<!DOCTYPE, <!ENTITY, ...) are not allowed');
   }
@@ -137,7 +151,7 @@ export const childrenNamed = (element: XmlElement | undefined, name: string): Xm
 export const childText = (element: XmlElement | undefined, name: string): string | undefined =>
   child(element, name)?.text.trim();
 
-export const escapeXml = (text: string): string =>
+const escapeXml = (text: string): string =>
   text
     .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
     .replace(

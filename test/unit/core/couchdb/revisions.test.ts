@@ -17,9 +17,9 @@ import {
   serverHash,
   winnerOf,
 } from '../../../../core/couchdb/revisions';
-import { policyConflictResolution } from '../../../../core/inbound';
-import type { JsonObject } from '../../../../core/model';
-import type { ConflictPolicy } from '../../../../core/policies';
+import type { ConflictPolicy, JsonObject } from '../../../../core/model';
+import { conflictResolution } from '../../../../core/session/push';
+import { session } from '../session/fixtures';
 
 const live = (version: number, view: JsonObject) => ({ version, deleted: false, view });
 
@@ -43,10 +43,12 @@ const pushed = (
   return doc;
 };
 
+/** The session's resolution, every collection under `policy`, no base versions known. */
 const resolver = (policy: ConflictPolicy) =>
-  policyConflictResolution(
-    () => policy,
-    () => undefined,
+  conflictResolution(
+    session('d1', {}, { defaults: { conflictPolicy: policy } }),
+    new Map(),
+    new Map([['notes', () => 'server']]),
   );
 
 /** Every tree keeps one open leaf at most, the server's, and every client computes it as the winner. */

@@ -1,0 +1,58 @@
+import type { JsonObject, SyncHubDevice } from '../../client/device';
+import { SyncmlDevice } from '../../client/syncml';
+import type { SyncHubUser } from '../../client/user';
+import { newDevice } from './runtime';
+
+/** A device of any platform, as tests that cover every platform of the registry drive it. */
+export interface PlatformDevice {
+  readonly platform: string;
+  readonly token: string;
+  /** Polls, applies and acknowledges until its inbox is empty. */
+  sync(): Promise<void>;
+  /** Live objects by `collection/objectId`, as plain data. */
+  view(): Record<string, JsonObject>;
+  /** Pushes new objects in the platform's own format. */
+  add(objects: readonly { collection: string; objectId: string; data: JsonObject }[]): Promise<void>;
+}
+
+/** A json or jsonpatch device client as a `PlatformDevice`. */
+export const asPlatformDevice = (device: SyncHubDevice): PlatformDevice => ({
+  platform: device.platform,
+  token: device.token,
+  sync: async () => {
+    await device.sync({ wait: 1 });
+  },
+  view: () => device.view(),
+  add: async (objects) => {
+    await device.push(objects.map((object) => ({ op: 'add', ...object })));
+  },
+});
+
+/**
+ * Registers a device of `platform` with its test client. A platform added to the registry
+ * (core/platforms/index.ts) must get a line here, so tests over every platform include it.
+ */
+export const platformDevice = async (
+  user: SyncHubUser,
+  platform: string,
+  name: string,
+): Promise<PlatformDevice> => {
+  if (platform === 'json' || platform === 'jsonpatch')
+    return asPlatformDevice(await newDevice(user, platform, name));
+  if (platform === 'syncml') {
+    const { deviceToken } = await user.registerDevice('syncml' as 'json', name);
+    const device = new SyncmlDevice(user.baseUrl, deviceToken);
+    return {
+      platform,
+      token: deviceToken,
+      sync: async () => {
+        await device.sync(1);
+      },
+      view: () => device.view(),
+      add: async (objects) => {
+        await device.push([...objects]);
+      },
+    };
+  }
+  throw new Error(`no test device for platform "${platform}": add one to test/support/platform-devices.ts`);
+};
