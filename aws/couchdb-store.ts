@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -13,28 +12,30 @@ import type { DocRef } from '../core/couchdb/documents';
 import type { FeedEntry } from '../core/couchdb/feed';
 import type { RevTree } from '../core/couchdb/revisions';
 import type { JsonObject, StoredObject } from '../core/model';
+import { batchGetAll } from './batch-get';
 import type { TransactItem } from './commit';
-import { isConditionFailure } from './errors';
+import { isConditionFailure, TransientError } from './errors';
 import { epochSeconds, objectKey, userPk } from './keys';
 import { storedObjectFromItem } from './objects-store';
+import { backoff, MAX_ATTEMPTS } from './retry';
 
 /**
- * What the CouchDB front keeps, in the sync table under sort-key prefixes of its own:
+ * What the CouchDB front keeps, in the sync table under sort-key prefixes of its own (aws/keys.ts
+ * lists them with the rest of the layout):
  *
  *   CR#collection#objectId   the object's revision tree, shared by the user's CouchDB devices
  *   CF#deviceId#<seq>        a device's feed: its inbox messages, copied so `_changes` can re-read them
- *   CS#deviceId              the device's feed state (how far the inbox has been copied)
  *   CL#deviceId#<localId>    the device's `_local` documents (replication checkpoints)
  *
  * Trees are versioned by a counter and written conditionally, so concurrent writers never lose
  * each other's revisions. Feed entries expire with the change log; trees of deleted objects with
- * the tombstones.
+ * the tombstones. How far the inbox has been copied is the end of the feed's last entry: no
+ * state item to keep in step with the entries.
  */
 
 export const treeSk = (ref: DocRef) => `CR#${ref.collection}#${ref.objectId}`;
 const feedPrefix = (deviceId: string) => `CF#${deviceId}#`;
 const feedSk = (deviceId: string, seq: number) => `${feedPrefix(deviceId)}${String(seq).padStart(13, '0')}`;
-const feedStateSk = (deviceId: string) => `CS#${deviceId}`;
 const localSk = (deviceId: string, localId: string) => `CL#${deviceId}#${localId}`;
 
 export interface StoredTree {
@@ -56,7 +57,20 @@ export interface CouchStoreOptions {
 }
 
 const keyOf = (ref: DocRef) => `${ref.collection}#${ref.objectId}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const uniqueRefs = (refs: readonly DocRef[]) => [...new Map(refs.map((ref) => [keyOf(ref), ref])).values()];
+
+/** BatchGetItem takes 100 keys and BatchWriteItem 25 items per request; requests go side by side. */
+const KEYS_PER_READ = 100;
+const ITEMS_PER_WRITE = 25;
+const chunked = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, (index + 1) * size),
+  );
+
+const treeOfItem = (item: Record<string, unknown>): StoredTree => ({
+  tree: JSON.parse(String(item.tree)) as RevTree,
+  counter: Number(item.counter),
+});
 
 export class CouchStore {
   constructor(
@@ -64,39 +78,99 @@ export class CouchStore {
     private readonly options: CouchStoreOptions,
   ) {}
 
+  /** Strongly consistent reads of any number of keys of one table, in parallel requests. */
+  private async readKeys(table: string, keys: readonly Record<string, unknown>[]) {
+    const pages = await Promise.all(
+      chunked(keys, KEYS_PER_READ).map((chunk) => batchGetAll(this.db, table, chunk)),
+    );
+    return pages.flat();
+  }
+
+  /** The trees of these objects, by `collection#objectId` (absent: none stored). */
+  async readTrees(userId: string, refs: readonly DocRef[]): Promise<Map<string, StoredTree>> {
+    const items = await this.readKeys(
+      this.options.syncTable,
+      uniqueRefs(refs).map((ref) => ({ pk: userPk(userId), sk: treeSk(ref) })),
+    );
+    return new Map(items.map((item) => [String(item.sk).slice(3), treeOfItem(item)]));
+  }
+
   /**
-   * Each object with its revision tree, read together (one TransactGetItems per 50 objects), so
-   * a tree and its object written by one transaction are never seen half-way.
+   * Each object with its revision tree, by `collection#objectId`. The two are read side by side
+   * (two batch reads: half the read units of a transactional read). A tree and its object are
+   * written together (a replicated document), or the tree after its object was read (a server
+   * revision), so a tree read beside its object is never ahead of it unless a document was
+   * replicated in between: such a tree names a newer object version than the one read, and those
+   * few are read again transactionally. A tree behind its object is harmless: bringing it up to
+   * date is a conditional write, which then fails and is read again.
    */
   async readObjects(userId: string, refs: readonly DocRef[]): Promise<Map<string, ObjectWithTree>> {
-    const found = new Map<string, ObjectWithTree>();
-    const unique = [...new Map(refs.map((ref) => [keyOf(ref), ref])).values()];
-    for (let i = 0; i < unique.length; i += 50) {
-      const chunk = unique.slice(i, i + 50);
-      const { Responses = [] } = await this.db.send(
-        new TransactGetCommand({
-          TransactItems: chunk.flatMap((ref) => [
-            {
-              Get: {
-                TableName: this.options.objectsTable,
-                Key: objectKey(userId, ref.collection, ref.objectId),
-              },
-            },
-            { Get: { TableName: this.options.syncTable, Key: { pk: userPk(userId), sk: treeSk(ref) } } },
-          ]),
-        }),
-      );
-      chunk.forEach((ref, index) => {
-        const object = Responses[index * 2]?.Item;
-        const tree = Responses[index * 2 + 1]?.Item;
-        found.set(keyOf(ref), {
-          ...(object ? { object: storedObjectFromItem(object) } : {}),
-          ...(tree
-            ? { tree: { tree: JSON.parse(String(tree.tree)) as RevTree, counter: Number(tree.counter) } }
-            : {}),
-        });
-      });
+    const unique = uniqueRefs(refs);
+    const [trees, objects] = await Promise.all([
+      this.readTrees(userId, unique),
+      this.readKeys(
+        this.options.objectsTable,
+        unique.map((ref) => objectKey(userId, ref.collection, ref.objectId)),
+      ),
+    ]);
+    return this.joined(userId, unique, objects.map(storedObjectFromItem), trees);
+  }
+
+  /**
+   * Objects already read (a page of a full resend) with their trees, read now; as `readObjects`,
+   * a tree ahead of its object has both read again.
+   */
+  async withTrees(userId: string, objects: readonly StoredObject[]): Promise<Map<string, ObjectWithTree>> {
+    return this.joined(userId, objects, objects, await this.readTrees(userId, objects));
+  }
+
+  private async joined(
+    userId: string,
+    refs: readonly DocRef[],
+    objects: readonly StoredObject[],
+    trees: ReadonlyMap<string, StoredTree>,
+  ): Promise<Map<string, ObjectWithTree>> {
+    const found = new Map<string, ObjectWithTree>(refs.map((ref) => [keyOf(ref), {}]));
+    for (const object of objects) found.set(keyOf(object), { object });
+    const ahead: DocRef[] = [];
+    for (const [key, tree] of trees) {
+      const { object } = found.get(key) ?? {};
+      if (object && tree.tree.objectVersion > object.version) ahead.push(object);
+      else found.set(key, { ...found.get(key), tree });
     }
+    if (ahead.length > 0)
+      for (const [key, read] of await this.readObjectsAtomically(userId, ahead)) found.set(key, read);
+    return found;
+  }
+
+  /** Objects and trees read together in one transactional read (100 items: 50 objects per request). */
+  async readObjectsAtomically(userId: string, refs: readonly DocRef[]): Promise<Map<string, ObjectWithTree>> {
+    const found = new Map<string, ObjectWithTree>();
+    await Promise.all(
+      chunked(uniqueRefs(refs), 50).map(async (chunk) => {
+        const { Responses = [] } = await this.db.send(
+          new TransactGetCommand({
+            TransactItems: chunk.flatMap((ref) => [
+              {
+                Get: {
+                  TableName: this.options.objectsTable,
+                  Key: objectKey(userId, ref.collection, ref.objectId),
+                },
+              },
+              { Get: { TableName: this.options.syncTable, Key: { pk: userPk(userId), sk: treeSk(ref) } } },
+            ]),
+          }),
+        );
+        chunk.forEach((ref, index) => {
+          const object = Responses[index * 2]?.Item;
+          const tree = Responses[index * 2 + 1]?.Item;
+          found.set(keyOf(ref), {
+            ...(object ? { object: storedObjectFromItem(object) } : {}),
+            ...(tree ? { tree: treeOfItem(tree) } : {}),
+          });
+        });
+      }),
+    );
     return found;
   }
 
@@ -166,6 +240,7 @@ export class CouchStore {
         KeyConditionExpression: 'pk = :user',
         ExpressionAttributeValues: { ':user': userId },
         Limit: limit,
+        ConsistentRead: true,
         ...(after ? { ExclusiveStartKey: { pk: userId, sk: after } } : {}),
       }),
     );
@@ -175,21 +250,30 @@ export class CouchStore {
     };
   }
 
+  /** How far the inbox has been copied into the feed: the end of its last entry (0: none). */
   async feedState(userId: string, deviceId: string): Promise<{ copiedUpTo: number }> {
-    const { Item } = await this.db.send(
-      new GetCommand({
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
         TableName: this.options.syncTable,
-        Key: { pk: userPk(userId), sk: feedStateSk(deviceId) },
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': feedPrefix(deviceId) },
+        ScanIndexForward: false,
+        Limit: 1,
         ConsistentRead: true,
       }),
     );
-    return { copiedUpTo: Number(Item?.copiedUpTo ?? 0) };
+    const last = Items[0] ? (JSON.parse(String(Items[0].entry)) as FeedEntry) : undefined;
+    return { copiedUpTo: last ? (last.through ?? last.seq) : 0 };
   }
 
-  /** Stores feed entries (idempotent: an entry's content is a function of its message), then moves the state. */
+  /**
+   * Stores feed entries (idempotent: an entry's content is a function of its messages). Requests
+   * go side by side; unprocessed items are written again with the one backoff, and stay a
+   * transient failure if they never get in.
+   */
   async appendFeed(userId: string, deviceId: string, entries: readonly FeedEntry[]): Promise<void> {
     const expiresAt = epochSeconds() + this.options.feedTtlSeconds;
-    let pending = entries.map((entry) => ({
+    const requests = entries.map((entry) => ({
       PutRequest: {
         Item: {
           pk: userPk(userId),
@@ -199,31 +283,20 @@ export class CouchStore {
         },
       },
     }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchWriteItem kept returning unprocessed items');
-      if (attempt > 0) await sleep(20 * 2 ** attempt);
-      const { UnprocessedItems } = await this.db.send(
-        new BatchWriteCommand({ RequestItems: { [this.options.syncTable]: pending.slice(0, 25) } }),
-      );
-      pending = [
-        ...((UnprocessedItems?.[this.options.syncTable] as typeof pending) ?? []),
-        ...pending.slice(25),
-      ];
-    }
-    const last = Math.max(...entries.map((entry) => entry.through ?? entry.seq));
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.options.syncTable,
-          Key: { pk: userPk(userId), sk: feedStateSk(deviceId) },
-          UpdateExpression: 'SET copiedUpTo = :last',
-          ConditionExpression: 'attribute_not_exists(copiedUpTo) OR copiedUpTo < :last',
-          ExpressionAttributeValues: { ':last': last },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // a concurrent copy went as far already
-    }
+    await Promise.all(
+      chunked(requests, ITEMS_PER_WRITE).map(async (chunk) => {
+        let pending = chunk;
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt >= MAX_ATTEMPTS)
+            throw new TransientError('BatchWriteItem kept returning unprocessed feed entries (throttled)');
+          if (attempt > 0) await backoff(attempt - 1);
+          const { UnprocessedItems } = await this.db.send(
+            new BatchWriteCommand({ RequestItems: { [this.options.syncTable]: pending } }),
+          );
+          pending = (UnprocessedItems?.[this.options.syncTable] as typeof pending | undefined) ?? [];
+        }
+      }),
+    );
   }
 
   /** Feed entries after `afterSeq`, in order. */
@@ -282,30 +355,5 @@ export class CouchStore {
       }),
     );
     return Attributes !== undefined;
-  }
-
-  /** Reads trees only (for `_revs_diff`). */
-  async readTrees(userId: string, refs: readonly DocRef[]): Promise<Map<string, RevTree>> {
-    const found = new Map<string, RevTree>();
-    let pending = [
-      ...new Map(refs.map((ref) => [keyOf(ref), { pk: userPk(userId), sk: treeSk(ref) }])).values(),
-    ];
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem kept returning unprocessed keys');
-      if (attempt > 0) await sleep(20 * 2 ** attempt);
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: { [this.options.syncTable]: { Keys: pending.slice(0, 100), ConsistentRead: true } },
-        }),
-      );
-      for (const item of Responses?.[this.options.syncTable] ?? []) {
-        found.set(String(item.sk).slice(3), JSON.parse(String(item.tree)) as RevTree);
-      }
-      pending = [
-        ...((UnprocessedKeys?.[this.options.syncTable]?.Keys as typeof pending) ?? []),
-        ...pending.slice(100),
-      ];
-    }
-    return found;
   }
 }

@@ -1,5 +1,6 @@
 import { isJsonObject } from '../json';
 import type { InboxMessage } from '../model';
+import { findInboxGap } from '../session/inbox';
 import { docIdOf } from './documents';
 
 /**
@@ -90,10 +91,49 @@ export const entryOf = (message: InboxMessage): FeedEntry => {
   return { seq: message.seq, ids: [...new Set(idsOf(message.payload))] };
 };
 
-/** Messages numbered from `from` to `to` were lost before the feed got them: a full resend covers them. */
-export const lostEntry = (from: number, to: number): FeedEntry => ({
+/**
+ * A full resend stands for the messages numbered from `from` to `to`: they were lost before the
+ * feed got them, or a full resend showed their changes already.
+ */
+export const resendEntry = (from: number, to: number): FeedEntry => ({
   seq: from,
   ids: [],
   snapshot: true,
   through: to,
 });
+
+const endOf = (entry: FeedEntry) => entry.through ?? entry.seq;
+
+/**
+ * What a drain of the device's inbox adds to its feed, after `copiedUpTo`: one entry per
+ * message (redeliveries of copied ones dropped), behind a full-resend entry for numbers that
+ * were lost (expired, or a lost queue: the inbox rule of core/session/inbox.ts decides). Entries
+ * at or below `coveredUpTo`, a position the reader reached through a full resend that showed
+ * their changes already, are not copied one by one but become one full-resend entry: a `since`
+ * from inside that range, which only another client of the same device can hold, re-reads
+ * everything instead of replaying them.
+ */
+export const feedEntriesOf = (
+  messages: readonly InboxMessage[],
+  state: { copiedUpTo: number; lastSent: number; coveredUpTo: number },
+  check: { longPoll: boolean; now: number; visibilityMs: number },
+): FeedEntry[] => {
+  const fresh = [
+    ...new Map(messages.filter((m) => m.seq > state.copiedUpTo).map((m) => [m.seq, m])).values(),
+  ].sort((a, b) => a.seq - b.seq);
+  const gap = findInboxGap(
+    {
+      ackedSeq: state.copiedUpTo,
+      lastSent: Math.max(state.lastSent, fresh.at(-1)?.seq ?? 0),
+      inflight: [],
+    },
+    { firstReceived: fresh[0]?.seq, ...check },
+  );
+  const entries = [...(gap ? [resendEntry(gap.from, gap.to)] : []), ...fresh.map(entryOf)];
+  const covered = entries.filter((entry) => endOf(entry) <= state.coveredUpTo);
+  if (covered.length === 0) return entries;
+  return [
+    resendEntry(covered[0]!.seq, Math.max(...covered.map(endOf))),
+    ...entries.filter((entry) => endOf(entry) > state.coveredUpTo),
+  ];
+};

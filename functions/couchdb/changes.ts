@@ -3,27 +3,30 @@ import type { DeviceRecord } from '../../aws/device-registry';
 import { isMissingQueue } from '../../aws/inbox';
 import { type DocRef, docIdOf, parseDocId } from '../../core/couchdb/documents';
 import {
-  entryOf,
   type FeedEntry,
+  feedEntriesOf,
   formatPosition,
-  lostEntry,
   type Position,
   parseSince,
   rowSeq,
 } from '../../core/couchdb/feed';
-import type { InboxMessage } from '../../core/model';
 import type { DeviceSession } from '../../core/session/device-session';
 import { receivesFromServer } from '../../core/session/guards';
 import { collectionInScope } from '../../core/session/holdings';
 import { logger, MetricName, metrics } from '../lib/observability';
-import { couchStore, inbox, registry } from './context';
+import { couchStore, FEED_COPY_VISIBILITY_SECONDS, inbox, registry, syncStore } from './context';
 import { badRequest } from './errors';
-import { type DocView, leavesFor, loadViews } from './views';
+import { type DocView, leavesFor, loadViews, viewsOfListed } from './views';
 
 /** A long poll that finds nothing holds this long (API Gateway's integration timeout is 30 s). */
 export const LONGPOLL_MS = 20_000;
 const MAX_LIMIT = 1_000;
+/** Receives of up to 10 inbox bundles each per drain. */
 const RECEIVES_PER_DRAIN = 10;
+/** Objects per page of a full resend (one query, one batch read of their trees). */
+const SNAPSHOT_PAGE = 100;
+/** Feed entries read per query. */
+const FEED_PAGE = 50;
 
 export interface ChangesQuery {
   since?: string;
@@ -63,54 +66,112 @@ export const parseChangesQuery = (query: Record<string, string>): ChangesQuery =
   };
 };
 
-/** The feed entries a batch of inbox messages becomes; lost numbers become a full-resend entry. */
-const entriesFrom = (messages: InboxMessage[], copiedUpTo: number): FeedEntry[] => {
-  const entries: FeedEntry[] = [];
-  let expected = copiedUpTo + 1;
-  for (const message of [...messages].sort((a, b) => a.seq - b.seq)) {
-    if (message.seq < expected) continue; // copied already (a redelivery)
-    if (message.seq > expected) entries.push(lostEntry(expected, message.seq - 1));
-    entries.push(entryOf(message));
-    expected = message.seq + 1;
-  }
-  return entries;
+/** How far the device's inbox was copied into its feed, as this request knows it. */
+interface FeedState {
+  copiedUpTo: number;
+  /** The inbox was drained during this request (the feed is as complete as it gets now). */
+  drained: boolean;
+  /** The entries this request copied, in order (read from here rather than queried again). */
+  copied: FeedEntry[];
+  /** Deletions of copied bundles still under way (awaited before the next receive and the answer). */
+  deleting: Promise<void>[];
+}
+
+export const newFeedState = (copiedUpTo: number): FeedState => ({
+  copiedUpTo,
+  drained: false,
+  copied: [],
+  deleting: [],
+});
+
+/** Waits for the deletions under way: FIFO holds the rest of the inbox back until they are done. */
+export const settleDeletions = async (feed: FeedState): Promise<void> => {
+  await Promise.all(feed.deleting.splice(0));
+};
+
+/** The entries this request copied that continue the feed right after `seq`, if any. */
+const copiedAfter = (feed: FeedState, seq: number): FeedEntry[] | undefined => {
+  const next = feed.copied.filter((entry) => (entry.through ?? entry.seq) > seq);
+  return next[0]?.seq === seq + 1 ? next : undefined;
 };
 
 /**
- * Copies what the device's inbox holds into its feed, then deletes it from the queue: from then
- * on any `since` reads it again at once, with no visibility timeout in the way. Waits up to
- * `waitSeconds` for the first message (an SQS long poll). Resolves to how far the feed goes.
+ * Copies what the device's inbox holds into its feed (core/couchdb/feed.ts `feedEntriesOf`),
+ * then deletes it from the queue: from then on any `since` reads it again at once, with no
+ * visibility timeout in the way. Waits up to `waitSeconds` for the first message (an SQS long
+ * poll). Numbers sent but gone from the queue (expired, or a queue lost and made anew) become a
+ * full resend, by the same rule polls of the JSON API follow. `coveredUpTo` is the reader's
+ * position: what it already saw through a full resend is not copied one by one.
  */
-export const drainInbox = async (device: DeviceRecord, waitSeconds: number): Promise<number> => {
-  let { copiedUpTo } = await couchStore.feedState(device.userId, device.deviceId);
+export const drainInbox = async (
+  device: DeviceRecord,
+  feed: FeedState,
+  coveredUpTo: number,
+  waitSeconds: number,
+): Promise<void> => {
+  await settleDeletions(feed);
   let queueUrl = device.queueUrl;
+  let received = 0;
+  let remade = false;
+  const copy = async (messages: Parameters<typeof feedEntriesOf>[0], longPoll: boolean) => {
+    const entries = feedEntriesOf(
+      messages,
+      { copiedUpTo: feed.copiedUpTo, lastSent: device.nextSeq - 1, coveredUpTo },
+      { longPoll, now: Date.now(), visibilityMs: FEED_COPY_VISIBILITY_SECONDS * 1000 },
+    );
+    if (entries.length === 0) return;
+    if (entries[0]!.snapshot && entries[0]!.seq > coveredUpTo) {
+      logger.warn('inbox messages lost before they were copied; the device gets a full resend', {
+        from: entries[0]!.seq,
+        to: entries[0]!.through,
+      });
+    }
+    await couchStore.appendFeed(device.userId, device.deviceId, entries);
+    feed.copied.push(...entries);
+    feed.copiedUpTo = Math.max(...entries.map((entry) => entry.through ?? entry.seq));
+  };
   for (let receive = 0; receive < RECEIVES_PER_DRAIN; receive++) {
     let bundles: Awaited<ReturnType<typeof inbox.receive>>;
     try {
       bundles = await inbox.receive(queueUrl, receive === 0 ? waitSeconds : 0, 10);
     } catch (error) {
-      if (!isMissingQueue(error) || queueUrl !== device.queueUrl) throw error;
-      // Lost outside SyncHub: made anew; the numbers lost with it become a full resend.
+      if (!isMissingQueue(error) || remade) throw error;
+      // Lost outside SyncHub: made anew; what was in it is gone (a full resend, below).
       logger.warn('inbox queue lost; making it anew', { deviceId: device.deviceId });
       queueUrl = await inbox.create(device.deviceId);
       await registry.setQueueUrl(device, queueUrl);
-      return copiedUpTo;
+      remade = true;
+      break;
     }
     if (bundles.length === 0) break;
-    const entries = entriesFrom(
+    received += bundles.length;
+    await copy(
       bundles.flatMap((bundle) => bundle.messages),
-      copiedUpTo,
+      false,
     );
-    if (entries.length > 0) {
-      await couchStore.appendFeed(device.userId, device.deviceId, entries);
-      copiedUpTo = Math.max(...entries.map((entry) => entry.through ?? entry.seq));
-    }
-    await inbox.delete(
+    // Copied: deleted now. Fewer than a full receive means the inbox is empty for now, so the
+    // deletion runs beside the rest of the request instead of before another receive.
+    const deletion = inbox.delete(
       queueUrl,
       bundles.map((bundle) => bundle.handle),
     );
+    if (bundles.length < 10) {
+      feed.deleting.push(deletion);
+      break;
+    }
+    await deletion;
   }
-  return copiedUpTo;
+  feed.drained = true;
+  // Nothing came in a wait longer than a concurrent drain could hide messages for: numbers sent
+  // and not copied are gone. Another request may have copied them meanwhile: read the state again.
+  if (received === 0 && (remade || waitSeconds >= FEED_COPY_VISIBILITY_SECONDS)) {
+    if (device.nextSeq - 1 <= feed.copiedUpTo) return;
+    feed.copiedUpTo = Math.max(
+      feed.copiedUpTo,
+      (await couchStore.feedState(device.userId, device.deviceId)).copiedUpTo,
+    );
+    await copy([], true);
+  }
 };
 
 export interface ChangeRow {
@@ -144,25 +205,31 @@ export const readPage = async (
   device: DeviceRecord,
   session: DeviceSession,
   start: Position,
-  feed: { copiedUpTo: number; drained: boolean },
+  feed: FeedState,
   query: ChangesQuery,
 ): Promise<{ rows: ChangeRow[]; next: Position }> => {
   const rows: ChangeRow[] = [];
+  /** The transaction that last wrote each row's object, by row. */
+  const writtenBy = new Map<ChangeRow, string>();
+  const show = (row: ChangeRow, view: DocView) => {
+    rows.push(row);
+    if (view.object?.txId) writtenBy.set(row, view.object.txId);
+  };
   let position = start;
   for (let rounds = 0; rows.length < query.limit && rounds < 50; rounds++) {
     if (position.kind === 'snapshot') {
       const { objects, done } = await couchStore.listObjects(
         device.userId,
         decodeKey(position.after),
-        Math.min(100, Math.max(25, query.limit - rows.length)),
+        Math.min(SNAPSHOT_PAGE, Math.max(25, query.limit - rows.length)),
       );
       const covered = objects.filter((object) => collectionInScope(session, object.collection));
-      const views = await loadViews(device.userId, covered, session);
+      const views = await viewsOfListed(device.userId, covered, session);
       for (const object of covered) {
         const seq = `s${position.base}.${encodeKey(`${object.collection}#${object.objectId}`)}`;
         const view = views.get(docIdOf(object));
         const row = view && rowOf(view, seq, query.allDocs);
-        if (row) rows.push(row);
+        if (row) show(row, view);
       }
       const last = objects.at(-1);
       position = done
@@ -174,14 +241,22 @@ export const readPage = async (
           };
       continue;
     }
-    let entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, 50);
-    if (entries.length === 0 && !feed.drained) {
-      // The feed is read out: copy what the inbox has (only now, so a full resend is not slowed
-      // down by messages that would only come after it).
-      feed.drained = true;
-      feed.copiedUpTo = await drainInbox(device, 0);
-      entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, 50);
+    let entries = copiedAfter(feed, position.seq);
+    // Entries this request copied are the end of the feed: once they are shown, the page is done.
+    let last = entries !== undefined;
+    if (!entries) {
+      entries = await couchStore.readFeed(device.userId, device.deviceId, position.seq, FEED_PAGE);
+      if (entries.length === 0 && !feed.drained) {
+        // The feed is read out: copy what the inbox has (only now, so a full resend is not
+        // slowed down by messages that would only come after it).
+        await drainInbox(device, feed, position.seq, 0);
+        const copied = copiedAfter(feed, position.seq);
+        last = copied !== undefined;
+        entries =
+          copied ?? (await couchStore.readFeed(device.userId, device.deviceId, position.seq, FEED_PAGE));
+      }
     }
+    feed.copied = [];
     if (entries.length === 0) break;
     const refs: DocRef[] = entries.flatMap((entry) =>
       entry.ids.flatMap((id) => {
@@ -204,7 +279,7 @@ export const readPage = async (
       const entryRows = entry.ids.flatMap((id) => {
         const view = views.get(id);
         const row = view && rowOf(view, '', query.allDocs);
-        return row ? [row] : [];
+        return row ? [{ row, view }] : [];
       });
       const skip = Math.min(position.rows, entryRows.length);
       const fresh = entryRows.slice(skip);
@@ -213,8 +288,8 @@ export const readPage = async (
         stop = true;
         break;
       }
-      fresh.forEach((row, index) => {
-        rows.push({ ...row, seq: rowSeq(entry.seq, skip + index, entryRows.length) });
+      fresh.forEach(({ row, view }, index) => {
+        show({ ...row, seq: rowSeq(entry.seq, skip + index, entryRows.length) }, view!);
       });
       position = { kind: 'feed', seq: entry.through ?? entry.seq, rows: 0 };
       if (rows.length >= query.limit) {
@@ -222,9 +297,83 @@ export const readPage = async (
         break;
       }
     }
-    if (stop) break;
+    if (stop || (last && position.kind === 'feed')) break;
   }
-  return { rows, next: position };
+  return {
+    rows:
+      writtenBy.size === 0
+        ? rows
+        : await withWholeTransactions(device, session, rows, writtenBy, start, query),
+    next: position,
+  };
+};
+
+/** Rounds of following transactions whose members' current state belongs to another one. */
+const MAX_TRANSACTION_ROUNDS = 3;
+
+/**
+ * A page never shows part of a transaction. Rows show each object's current state, so a page
+ * of a full resend (which lists objects as it goes) or a feed entry whose object was written
+ * again since may show what a transaction wrote to one object and not what it wrote to the
+ * others. Each transaction that last wrote a row's object (its record in the sync store names
+ * its members) brings its other members in the device's collections into the page, in their
+ * current state, just before that row. Their rows take the seq of the row before them, so a
+ * checkpoint never claims more than the page had shown.
+ */
+const withWholeTransactions = async (
+  device: DeviceRecord,
+  session: DeviceSession,
+  rows: ChangeRow[],
+  writtenBy: Map<ChangeRow, string>,
+  start: Position,
+  query: ChangesQuery,
+): Promise<ChangeRow[]> => {
+  const shown = new Set(rows.map((row) => row.id));
+  const followed = new Set<string>();
+  let result = rows;
+  for (let round = 0; round < MAX_TRANSACTION_ROUNDS; round++) {
+    const pending = [...new Set(writtenBy.values())].filter((txId) => !followed.has(txId));
+    if (pending.length === 0) break;
+    for (const txId of pending) followed.add(txId);
+    const records = await Promise.all(pending.map((txId) => syncStore.getTransaction(device.userId, txId)));
+    const missing = new Map<string, { ref: DocRef; txId: string }>();
+    for (const record of records) {
+      for (const member of record?.members ?? []) {
+        const id = docIdOf(member);
+        if (!shown.has(id) && collectionInScope(session, member.collection))
+          missing.set(id, { ref: member, txId: record!.txId });
+      }
+    }
+    if (missing.size === 0) continue;
+    const views = await loadViews(
+      device.userId,
+      [...missing.values()].map(({ ref }) => ref),
+      session,
+    );
+    const before = new Map<string, ChangeRow[]>();
+    for (const [id, { txId }] of missing) {
+      const view = views.get(id);
+      const row = view && rowOf(view, '', query.allDocs);
+      if (!row || !view) continue;
+      shown.add(id);
+      if (view.object?.txId) writtenBy.set(row, view.object.txId);
+      before.set(txId, [...(before.get(txId) ?? []), row]);
+    }
+    const next: ChangeRow[] = [];
+    let previousSeq = formatPosition(start);
+    for (const row of result) {
+      const txId = writtenBy.get(row);
+      const members = txId ? before.get(txId) : undefined;
+      if (members) {
+        before.delete(txId!);
+        for (const member of members) next.push({ ...member, seq: previousSeq });
+      }
+      next.push(row);
+      previousSeq = row.seq;
+    }
+    result = next;
+  }
+  return result;
 };
 
 /**
@@ -236,6 +385,7 @@ export const readPage = async (
 export const changes = async (
   device: DeviceRecord,
   session: DeviceSession,
+  copied: { copiedUpTo: number },
   query: ChangesQuery,
 ): Promise<{ results: ChangeRow[]; last_seq: string }> => {
   const deadline = Date.now() + query.holdMs;
@@ -244,7 +394,7 @@ export const changes = async (
     if (query.longpoll) await new Promise((resolve) => setTimeout(resolve, query.holdMs));
     return { results: [], last_seq: query.since ?? '0' };
   }
-  const feed = { ...(await couchStore.feedState(device.userId, device.deviceId)), drained: false };
+  const feed = newFeedState(copied.copiedUpTo);
   // Every message the adapter has sent so far stands for a change already in the objects: a full
   // resend starting now covers them (copied to the feed yet or not); later ones follow it.
   const sent = Math.max(feed.copiedUpTo, device.nextSeq - 1);
@@ -256,27 +406,41 @@ export const changes = async (
     (asked.kind === 'snapshot' && asked.base > sent)
       ? { kind: 'snapshot', base: sent }
       : asked;
-  if (position.kind === 'feed' && position.seq > device.ackedSeq && position.seq <= sent) {
-    // The next `since` implies the client has everything before it.
-    const acknowledged = await registry.acknowledge(device, position.seq, []);
-    if (acknowledged > device.ackedSeq) {
-      metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acknowledged - device.ackedSeq);
+  // The next `since` implies the client has everything before it: recorded beside the read.
+  const acknowledging =
+    position.kind === 'feed' && position.seq > device.ackedSeq && position.seq <= sent
+      ? registry.acknowledge(device, position.seq, []).then((acknowledged) => {
+          if (acknowledged > device.ackedSeq) {
+            metrics.addMetric(
+              MetricName.MessagesAcknowledged,
+              MetricUnit.Count,
+              acknowledged - device.ackedSeq,
+            );
+          }
+        })
+      : Promise.resolve();
+  try {
+    for (;;) {
+      const page = await readPage(device, session, position, feed, query);
+      const remaining = deadline - Date.now();
+      if (page.rows.length > 0 || !query.longpoll || remaining < 1_000) {
+        const lastSeq = formatPosition(page.next);
+        // PouchDB goes on (and checkpoints) from the last row's seq, not from `last_seq`: it must
+        // be the page's end, or a full resend that ended in this page would go on past its base
+        // and show objects written since (part of a later transaction) ahead of the feed.
+        const last = page.rows.at(-1);
+        if (last) last.seq = lastSeq;
+        return { results: page.rows, last_seq: lastSeq };
+      }
+      position = page.next;
+      await drainInbox(
+        device,
+        feed,
+        position.kind === 'feed' ? position.seq : 0,
+        Math.min(20, Math.floor(remaining / 1000)),
+      );
     }
-  }
-  for (;;) {
-    const page = await readPage(device, session, position, feed, query);
-    const remaining = deadline - Date.now();
-    if (page.rows.length > 0 || !query.longpoll || remaining < 1_000) {
-      const lastSeq = formatPosition(page.next);
-      // PouchDB goes on (and checkpoints) from the last row's seq, not from `last_seq`: it must
-      // be the page's end, or a snapshot that ended in this page would go on past its base and
-      // show objects written since (part of a later transaction) ahead of the feed.
-      const last = page.rows.at(-1);
-      if (last) last.seq = lastSeq;
-      return { results: page.rows, last_seq: lastSeq };
-    }
-    position = page.next;
-    feed.copiedUpTo = await drainInbox(device, Math.min(20, Math.floor(remaining / 1000)));
-    feed.drained = true;
+  } finally {
+    await Promise.all([acknowledging, settleDeletions(feed)]);
   }
 };

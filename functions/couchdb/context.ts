@@ -30,7 +30,7 @@ export const cors = corsPolicyFromEnv();
  * request, so they only need to stay hidden that long: a request that dies in between holds the
  * device's queue back for this long, not the JSON API's visibility timeout.
  */
-const FEED_COPY_VISIBILITY_SECONDS = 10;
+export const FEED_COPY_VISIBILITY_SECONDS = 10;
 
 export const inbox = new Inbox(makeSqsClient(), {
   // Needed only to make a lost queue anew, under the name registration gave it.

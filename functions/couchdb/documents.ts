@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { TransactItem } from '../../aws/commit';
+import type { ObjectWithTree } from '../../aws/couchdb-store';
 import type { DeviceRecord } from '../../aws/device-registry';
 import {
   type DocRef,
@@ -20,6 +21,7 @@ import { conflictResolution, writesNeedingBase } from '../../core/session/push';
 import { conflictResolvers } from '../conflict-resolvers';
 import { logger, MetricName, metrics } from '../lib/observability';
 import { pushIdOf } from '../lib/tokens';
+import type { Caller } from './auth';
 import { committer, couchStore, objects, syncStore } from './context';
 import { badRequest, CouchError } from './errors';
 import { bodyOf, type DocView, leavesFor, loadViews } from './views';
@@ -75,75 +77,80 @@ const applyChunk = async (
   session: DeviceSession,
   pushId: string,
   docs: readonly PushedDocument[],
+  /** The objects and trees read with the request, for the first attempt. */
+  prefetched: ReadonlyMap<string, ObjectWithTree>,
 ): Promise<Map<string, string>> => {
   const origin = { kind: 'device', deviceId: device.deviceId } as const;
-  const { value } = await committer.optimistically(`replicated documents of ${device.deviceId}`, async () => {
-    const rejected = new Map<string, string>();
-    const read = await couchStore.readObjects(device.userId, docs);
-    const current = new Map(
-      [...read].flatMap(([key, { object }]) => (object ? [[key, object] as const] : [])),
-    );
-    // Field merges and custom resolvers need the version each write was based on: the replica's
-    // history has it, read only for the writes that meet a conflict under such a policy.
-    const needBase = writesNeedingBase(
-      session,
-      docs.flatMap((doc) => {
-        const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
-        return pushedWrite(doc, tree?.tree, object)?.write ?? [];
-      }),
-      current,
-    );
-    const replicas: Map<string, Replica> =
-      needBase.length > 0 ? (await syncStore.readState(device.userId, needBase)).replicas : new Map();
-    const resolve = conflictResolution(session, replicas, conflictResolvers);
-    const items: TransactItem[] = [];
-    const writes: PlannedWrite[] = [];
-    const resolutions: Resolution[] = [];
-    const now = new Date().toISOString();
-    for (const doc of docs) {
-      const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
-      const plan: DocumentPlan = planDocument(
-        pushId,
-        doc,
-        tree?.tree,
-        object && {
-          version: object.version,
-          deleted: object.deleted,
-          ...(object.data ? { data: object.data } : {}),
-        },
-        resolve,
+  const { value } = await committer.optimistically(
+    `replicated documents of ${device.deviceId}`,
+    async (attempt) => {
+      const rejected = new Map<string, string>();
+      const read = attempt === 0 ? prefetched : await couchStore.readObjects(device.userId, docs);
+      const current = new Map(
+        [...read].flatMap(([key, { object }]) => (object ? [[key, object] as const] : [])),
       );
-      if (plan.kind === 'known') continue;
-      if (plan.kind === 'rejected') {
-        rejected.set(doc.id, plan.reason);
-        continue;
-      }
-      items.push(couchStore.treePut(device.userId, doc, plan.tree, tree?.counter ?? 0));
-      if (plan.write && !plan.write.noop) {
-        items.push(objects.transactWrite(device.userId, plan.write, origin, now));
-        writes.push(plan.write);
-      } else {
-        items.push(couchStore.objectCheck(device.userId, doc, object));
-      }
-      if (plan.resolution) resolutions.push(plan.resolution);
-    }
-    const value = { rejected, resolutions };
-    if (items.length === 0) return { done: true, value };
-    if (resolutions.length > 0) {
-      const lastSeq = await syncStore.lastSeq(device.userId);
-      items.push(
-        ...syncStore.logAppendItems(device.userId, lastSeq, {
-          kind: 'result',
-          userId: device.userId,
-          logSeq: lastSeq + 1,
-          targetDeviceId: device.deviceId,
-          result: appliedResult(pushId, writes, undefined, resolutions),
-          at: now,
+      // Field merges and custom resolvers need the version each write was based on: the replica's
+      // history has it, read only for the writes that meet a conflict under such a policy.
+      const needBase = writesNeedingBase(
+        session,
+        docs.flatMap((doc) => {
+          const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
+          return pushedWrite(doc, tree?.tree, object)?.write ?? [];
         }),
+        current,
       );
-    }
-    return { commit: { items }, value };
-  });
+      const replicas: Map<string, Replica> =
+        needBase.length > 0 ? (await syncStore.readState(device.userId, needBase)).replicas : new Map();
+      const resolve = conflictResolution(session, replicas, conflictResolvers);
+      const items: TransactItem[] = [];
+      const writes: PlannedWrite[] = [];
+      const resolutions: Resolution[] = [];
+      const now = new Date().toISOString();
+      for (const doc of docs) {
+        const { object, tree } = read.get(objectKey(doc.collection, doc.objectId)) ?? {};
+        const plan: DocumentPlan = planDocument(
+          pushId,
+          doc,
+          tree?.tree,
+          object && {
+            version: object.version,
+            deleted: object.deleted,
+            ...(object.data ? { data: object.data } : {}),
+          },
+          resolve,
+        );
+        if (plan.kind === 'known') continue;
+        if (plan.kind === 'rejected') {
+          rejected.set(doc.id, plan.reason);
+          continue;
+        }
+        items.push(couchStore.treePut(device.userId, doc, plan.tree, tree?.counter ?? 0));
+        if (plan.write && !plan.write.noop) {
+          items.push(objects.transactWrite(device.userId, plan.write, origin, now));
+          writes.push(plan.write);
+        } else {
+          items.push(couchStore.objectCheck(device.userId, doc, object));
+        }
+        if (plan.resolution) resolutions.push(plan.resolution);
+      }
+      const value = { rejected, resolutions };
+      if (items.length === 0) return { done: true, value };
+      if (resolutions.length > 0) {
+        const lastSeq = await syncStore.lastSeq(device.userId);
+        items.push(
+          ...syncStore.logAppendItems(device.userId, lastSeq, {
+            kind: 'result',
+            userId: device.userId,
+            logSeq: lastSeq + 1,
+            targetDeviceId: device.deviceId,
+            result: appliedResult(pushId, writes, undefined, resolutions),
+            at: now,
+          }),
+        );
+      }
+      return { commit: { items }, value };
+    },
+  );
   if (value.resolutions.length > 0) {
     metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, value.resolutions.length);
     logger.info('replicated documents met conflicts', {
@@ -155,7 +162,7 @@ const applyChunk = async (
 };
 
 /** `POST {db}/_bulk_docs` with `new_edits: false`: per-document results, only errors listed. */
-export const bulkDocs = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
+export const bulkDocs = async (caller: Caller, body: JsonValue) => {
   if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
   if (body.new_edits !== false) {
     throw badRequest('only replication writes are supported: {"docs": [...], "new_edits": false}');
@@ -164,14 +171,21 @@ export const bulkDocs = async (device: DeviceRecord, session: DeviceSession, bod
     throw new CouchError(413, 'too_large', `at most ${MAX_BULK_DOCS} documents per _bulk_docs`);
   }
   const results: JsonObject[] = [];
-  const valid: PushedDocument[] = [];
-  const seen = new Set<string>();
+  const parsed: PushedDocument[] = [];
   for (const raw of body.docs) {
     const doc = parsePushedDocument(raw);
-    if ('problem' in doc) {
-      results.push(forbiddenResult(doc.id, doc.problem));
-      continue;
-    }
+    if ('problem' in doc) results.push(forbiddenResult(doc.id, doc.problem));
+    else parsed.push(doc);
+  }
+  // The device's rules and the documents' current state are read side by side.
+  const [device, session, read] = await Promise.all([
+    caller.device(),
+    caller.session(),
+    parsed.length > 0 ? couchStore.readObjects(caller.userId, parsed) : new Map<string, ObjectWithTree>(),
+  ]);
+  const valid: PushedDocument[] = [];
+  const seen = new Set<string>();
+  for (const doc of parsed) {
     const refusal = writeRefusal(session, doc.collection);
     if (refusal) {
       results.push(forbiddenResult(doc.id, refusal.detail));
@@ -184,22 +198,39 @@ export const bulkDocs = async (device: DeviceRecord, session: DeviceSession, bod
     device.deviceId,
     valid.map((doc) => `${doc.id}@${doc.pushed.rev}`),
   );
-  for (const chunk of chunksOf(valid)) {
-    const rejected = await applyChunk(device, session, pushId, chunk);
+  // Chunks of distinct documents commit side by side; a document pushed with several revisions
+  // in one batch has them applied in order, one chunk after the other (read again each).
+  const chunks = chunksOf(valid);
+  const distinct = new Set(valid.map((doc) => doc.id)).size === valid.length;
+  const outcomes = distinct
+    ? await Promise.all(chunks.map((chunk) => applyChunk(device, session, pushId, chunk, read)))
+    : await chunks.reduce<Promise<Map<string, string>[]>>(
+        async (done, chunk, index) => [
+          ...(await done),
+          await applyChunk(
+            device,
+            session,
+            pushId,
+            chunk,
+            index === 0 ? read : await couchStore.readObjects(device.userId, chunk),
+          ),
+        ],
+        Promise.resolve([]),
+      );
+  for (const rejected of outcomes)
     for (const [id, reason] of rejected) results.push(forbiddenResult(id, reason));
-  }
   return results;
 };
 
-/** The objects these ids name, of collections the device syncs. */
-const refsOf = (ids: readonly string[], session: DeviceSession): DocRef[] =>
+/** The objects these ids name (ids that cannot name one are left out). */
+const refsOf = (ids: readonly string[]): DocRef[] =>
   ids.flatMap((id) => {
     const ref = parseDocId(id);
-    return 'problem' in ref || !collectionInScope(session, ref.collection) ? [] : [ref];
+    return 'problem' in ref ? [] : [ref];
   });
 
 /** `POST {db}/_revs_diff`: the revisions this database lacks, for ids that lack any. */
-export const revsDiff = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
+export const revsDiff = async (caller: Caller, body: JsonValue) => {
   if (!isJsonObject(body)) throw badRequest('the body must be {"docid": ["rev", ...], ...}');
   const entries = Object.entries(body);
   if (entries.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _revs_diff');
@@ -208,21 +239,34 @@ export const revsDiff = async (device: DeviceRecord, session: DeviceSession, bod
       throw badRequest('each document must map to a list of revision strings');
     }
   }
-  const trees = await couchStore.readTrees(
-    device.userId,
-    refsOf(
-      entries.map(([id]) => id),
-      session,
-    ),
-  );
+  const [session, trees] = await Promise.all([
+    caller.session(),
+    couchStore.readTrees(caller.userId, refsOf(entries.map(([id]) => id))),
+  ]);
   const diff: Record<string, { missing: string[] }> = {};
   for (const [id, revs] of entries as [string, string[]][]) {
     const ref = parseDocId(id);
-    const tree = 'problem' in ref ? undefined : trees.get(`${ref.collection}#${ref.objectId}`);
+    // Outside the device's collections nothing is known to it (its push is then refused per document).
+    const tree =
+      'problem' in ref || !collectionInScope(session, ref.collection)
+        ? undefined
+        : trees.get(`${ref.collection}#${ref.objectId}`)?.tree;
     const missing = revs.filter((rev) => !isKnown(tree, rev));
     if (missing.length > 0) diff[id] = { missing: [...new Set(missing)] };
   }
   return diff;
+};
+
+/** Views of the documents with these ids in the device's collections: its rules and the documents read side by side. */
+const viewsOf = async (caller: Caller, ids: readonly string[]) => {
+  const refs = refsOf(ids);
+  const [session, read] = await Promise.all([caller.session(), couchStore.readObjects(caller.userId, refs)]);
+  return loadViews(
+    caller.userId,
+    refs.filter((ref) => collectionInScope(session, ref.collection)),
+    session,
+    read,
+  );
 };
 
 const notFoundResult = (id: string, rev: string | undefined) => ({
@@ -237,7 +281,7 @@ const docsFor = (view: DocView | undefined, rev: string | undefined, id: string)
 };
 
 /** `POST {db}/_bulk_get` (always `latest`; `_revisions` always served). */
-export const bulkGet = async (device: DeviceRecord, session: DeviceSession, body: JsonValue) => {
+export const bulkGet = async (caller: Caller, body: JsonValue) => {
   if (!isJsonObject(body) || !Array.isArray(body.docs)) throw badRequest('the body must be {"docs": [...]}');
   if (body.docs.length > 1000) throw new CouchError(413, 'too_large', 'at most 1000 documents per _bulk_get');
   const requests = body.docs.map((entry) => {
@@ -250,13 +294,9 @@ export const bulkGet = async (device: DeviceRecord, session: DeviceSession, body
     }
     return { id: entry.id, ...(typeof entry.rev === 'string' ? { rev: entry.rev } : {}) };
   });
-  const views = await loadViews(
-    device.userId,
-    refsOf(
-      requests.map((r) => r.id),
-      session,
-    ),
-    session,
+  const views = await viewsOf(
+    caller,
+    requests.map((r) => r.id),
   );
   return {
     results: requests.map(({ id, rev }) => ({ id, docs: docsFor(views.get(id), rev, id) })),
@@ -265,15 +305,11 @@ export const bulkGet = async (device: DeviceRecord, session: DeviceSession, body
 
 /** `GET {db}/{docid}`: the winner, a revision (`rev`), or leaves (`open_revs`, the fallback of `_bulk_get`). */
 export const getDocument = async (
-  device: DeviceRecord,
-  session: DeviceSession,
+  caller: Caller,
   id: string,
   query: Record<string, string>,
 ): Promise<JsonValue> => {
-  const ref = parseDocId(id);
-  if ('problem' in ref || !collectionInScope(session, ref.collection))
-    throw new CouchError(404, 'not_found', 'missing');
-  const view = (await loadViews(device.userId, [ref], session)).get(docIdOf(ref));
+  const view = (await viewsOf(caller, [id])).get(id);
   if (!view?.tree) throw new CouchError(404, 'not_found', 'missing');
   if (query.open_revs !== undefined) {
     let revs: string[] | undefined;

@@ -71,8 +71,6 @@ const segmentsOf = (rawPath: string): string[] => {
   }
 };
 
-const deviceAndSession = (caller: Caller) => Promise.all([caller.device(), caller.session()]);
-
 const route = async (event: HttpEvent, caller: Caller): Promise<HttpResult> => {
   const method = event.requestContext.http.method.toUpperCase();
   const segments = segmentsOf(event.rawPath);
@@ -100,23 +98,24 @@ const route = async (event: HttpEvent, caller: Caller): Promise<HttpResult> => {
   if (first === '_changes' && rest.length === 0) {
     if (method !== 'GET') throw methodNotAllowed('GET');
     const parsed = parseChangesQuery(query);
-    const [device, session] = await Promise.all([caller.device(), caller.session()]);
-    return reply(200, await changes(device, session, parsed));
+    const [device, session, copied] = await Promise.all([
+      caller.device(),
+      caller.session(),
+      couchStore.feedState(userId, deviceId),
+    ]);
+    return reply(200, await changes(device, session, copied, parsed));
   }
   if (first === '_bulk_docs' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(
-      201,
-      await bulkDocs(...(await deviceAndSession(caller)), jsonBody(event, MAX_BULK_BODY_BYTES)),
-    );
+    return reply(201, await bulkDocs(caller, jsonBody(event, MAX_BULK_BODY_BYTES)));
   }
   if (first === '_revs_diff' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(200, await revsDiff(...(await deviceAndSession(caller)), jsonBody(event, MAX_BODY_BYTES)));
+    return reply(200, await revsDiff(caller, jsonBody(event, MAX_BODY_BYTES)));
   }
   if (first === '_bulk_get' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(200, await bulkGet(...(await deviceAndSession(caller)), jsonBody(event, MAX_BODY_BYTES)));
+    return reply(200, await bulkGet(caller, jsonBody(event, MAX_BODY_BYTES)));
   }
   if (first === '_ensure_full_commit' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
@@ -151,7 +150,7 @@ const route = async (event: HttpEvent, caller: Caller): Promise<HttpResult> => {
   }
   if (first.startsWith('_') || rest.length > 0) throw notFound(`no such endpoint ${event.rawPath}`);
   if (method === 'GET' || method === 'HEAD') {
-    const doc = await getDocument(...(await deviceAndSession(caller)), first, query);
+    const doc = await getDocument(caller, first, query);
     return method === 'HEAD' ? { ...reply(200, doc), body: '' } : reply(200, doc);
   }
   throw methodNotAllowed('GET,HEAD');

@@ -201,6 +201,51 @@ describe('PouchDB against the CouchDB front', () => {
     expect(await contentsOf(theirs)).toEqual({});
   });
 
+  it('a page never shows part of a transaction, even when its objects were written again since', async () => {
+    const user = await newUser(runtime, 'txpage');
+    const device = await couchDevice(user);
+    const phone = await newDevice(user, 'json', 'phone');
+    const name = `txpage-${Date.now()}`;
+    const first = pouch.local(name);
+    // A checkpoint in the feed, so that what follows is read from the feed, not a full resend.
+    await user.put('notes', 'first', { by: 0 });
+    await eventually(
+      'the first note',
+      async () => {
+        await first.replicate.from(pouch.remote(device));
+        return (await docOf(first, 'notes:first')) ? true : undefined;
+      },
+      WAIT,
+    );
+    // Two transactions while PouchDB is away; the second writes A again, with C.
+    await user.transaction([
+      { op: 'put', collection: 'notes', objectId: 'A', data: { by: 1 } },
+      { op: 'put', collection: 'notes', objectId: 'B', data: { by: 1 } },
+    ]);
+    await user.transaction([
+      { op: 'put', collection: 'notes', objectId: 'A', data: { by: 2 } },
+      { op: 'put', collection: 'notes', objectId: 'C', data: { by: 2 } },
+    ]);
+    await eventually('both transactions delivered', async () => {
+      await phone.sync({ wait: 1 });
+      return phone.get('notes', 'C') ? true : undefined;
+    });
+    // Pages of two rows: the first transaction's entry fills one, and shows A as the second left it.
+    const sync = pouch.sync(pouch.local(name), pouch.remote(device), { batch_size: 2 });
+    await eventually(
+      'every document',
+      async () =>
+        sync.pulled.flat().includes('notes:C') && sync.pulled.flat().includes('notes:B') ? true : undefined,
+      WAIT,
+    );
+    for (const batch of sync.pulledDocs) {
+      const ids = batch.map((doc) => doc._id);
+      if (batch.some((doc) => doc._id === 'notes:A' && doc.by === 2))
+        expect(ids, JSON.stringify(sync.pulled)).toContain('notes:C');
+    }
+    expect(sync.errors).toEqual([]);
+  });
+
   it('a restarted PouchDB resumes from its checkpoint without re-reading everything', async () => {
     const user = await newUser(runtime, 'restart');
     const device = await couchDevice(user);

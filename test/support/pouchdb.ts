@@ -72,6 +72,8 @@ export interface LiveSync {
   changes: number;
   /** The ids of each batch the pull side wrote, in order. */
   pulled: string[][];
+  /** The documents of each batch the pull side wrote, in order. */
+  pulledDocs: Doc[][];
   /** Resolves when the replication stops by itself (an error it does not retry, or cancel). */
   stopped: Promise<void>;
   cancel(): void;
@@ -124,6 +126,7 @@ export class PouchSession {
       denied: [],
       changes: 0,
       pulled: [],
+      pulledDocs: [],
       stopped: new Promise<void>((resolve) => {
         done = resolve;
       }),
@@ -133,7 +136,10 @@ export class PouchSession {
       .on('change', (info) => {
         record.changes++;
         const { direction, change } = info as { direction: string; change: { docs: Doc[] } };
-        if (direction === 'pull') record.pulled.push(change.docs.map((doc) => doc._id));
+        if (direction === 'pull') {
+          record.pulled.push(change.docs.map((doc) => doc._id));
+          record.pulledDocs.push(change.docs);
+        }
       })
       .on('denied', (error) => record.denied.push(error))
       .on('error', (error) => {

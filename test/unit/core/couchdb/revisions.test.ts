@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type PushedDocument, parsePushedDocument } from '../../../../core/couchdb/documents';
-import { entryOf, formatPosition, parseSince, rowSeq } from '../../../../core/couchdb/feed';
+import { entryOf, feedEntriesOf, formatPosition, parseSince, rowSeq } from '../../../../core/couchdb/feed';
 import { planDocument, type ServerObject } from '../../../../core/couchdb/push';
 import {
   closingRev,
@@ -17,7 +17,7 @@ import {
   serverHash,
   winnerOf,
 } from '../../../../core/couchdb/revisions';
-import type { ConflictPolicy, JsonObject } from '../../../../core/model';
+import type { ConflictPolicy, InboxMessage, JsonObject } from '../../../../core/model';
 import { conflictResolution } from '../../../../core/session/push';
 import { session } from '../session/fixtures';
 
@@ -243,6 +243,57 @@ describe('feed positions and entries', () => {
     ).toEqual({
       seq: 5,
       ids: ['a:1'],
+    });
+  });
+
+  describe('what a drain of the inbox adds to the feed', () => {
+    const change = (seq: number, id = `notes:n${seq}`): InboxMessage => ({
+      seq,
+      type: 'change',
+      payload: { ids: [id] },
+    });
+    const short = { longPoll: false, now: 0, visibilityMs: 10_000 };
+
+    it('copies each message once, in order, after what was copied', () => {
+      expect(
+        feedEntriesOf(
+          [change(5), change(4), change(3), change(4)],
+          { copiedUpTo: 3, lastSent: 5, coveredUpTo: 0 },
+          short,
+        ),
+      ).toEqual([
+        { seq: 4, ids: ['notes:n4'] },
+        { seq: 5, ids: ['notes:n5'] },
+      ]);
+    });
+
+    it('stands a full resend in for numbers lost before the first message', () => {
+      expect(feedEntriesOf([change(6)], { copiedUpTo: 3, lastSent: 6, coveredUpTo: 0 }, short)).toEqual([
+        { seq: 4, ids: [], snapshot: true, through: 5 },
+        { seq: 6, ids: ['notes:n6'] },
+      ]);
+    });
+
+    it('after a wait that found nothing, takes what was sent and never copied as lost (the JSON API rule)', () => {
+      const nothing = { copiedUpTo: 3, lastSent: 7, coveredUpTo: 0 };
+      expect(feedEntriesOf([], nothing, short)).toEqual([]);
+      expect(feedEntriesOf([], nothing, { ...short, longPoll: true })).toEqual([
+        { seq: 4, ids: [], snapshot: true, through: 7 },
+      ]);
+      expect(feedEntriesOf([], { ...nothing, lastSent: 3 }, { ...short, longPoll: true })).toEqual([]);
+    });
+
+    it('does not copy one by one what the reader saw through a full resend', () => {
+      expect(
+        feedEntriesOf(
+          [change(1), change(2), change(3), change(4)],
+          { copiedUpTo: 0, lastSent: 4, coveredUpTo: 3 },
+          short,
+        ),
+      ).toEqual([
+        { seq: 1, ids: [], snapshot: true, through: 3 },
+        { seq: 4, ids: ['notes:n4'] },
+      ]);
     });
   });
 });
