@@ -28,8 +28,8 @@ import { backoff, MAX_ATTEMPTS } from './retry';
  *   CL#deviceId#<localId>    the device's `_local` documents (replication checkpoints)
  *
  * Trees are versioned by a counter and written conditionally, so concurrent writers never lose
- * each other's revisions. Feed entries expire with the change log; trees of deleted objects with
- * the tombstones. How far the inbox has been copied is the end of the feed's last entry: no
+ * each other's revisions. Feed entries and checkpoints expire with the change log; trees of
+ * deleted objects with the tombstones. How far the inbox has been copied is the end of the feed's last entry: no
  * state item to keep in step with the entries.
  */
 
@@ -332,14 +332,23 @@ export class CouchStore {
     return Item ? { doc: JSON.parse(String(Item.doc)) as JsonObject, rev: Number(Item.rev) } : undefined;
   }
 
-  /** Stores a `_local` document; its revision counts up (`0-N`). */
+  /**
+   * Stores a `_local` document; its revision counts up (`0-N`). It expires with the feed: a
+   * checkpoint older than the feed's entries resumes nowhere (a full resend either way), and a
+   * removed device's checkpoints go with it.
+   */
   async putLocal(userId: string, deviceId: string, localId: string, doc: JsonObject): Promise<number> {
     const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.options.syncTable,
         Key: { pk: userPk(userId), sk: localSk(deviceId, localId) },
-        UpdateExpression: 'SET doc = :doc, rev = if_not_exists(rev, :zero) + :one',
-        ExpressionAttributeValues: { ':doc': JSON.stringify(doc), ':zero': 0, ':one': 1 },
+        UpdateExpression: 'SET doc = :doc, rev = if_not_exists(rev, :zero) + :one, expiresAt = :expires',
+        ExpressionAttributeValues: {
+          ':doc': JSON.stringify(doc),
+          ':zero': 0,
+          ':one': 1,
+          ':expires': epochSeconds() + this.options.feedTtlSeconds,
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );

@@ -5,6 +5,8 @@
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
+ *                                 | CR#collection#objectId | CF#deviceId#<seq, 13 digits> | CL#deviceId#localId
+ *                                   (the CouchDB front's revision trees, feeds and checkpoints: aws/couchdb-store.ts)
  * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T
  */

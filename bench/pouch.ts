@@ -4,8 +4,18 @@
  * (one-shot `replicate.to`), a second, fresh PouchDB pulls them all (`replicate.from`), then both
  * sync live while the first edits documents one at a time, and the time until the second holds
  * each edit is the live latency.
+ *
+ * The pull has two figures: when the fresh PouchDB holds every document, and when its one-shot
+ * replication completes. On SyncHub they differ: the push's changes travel the change log to the
+ * reader's inbox after the push returned, and a one-shot replication pages through that inbox
+ * (echoes of what the reader already holds, nothing to fetch) until it is empty.
+ *
+ * `npm run bench` runs it as section 4b; `npx tsx bench/pouch.ts [--docs N] [--edits K]` runs it
+ * alone (emulators, runtime and peer of its own), for before/after comparisons of the front.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { summarize } from './stats';
 
 const require = createRequire(import.meta.url);
@@ -47,7 +57,10 @@ export interface Target {
 export interface PouchRun {
   docs: number;
   pushSeconds: number;
+  /** Until the fresh PouchDB holds every document. */
   pullSeconds: number;
+  /** Until its one-shot replication completes (the feed read out). */
+  pullCompleteSeconds: number;
   liveEdits: number;
   liveMs: ReturnType<typeof summarize>;
 }
@@ -80,10 +93,18 @@ export const runPouchReplication = async (
     t = performance.now();
     // SyncHub reads its objects table; the first pull may start before every push settled.
     let read = 0;
+    let heldAt: number | undefined;
     for (let attempt = 0; read < docs && attempt < 50; attempt++) {
-      read += (await reader.replicate.from(remotes[1]!)).docs_written;
+      const before = read;
+      read += (
+        await reader.replicate.from(remotes[1]!).on('change', (info) => {
+          const written = before + (info as { docs_written: number }).docs_written;
+          if (written >= docs) heldAt ??= performance.now();
+        })
+      ).docs_written;
     }
-    const pullSeconds = (performance.now() - t) / 1000;
+    const pullCompleteSeconds = (performance.now() - t) / 1000;
+    const pullSeconds = ((heldAt ?? performance.now()) - t) / 1000;
 
     const arrived = new Map<string, () => void>();
     live.push(writer.sync(remotes[0]!, { live: true, retry: true }));
@@ -104,7 +125,14 @@ export const runPouchReplication = async (
       await Promise.race([seen, new Promise((resolve) => setTimeout(resolve, 60_000))]);
       latencies.push(performance.now() - start);
     }
-    return { docs, pushSeconds, pullSeconds, liveEdits, liveMs: summarize(latencies) };
+    return {
+      docs,
+      pushSeconds,
+      pullSeconds,
+      pullCompleteSeconds,
+      liveEdits,
+      liveMs: summarize(latencies),
+    };
   } finally {
     for (const replication of live) replication.cancel();
     await Promise.all(
@@ -114,3 +142,69 @@ export const runPouchReplication = async (
     );
   }
 };
+
+/** The section alone: its own emulators, runtime and peer, stopped on every exit path. */
+const standalone = async () => {
+  const { values } = parseArgs({
+    options: { docs: { type: 'string', default: '200' }, edits: { type: 'string', default: '10' } },
+  });
+  const [{ startEmulators }, { startRuntime }, { startPeerServer }, { registerExitHook }, client] =
+    await Promise.all([
+      import('../local/emulators'),
+      import('../local/runtime'),
+      import('./peer'),
+      import('../local/exit-hooks'),
+      import('../client/user'),
+    ]);
+  const docs = Number(values.docs);
+  const edits = Number(values.edits);
+  const emulators = await startEmulators();
+  const owned: { stop: () => Promise<void> }[] = [emulators];
+  const stopAll = async () => {
+    for (const resource of owned.splice(0).reverse()) await resource.stop().catch(() => undefined);
+  };
+  registerExitHook({ stop: stopAll });
+  try {
+    const runtime = await startRuntime({ endpoints: emulators, prefix: `pouch${process.pid}-`, port: 0 });
+    owned.push(runtime);
+    const peer = await startPeerServer();
+    owned.push(peer);
+    const user = new client.SyncHubUser(
+      runtime.baseUrl,
+      await client.localUserToken(runtime.baseUrl, `pouch-${process.pid}`),
+    );
+    const devices = [
+      await user.registerDevice('couchdb' as 'json', 'writer'),
+      await user.registerDevice('couchdb' as 'json', 'reader'),
+    ];
+    const synchub = await runPouchReplication(
+      {
+        url: `${runtime.baseUrl}/v1/couchdb`,
+        auth: [
+          { username: devices[0]!.deviceId, password: devices[0]!.deviceToken },
+          { username: devices[1]!.deviceId, password: devices[1]!.deviceToken },
+        ],
+      },
+      docs,
+      edits,
+    );
+    const database = `${peer.url}/bench-pouch-${process.pid}`;
+    await fetch(database, { method: 'PUT' });
+    const reference = await runPouchReplication({ url: database }, docs, edits);
+    const line = (name: string, ours: number, theirs: number, unit: string) =>
+      console.log(
+        `${name.padEnd(28)} ${ours.toFixed(2).padStart(8)} ${unit} vs peer ${theirs.toFixed(2)} ${unit}, ×${(ours / theirs).toFixed(1)}`,
+      );
+    console.log(`PouchDB replication of ${docs} documents: SyncHub's CouchDB front vs express-pouchdb`);
+    line('push', synchub.pushSeconds, reference.pushSeconds, 's');
+    line('pull: every document held', synchub.pullSeconds, reference.pullSeconds, 's');
+    line('pull: replication complete', synchub.pullCompleteSeconds, reference.pullCompleteSeconds, 's');
+    line('live edit p50', synchub.liveMs.median, reference.liveMs.median, 'ms');
+  } finally {
+    await stopAll();
+  }
+  // A cancelled live replication's long poll may still be pending against a stopped server.
+  process.exit(0);
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await standalone();
