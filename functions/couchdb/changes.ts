@@ -95,13 +95,22 @@ const copiedAfter = (feed: FeedState, seq: number): FeedEntry[] | undefined => {
   return next[0]?.seq === seq + 1 ? next : undefined;
 };
 
+/** A long poll this long sees every message of the queue (a short receive may miss some). */
+const SETTLE_WAIT_SECONDS = 1;
+
 /**
  * Copies what the device's inbox holds into its feed (core/couchdb/feed.ts `feedEntriesOf`),
  * then deletes it from the queue: from then on any `since` reads it again at once, with no
  * visibility timeout in the way. Waits up to `waitSeconds` for the first message (an SQS long
- * poll). Numbers sent but gone from the queue (expired, or a queue lost and made anew) become a
- * full resend, by the same rule polls of the JSON API follow. `coveredUpTo` is the reader's
- * position: what it already saw through a full resend is not copied one by one.
+ * poll). `coveredUpTo` is the reader's position: what it already saw through a full resend is
+ * not copied one by one.
+ *
+ * Numbers sent but gone from the queue (expired while the device was away, or a queue lost and
+ * made anew) become a full resend, by the rule polls of the JSON API follow: when a long poll
+ * finds nothing although more was sent than the feed holds. A concurrent request of the same
+ * device may hold such messages for a moment (it copies and deletes them at once), so the feed's
+ * end is read again first; should it still be taken for a loss, the cost is a full resend, never
+ * a lost change.
  */
 export const drainInbox = async (
   device: DeviceRecord,
@@ -111,7 +120,6 @@ export const drainInbox = async (
 ): Promise<void> => {
   await settleDeletions(feed);
   let queueUrl = device.queueUrl;
-  let received = 0;
   let remade = false;
   const copy = async (messages: Parameters<typeof feedEntriesOf>[0], longPoll: boolean) => {
     const entries = feedEntriesOf(
@@ -130,48 +138,56 @@ export const drainInbox = async (
     feed.copied.push(...entries);
     feed.copiedUpTo = Math.max(...entries.map((entry) => entry.through ?? entry.seq));
   };
-  for (let receive = 0; receive < RECEIVES_PER_DRAIN; receive++) {
-    let bundles: Awaited<ReturnType<typeof inbox.receive>>;
-    try {
-      bundles = await inbox.receive(queueUrl, receive === 0 ? waitSeconds : 0, 10);
-    } catch (error) {
-      if (!isMissingQueue(error) || remade) throw error;
-      // Lost outside SyncHub: made anew; what was in it is gone (a full resend, below).
-      logger.warn('inbox queue lost; making it anew', { deviceId: device.deviceId });
-      queueUrl = await inbox.create(device.deviceId);
-      await registry.setQueueUrl(device, queueUrl);
-      remade = true;
-      break;
+  /** Receives and copies up to RECEIVES_PER_DRAIN times; how many bundles came. */
+  const drain = async (firstWait: number): Promise<number> => {
+    let received = 0;
+    for (let receive = 0; receive < RECEIVES_PER_DRAIN; receive++) {
+      let bundles: Awaited<ReturnType<typeof inbox.receive>>;
+      try {
+        bundles = await inbox.receive(queueUrl, receive === 0 ? firstWait : 0, 10);
+      } catch (error) {
+        if (!isMissingQueue(error) || remade) throw error;
+        // Lost outside SyncHub: made anew; what was in it is gone (a full resend, below).
+        logger.warn('inbox queue lost; making it anew', { deviceId: device.deviceId });
+        queueUrl = await inbox.create(device.deviceId);
+        await registry.setQueueUrl(device, queueUrl);
+        remade = true;
+        return received;
+      }
+      if (bundles.length === 0) break;
+      received += bundles.length;
+      await copy(
+        bundles.flatMap((bundle) => bundle.messages),
+        false,
+      );
+      // Copied: deleted now. Fewer than a full receive means the inbox is empty for now, so the
+      // deletion runs beside the rest of the request instead of before another receive.
+      const deletion = inbox.delete(
+        queueUrl,
+        bundles.map((bundle) => bundle.handle),
+      );
+      if (bundles.length < 10) {
+        feed.deleting.push(deletion);
+        break;
+      }
+      await deletion;
     }
-    if (bundles.length === 0) break;
-    received += bundles.length;
-    await copy(
-      bundles.flatMap((bundle) => bundle.messages),
-      false,
-    );
-    // Copied: deleted now. Fewer than a full receive means the inbox is empty for now, so the
-    // deletion runs beside the rest of the request instead of before another receive.
-    const deletion = inbox.delete(
-      queueUrl,
-      bundles.map((bundle) => bundle.handle),
-    );
-    if (bundles.length < 10) {
-      feed.deleting.push(deletion);
-      break;
-    }
-    await deletion;
-  }
+    return received;
+  };
+  let received = await drain(waitSeconds);
   feed.drained = true;
-  // Nothing came in a wait longer than a concurrent drain could hide messages for: numbers sent
-  // and not copied are gone. Another request may have copied them meanwhile: read the state again.
-  if (received === 0 && (remade || waitSeconds >= FEED_COPY_VISIBILITY_SECONDS)) {
-    if (device.nextSeq - 1 <= feed.copiedUpTo) return;
-    feed.copiedUpTo = Math.max(
-      feed.copiedUpTo,
-      (await couchStore.feedState(device.userId, device.deviceId)).copiedUpTo,
-    );
-    await copy([], true);
+  if (received > 0 || device.nextSeq - 1 <= feed.copiedUpTo) return;
+  // More was sent than the feed holds, and nothing came: look once more with a long poll (a
+  // short receive may miss messages), then take what is still missing as lost.
+  if (!remade && waitSeconds < SETTLE_WAIT_SECONDS) {
+    received = await drain(SETTLE_WAIT_SECONDS);
+    if (received > 0) return;
   }
+  feed.copiedUpTo = Math.max(
+    feed.copiedUpTo,
+    (await couchStore.feedState(device.userId, device.deviceId)).copiedUpTo,
+  );
+  await copy([], true);
 };
 
 export interface ChangeRow {

@@ -1,4 +1,6 @@
+import { GetQueueUrlCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeSqsClient } from '../../aws/clients';
 import type { SyncHubUser } from '../../client/user';
 import { deepEqual } from '../../core/json';
 import type { Runtime } from '../../local/runtime';
@@ -13,14 +15,17 @@ import { eventually, newDevice, newUser, startTestRuntime } from '../support/run
  */
 let runtime: Runtime;
 let pouch: PouchSession;
+let sqs: ReturnType<typeof makeSqsClient>;
 
 const APP_ORIGIN = 'https://app.example';
 
 beforeAll(async () => {
   // A browser app's origin, as `corsAllowOrigins` would list it.
   runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: APP_ORIGIN });
+  sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1' });
 });
 afterAll(async () => {
+  sqs?.destroy();
   await runtime?.stop();
 });
 afterEach(async () => {
@@ -246,6 +251,47 @@ describe('PouchDB against the CouchDB front', () => {
     expect(sync.errors).toEqual([]);
   });
 
+  it('messages gone from its inbox (expired while away) become a full resend, even for a one-shot pull', async () => {
+    const user = await newUser(runtime, 'expired');
+    const device = await couchDevice(user);
+    const name = `expired-${Date.now()}`;
+    const first = pouch.local(name);
+    await user.put('notes', 'first', { n: 0 });
+    await eventually(
+      'the first note',
+      async () => {
+        await first.replicate.from(pouch.remote(device));
+        return (await docOf(first, 'notes:first')) ? true : undefined;
+      },
+      WAIT,
+    );
+    // Two changes reach the inbox while PouchDB is away, and expire there.
+    await user.put('notes', 'x1', { n: 1 });
+    await user.put('notes', 'x2', { n: 2 });
+    await eventually(
+      'both delivered to the inbox',
+      async () => {
+        const { body } = await raw(runtime.baseUrl, 'GET', '/v1/devices', { token: user.token });
+        const mine = (body as { devices: { deviceId: string; lastSeq: number }[] }).devices.find(
+          (d) => d.deviceId === device.deviceId,
+        );
+        return (mine?.lastSeq ?? 0) >= 3 ? true : undefined;
+      },
+      WAIT,
+    );
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: `${runtime.env.INBOX_QUEUE_PREFIX}${device.deviceId}.fifo` }),
+    );
+    await sqs.send(new PurgeQueueCommand({ QueueUrl }));
+    const again = pouch.local(name);
+    await again.replicate.from(pouch.remote(device));
+    expect(await contentsOf(again)).toEqual({
+      'notes:first': { n: 0 },
+      'notes:x1': { n: 1 },
+      'notes:x2': { n: 2 },
+    });
+  });
+
   it('a restarted PouchDB resumes from its checkpoint without re-reading everything', async () => {
     const user = await newUser(runtime, 'restart');
     const device = await couchDevice(user);
@@ -358,7 +404,9 @@ describe('concurrent edits converge under each conflict policy', () => {
         },
         WAIT,
       ).catch((error: Error) => {
-        throw new Error(`${error.message}: ${JSON.stringify(seen)}`);
+        throw new Error(
+          `${error.message}: ${JSON.stringify(seen)}; retried after ${JSON.stringify(sync.retried)}`,
+        );
       });
       expect(sync.errors).toEqual([]);
     });

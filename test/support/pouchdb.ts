@@ -69,6 +69,8 @@ export interface Credentials {
 export interface LiveSync {
   errors: unknown[];
   denied: unknown[];
+  /** Errors PouchDB paused on and retried after (a 503 under load, say). */
+  retried: unknown[];
   changes: number;
   /** The ids of each batch the pull side wrote, in order. */
   pulled: string[][];
@@ -117,13 +119,22 @@ export class PouchSession {
     return db;
   }
 
-  /** `local.sync(remote, {live, retry})`, recorded and stopped by `close()`. */
+  /**
+   * `local.sync(remote, {live, retry})`, recorded and stopped by `close()`. Retries back off up
+   * to 2 s, not PouchDB's 10 minutes: a test waits for convergence, not for the back-off.
+   */
   sync(local: PouchDatabase, remote: PouchDatabase, options: Record<string, unknown> = {}): LiveSync {
-    const handle = local.sync(remote, { live: true, retry: true, ...options });
+    const handle = local.sync(remote, {
+      live: true,
+      retry: true,
+      back_off_function: (delay: number) => Math.min(2_000, delay === 0 ? 250 : delay * 2),
+      ...options,
+    });
     let done: () => void = () => {};
     const record: LiveSync = {
       errors: [],
       denied: [],
+      retried: [],
       changes: 0,
       pulled: [],
       pulledDocs: [],
@@ -142,6 +153,9 @@ export class PouchSession {
         }
       })
       .on('denied', (error) => record.denied.push(error))
+      .on('paused', (error) => {
+        if (error) record.retried.push(error);
+      })
       .on('error', (error) => {
         record.errors.push(error);
         done();
