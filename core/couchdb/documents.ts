@@ -2,6 +2,8 @@ import { CollectionSchema, ObjectIdSchema } from '../ids';
 import { isJsonObject, jsonByteLength } from '../json';
 import { MAX_OBJECT_DATA_BYTES } from '../limits';
 import type { JsonObject } from '../model';
+import { findInvalidText } from '../unicode';
+import { jsonPointer } from '../validation';
 import { HASH_PATTERN, type PushedRevision, parseRev, pathOf } from './revisions';
 
 /**
@@ -111,6 +113,9 @@ export const parsePushedDocument = (doc: unknown): PushedDocument | { id?: strin
   }
   const deleted = doc._deleted === true;
   const data = Object.fromEntries(Object.entries(doc).filter(([key]) => !isReserved(key))) as JsonObject;
+  const invalid = deleted ? undefined : findInvalidText(data);
+  if (invalid)
+    return fail(`the document is not valid Unicode at ${jsonPointer(invalid.path)}: ${invalid.problem}`);
   if (!deleted && jsonByteLength(data) > MAX_OBJECT_DATA_BYTES) {
     return fail(`the document's data exceeds ${MAX_OBJECT_DATA_BYTES} bytes of JSON`);
   }

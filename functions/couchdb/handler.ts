@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../core/json';
+import { findInvalidText } from '../../core/unicode';
+import { depthExceeds, jsonPointer, MAX_JSON_DEPTH } from '../../core/validation';
 import { type HttpEvent, type HttpResult, queryOf } from '../lib/http';
 import { withObservability } from '../lib/middleware';
 import { authenticate, type Caller } from './auth';
@@ -29,20 +31,12 @@ const DB_PATH = '/v1/couchdb';
 const MAX_BULK_BODY_BYTES = 5_500_000;
 const MAX_BODY_BYTES = 1_000_000;
 const MAX_LOCAL_BYTES = 65_536;
-const MAX_DEPTH = 64;
-
-const depthExceeds = (value: unknown): boolean => {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > MAX_DEPTH) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-};
-
-const jsonBody = (event: HttpEvent, maxBytes: number): JsonValue => {
+/**
+ * A JSON body: bounded, valid JSON, nested at most MAX_JSON_DEPTH deep (core/validation.ts).
+ * Text that is not Unicode (half a surrogate pair, spelled as an escape) is refused too, but for
+ * `_bulk_docs` document by document (core/couchdb/documents.ts), so the rest still lands.
+ */
+const jsonBody = (event: HttpEvent, maxBytes: number, wholeUnicode = true): JsonValue => {
   if (event.body === undefined || event.body === null || event.body === '')
     throw badRequest('a JSON body is required');
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
@@ -56,7 +50,11 @@ const jsonBody = (event: HttpEvent, maxBytes: number): JsonValue => {
   } catch (error) {
     throw badRequest(`invalid JSON: ${(error as Error).message}`);
   }
-  if (depthExceeds(value)) throw badRequest(`the body nests deeper than ${MAX_DEPTH} levels`);
+  if (depthExceeds(value, MAX_JSON_DEPTH))
+    throw badRequest(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const invalid = wholeUnicode ? findInvalidText(value) : undefined;
+  if (invalid)
+    throw badRequest(`the body is not valid Unicode at ${jsonPointer(invalid.path)}: ${invalid.problem}`);
   return value;
 };
 
@@ -107,7 +105,7 @@ const route = async (event: HttpEvent, caller: Caller): Promise<HttpResult> => {
   }
   if (first === '_bulk_docs' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');
-    return reply(201, await bulkDocs(caller, jsonBody(event, MAX_BULK_BODY_BYTES)));
+    return reply(201, await bulkDocs(caller, jsonBody(event, MAX_BULK_BODY_BYTES, false)));
   }
   if (first === '_revs_diff' && rest.length === 0) {
     if (method !== 'POST') throw methodNotAllowed('POST');

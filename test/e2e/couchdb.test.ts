@@ -462,6 +462,8 @@ describe('bad input gets CouchDB-style errors and writes nothing', () => {
       { _id: 'contacts:elsewhere', _rev: rev, n: 1 },
       { _id: 'notes:badrev', _rev: 'x' },
       { _id: 'notes:big', _rev: rev, text: 'x'.repeat(310_000) },
+      // Half a surrogate pair, spelled as a JSON escape: not Unicode, refused like on every route.
+      { _id: 'notes:lone', _rev: rev, text: 'half \ud83d a pair' },
     ];
     const perDoc = await couch(
       device,
@@ -488,6 +490,7 @@ describe('bad input gets CouchDB-style errors and writes nothing', () => {
       ['POST', '/_bulk_docs', `{"docs":[${'['.repeat(100)}${']'.repeat(100)}],"new_edits":false}`, 400],
       ['POST', '/_revs_diff', '{"notes:a":"x"}', 400],
       ['POST', '/_bulk_get', '{"docs":[{"id":1}]}', 400],
+      ['PUT', '/_local/cp', '{"last_seq":"\\ud83d"}', 400],
       ['GET', '/_changes?limit=abc', undefined, 400],
       ['GET', '/_changes?feed=continuous', undefined, 400],
       ['GET', '/_nope', undefined, 404],
