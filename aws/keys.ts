@@ -5,6 +5,7 @@
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
+ *                                 | DAVN#collection#objectId, DAVU#collection#uidHash (the DAV front, aws/dav-store.ts)
  *                                 | CR#collection#objectId | CF#deviceId#<seq, 13 digits> | CL#deviceId#localId
  *                                   (the CouchDB front's revision trees, feeds and checkpoints: aws/couchdb-store.ts)
  * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)

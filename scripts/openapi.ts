@@ -6,80 +6,18 @@
  * when the committed file is not what this builds.
  */
 import { writeFileSync } from 'node:fs';
-import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
-import { PROTOCOL_ROUTES, type ProtocolOperation } from '../functions/schemas/fronts';
+import { FRONT_OPERATIONS, FRONTS, type FrontOperation } from '../functions/schemas/fronts';
 import { ProblemSchema } from '../functions/schemas/responses';
-import { ROUTES, type RouteDefinition } from '../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../lib/definition';
 
 /** Requests are described as a client writes them, responses as a client reads them. */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
 const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
-const COUCH_ERROR_REF = { $ref: '#/components/schemas/CouchError' };
-
-/** CouchDB's error body, which CouchDB clients parse (PouchDB stops on `unauthorized`/`forbidden`). */
-const COUCH_ERROR = {
-  type: 'object',
-  required: ['error', 'reason'],
-  properties: { error: { type: 'string' }, reason: { type: 'string' } },
-};
-
-/** A greedy `{name+}` segment: OpenAPI has none, so it is named as API Gateway names it. */
-const greedyParameter = (path: string) =>
-  [...path.matchAll(/\{(\w+)\+\}/g)].map(([, name]) => ({
-    name,
-    in: 'path',
-    required: true,
-    description: 'the rest of the path, slashes included (API Gateway greedy path variable)',
-    schema: { type: 'string' },
-  }));
-
-/**
- * A protocol front's route (functions/schemas/fronts.ts): one operation per method it answers,
- * with its credentials, success statuses and the protocol's error body; the protocol itself is
- * specified by the document it names.
- */
-const protocolOperations = (
-  route: RouteDefinition,
-  front: ProtocolOperation,
-  errorResponses: Record<string, unknown>,
-) => {
-  const operations: Record<string, unknown> = {};
-  for (const [method, { summary, success }] of Object.entries(front.methods)) {
-    const responses: Record<string, unknown> = {};
-    for (const [status, description] of Object.entries(success))
-      responses[status] = {
-        description,
-        ...(method === 'HEAD' || status === '204' ? {} : { content: { 'application/json': { schema: {} } } }),
-      };
-    for (const [status, description] of Object.entries(front.errors)) {
-      if (method === 'OPTIONS' && status !== '403') continue;
-      // Shared by every operation of the shape: a component of its own.
-      const name = `CouchDB${status}`;
-      const existing = errorResponses[name] as { description: string } | undefined;
-      if (existing && existing.description !== description)
-        throw new Error(`two fronts describe ${name} differently`);
-      errorResponses[name] = { description, content: { 'application/json': { schema: COUCH_ERROR_REF } } };
-      responses[status] = { $ref: `#/components/responses/${name}` };
-    }
-    const parameters = greedyParameter(route.path);
-    operations[method.toLowerCase()] = {
-      summary: `${front.protocol}: ${summary}`,
-      description: `${front.summary}. Speaks the ${front.protocol} protocol, not the JSON API: see ${front.docs}.`,
-      operationId: `${method}_${route.path}`.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, ''),
-      // The reference lives in docs/: the front's document is its sibling.
-      externalDocs: { description: front.protocol, url: posix.relative('docs', front.docs) },
-      security: method === 'OPTIONS' ? [] : front.credentials.map((scheme) => ({ [scheme]: [] })),
-      ...(parameters.length > 0 ? { parameters } : {}),
-      responses,
-    };
-  }
-  return operations;
-};
 
 const operationOf = (route: RouteDefinition) => {
   const key = `${route.method} ${route.path}`;
@@ -149,14 +87,84 @@ const operationOf = (route: RouteDefinition) => {
   };
 };
 
+/** The methods OpenAPI 3.1 names; a protocol's own (PROPFIND, REPORT, ...) are listed beside them. */
+const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+/** A front's error responses, described once (`components.responses`) and referred to by its routes. */
+type FrontErrors = Map<string, { description: string; content: Record<string, unknown> }>;
+
+/**
+ * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
+ * names that it serves (an `ANY` route that answers every method alike, under `get`), with
+ * `x-protocol-methods` listing every method it takes, its credential, its statuses, and its own
+ * error shape and document.
+ */
+const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
+  const key = `${route.method} ${route.path}`;
+  const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
+  if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
+  const front = FRONTS[operation.front];
+  const errors: Record<number, string> = { ...operation.errors };
+  if (route.auth !== 'none') {
+    errors[401] = front.unauthorized.description;
+    errors[503] = 'the credential or a store could not be checked in time: retry after `Retry-After` seconds';
+  }
+  const responses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(operation.responses))
+    responses[status] = { description };
+  for (const [status, description] of Object.entries(errors)) {
+    const name = `${operation.front}-${status}`;
+    frontErrors.set(name, {
+      description,
+      content: Object.fromEntries(
+        front.errorMediaTypes.map((type) => [
+          type,
+          {
+            schema: front.errorMembers
+              ? {
+                  type: 'object',
+                  required: front.errorMembers,
+                  properties: Object.fromEntries(
+                    front.errorMembers.map((name) => [name, { type: 'string' }]),
+                  ),
+                }
+              : { type: 'string' },
+          },
+        ]),
+      ),
+    });
+    responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  const any = operation.methods.includes('ANY');
+  const methods = any
+    ? ['get']
+    : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
+  const item: Record<string, unknown> = { 'x-protocol-methods': any ? ['*'] : operation.methods };
+  for (const method of methods) {
+    item[method] = {
+      summary: operation.summary,
+      description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
+      operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
+      security:
+        route.auth === 'none' || (method === 'options' && front.anonymousOptions)
+          ? []
+          : front.credentials.map((scheme) => ({ [scheme]: [] })),
+      responses,
+    };
+  }
+  return item;
+};
+
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
-  const errorResponses: Record<string, unknown> = {};
+  const frontErrors: FrontErrors = new Map();
   for (const route of ROUTES) {
+    if (!isJsonRoute(route)) {
+      paths[route.path] = frontPathItem(route, frontErrors);
+      continue;
+    }
     paths[route.path] ??= {};
-    const front = (PROTOCOL_ROUTES as Record<string, ProtocolOperation>)[`${route.method} ${route.path}`];
-    if (front) Object.assign(paths[route.path]!, protocolOperations(route, front, errorResponses));
-    else paths[route.path]![route.method.toLowerCase()] = operationOf(route);
+    paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
   return {
     openapi: '3.1.0',
@@ -177,11 +185,12 @@ export const buildOpenApi = () => {
         deviceBasic: {
           type: 'http',
           scheme: 'basic',
-          description: 'Protocol fronts: user name = the device id, password = the device token',
+          description:
+            "A device of a protocol front (dav, couchdb): user name = the device's id, password = its device token",
         },
       },
-      schemas: { Problem: jsonSchema(ProblemSchema, 'output'), CouchError: COUCH_ERROR },
-      responses: errorResponses,
+      schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
+      responses: Object.fromEntries([...frontErrors].sort(([a], [b]) => (a < b ? -1 : 1))),
     },
     paths,
   };

@@ -1,6 +1,7 @@
+import { dataAtVersion } from '../capture';
 import { type ConflictResolution, objectKey, type PlannedWrite, planPush } from '../inbound';
 import { deepEqual } from '../json';
-import type { InboundWrite, JsonObject, Resolution } from '../model';
+import type { InboundWrite, JsonObject, Replica, Resolution } from '../model';
 import { type PushedDocument, viewOf, withServerMembers } from './documents';
 import {
   generationOf,
@@ -153,3 +154,21 @@ export const planDocument = (
     resolution,
   );
 };
+
+/**
+ * Has change capture not yet recorded the version a conflicting write was based on? A CouchDB
+ * device reads objects straight from the objects table, so it can hold (and edit) a version
+ * before capture copied it into the replica whose history field merges and custom resolvers
+ * take their base from. Then the base is missing only for now: the write should wait, not be
+ * resolved without it. (A replica that caught up and still lacks the version has pruned it: the
+ * policy then decides without a base, as on the inbound path.)
+ */
+export const baseNotCapturedYet = (
+  write: InboundWrite,
+  replica: Replica | undefined,
+  object: ServerObject | undefined,
+): boolean =>
+  write.baseVersion !== undefined &&
+  write.baseVersion > 0 &&
+  dataAtVersion(replica, write.baseVersion) === undefined &&
+  (replica?.version ?? 0) < (object?.version ?? 0);

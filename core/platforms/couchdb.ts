@@ -17,6 +17,7 @@ const ids = (refs: readonly { collection: string; objectId: string }[]): JsonVal
 
 export const couchdbCodec: PlatformCodec = {
   name: 'couchdb',
+  delivery: 'inbox',
   pushContentTypes: ['application/json'],
   front: { path: '/v1/couchdb', docs: 'docs/couchdb.md' },
 

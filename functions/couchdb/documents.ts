@@ -9,7 +9,7 @@ import {
   parseDocId,
   parsePushedDocument,
 } from '../../core/couchdb/documents';
-import { type DocumentPlan, planDocument, pushedWrite } from '../../core/couchdb/push';
+import { baseNotCapturedYet, type DocumentPlan, planDocument, pushedWrite } from '../../core/couchdb/push';
 import { isKnown, latestLeaves } from '../../core/couchdb/revisions';
 import { appliedResult, objectKey, type PlannedWrite } from '../../core/inbound';
 import { isJsonObject, jsonByteLength } from '../../core/json';
@@ -23,7 +23,7 @@ import { logger, MetricName, metrics } from '../lib/observability';
 import { pushIdOf } from '../lib/tokens';
 import type { Caller } from './auth';
 import { committer, couchStore, objects, syncStore } from './context';
-import { badRequest, CouchError } from './errors';
+import { badRequest, CouchError, unavailable } from './errors';
 import { bodyOf, type DocView, leavesFor, loadViews } from './views';
 
 /** PouchDB's batch_size; a larger `_bulk_docs` is refused whole (nothing written). */
@@ -101,6 +101,16 @@ const applyChunk = async (
       );
       const replicas: Map<string, Replica> =
         needBase.length > 0 ? (await syncStore.readState(device.userId, needBase)).replicas : new Map();
+      const waiting = needBase.find((write) => {
+        const key = objectKey(write.collection, write.objectId);
+        return baseNotCapturedYet(write, replicas.get(key), current.get(key));
+      });
+      if (waiting) {
+        // PouchDB retries the batch in a moment; what committed meanwhile is then known.
+        throw unavailable(
+          `change capture has not yet recorded the version ${docIdOf(waiting)} was based on; retry`,
+        );
+      }
       const resolve = conflictResolution(session, replicas, conflictResolvers);
       const items: TransactItem[] = [];
       const writes: PlannedWrite[] = [];

@@ -1,93 +1,163 @@
+import type { ProtocolFront } from '../../lib/definition';
+
 /**
- * Routes of the protocol fronts. They speak another protocol than the JSON API (their own
- * paths below the route, status codes and error bodies, which that protocol's clients parse), so
- * they are not typed by zod schemas like the routes of ./contract.ts. What is stated here instead
- * is what a reader of the API reference and the e2e response check need: the methods each route
- * answers and their success statuses, the credentials it takes, the shape of its errors, and the
- * document that specifies the protocol. scripts/openapi.ts renders it; test/support/contract.ts
- * checks every e2e response of these routes against it.
+ * The routes of the protocol fronts (`front` in lib/definition.ts): what the JSON API contract
+ * (contract.ts) is for the JSON routes, in the terms a protocol of its own allows. A front's
+ * bodies are its protocol's (WebDAV XML, vCard, iCalendar, CouchDB JSON), described by its
+ * document under docs/, not by schemas. The OpenAPI document (scripts/openapi.ts) is built from this, and every
+ * e2e response of a front route passes `frontFaults` (test/support/contract.ts).
  */
 
-/** The error bodies of a front: `couchdb` is CouchDB JSON, `{"error","reason"}`. */
-export type ErrorShape = 'couchdb';
-
-export interface ProtocolMethod {
-  readonly summary: string;
-  /** Successful statuses, with what each means. */
-  readonly success: { readonly [status: number]: string };
+export interface FrontDescription {
+  /** The protocol's own document: what every method, path and status means. */
+  readonly docs: string;
+  /** How the front answers errors: the media types of its error bodies. */
+  readonly errorMediaTypes: readonly string[];
+  /** What an error body is, in the front's words. */
+  readonly errorShape: string;
+  /** Error bodies that are JSON objects: the string members every one has (CouchDB's `error`, `reason`). */
+  readonly errorMembers?: readonly string[];
+  /** The credential schemes its authenticated routes take, as OpenAPI names them (`securitySchemes`). */
+  readonly credentials: readonly ('deviceBasic' | 'deviceToken')[];
+  /**
+   * What its 401 is: DAV clients wait for a Basic challenge; CouchDB clients must not get one (a
+   * browser would show a login box) and stop replicating on the `error` they read.
+   */
+  readonly unauthorized: {
+    readonly description: string;
+    readonly basicChallenge: boolean;
+    readonly error?: string;
+  };
+  /** `OPTIONS` is answered without a credential (browsers' CORS preflights carry none). */
+  readonly anonymousOptions?: boolean;
 }
 
-export interface ProtocolOperation {
-  readonly protocol: string;
+export const FRONTS: Readonly<Record<ProtocolFront, FrontDescription>> = {
+  dav: {
+    docs: 'docs/dav.md',
+    errorMediaTypes: ['application/xml', 'text/plain'],
+    errorShape:
+      'a `DAV:error` document naming the failed precondition (RFC 4918 §16, e.g. `valid-sync-token`, ' +
+      '`no-uid-conflict`), else a text/plain reason; 401 carries `WWW-Authenticate: Basic realm="SyncHub"`, ' +
+      '503 `Retry-After`',
+    credentials: ['deviceBasic'],
+    unauthorized: {
+      description: 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`',
+      basicChallenge: true,
+    },
+  },
+  couchdb: {
+    docs: 'docs/couchdb.md',
+    errorMediaTypes: ['application/json'],
+    errorShape:
+      'CouchDB JSON `{"error","reason"}` (`bad_request`, `forbidden`, `not_found`, …), which CouchDB clients parse; ' +
+      'per-document `{"id","error":"forbidden","reason"}` inside a `201` `_bulk_docs` answer; 503 `Retry-After`',
+    errorMembers: ['error', 'reason'],
+    credentials: ['deviceBasic', 'deviceToken'],
+    unauthorized: {
+      description:
+        'no valid credential: exactly `{"error":"unauthorized"}` (PouchDB stops), without `WWW-Authenticate: Basic`',
+      basicChallenge: false,
+      error: 'unauthorized',
+    },
+    anonymousOptions: true,
+  },
+};
+
+export interface FrontOperation {
+  readonly front: ProtocolFront;
   readonly summary: string;
-  /** Where the protocol as SyncHub serves it is specified. */
-  readonly docs: string;
-  /** Credentials the front takes (the OpenAPI security schemes of that name). */
-  readonly credentials: readonly ('deviceBasic' | 'deviceToken')[];
-  /** The methods the front answers on this route; `OPTIONS` is answered without credentials. */
-  readonly methods: { readonly [method: string]: ProtocolMethod };
-  readonly errorShape: ErrorShape;
-  /** Error statuses, with when each is given. */
+  /** Every method the route serves (an `ANY` route takes them all and answers the rest 405). */
+  readonly methods: readonly string[];
+  /** Successful responses by status. */
+  readonly responses: { readonly [status: number]: string };
+  /** Errors by status, besides 401 and 503 (every authenticated route's). */
   readonly errors: { readonly [status: number]: string };
 }
 
-const preflight: ProtocolMethod = {
-  summary: 'CORS preflight (no credentials): the origin is echoed when `corsAllowOrigins` lists it',
-  success: { 200: 'a plain OPTIONS: the allowed methods', 204: 'an allowed preflight' },
+const DAV_METHODS = ['OPTIONS', 'PROPFIND', 'REPORT', 'GET', 'HEAD', 'PUT', 'DELETE'];
+const DAV_REFUSED = ['MKCOL', 'MKCALENDAR', 'PROPPATCH'];
+
+const davResources: Omit<FrontOperation, 'summary'> = {
+  front: 'dav',
+  methods: [...DAV_METHODS, ...DAV_REFUSED],
+  responses: {
+    200: 'OPTIONS (`DAV: 1, 3, addressbook, calendar-access`), GET or HEAD of a member (text/vcard, text/calendar) with its ETag',
+    201: 'PUT created the member; `ETag` of the stored version',
+    204: 'PUT replaced or DELETE removed the member; `ETag` of the stored version on PUT',
+    207: 'PROPFIND or REPORT (multiget, calendar-query, sync-collection): a WebDAV multistatus (application/xml, gzip when accepted)',
+  },
+  errors: {
+    400: 'malformed XML, a bad Depth, an href or path that cannot be read, content that is no vCard or iCalendar',
+    403: 'MKCOL, MKCALENDAR, PROPPATCH; a write of a read-only (to-device) account; an invalid or expired sync token (`valid-sync-token`); a device of another platform',
+    404: 'nothing the account has at this path',
+    405: 'a method DAV resources do not take (`Allow` lists those they do)',
+    409: 'another member of the collection has the UID (`no-uid-conflict`)',
+    412: 'If-Match or If-None-Match does not hold for the member',
+    413: 'the body or the member is too large (`max-resource-size`)',
+    415: 'a PUT of a media type the collection does not take',
+    507: 'the listing or report would exceed the response size this server can send',
+  },
 };
 
-const couchErrors = {
+const COUCHDB_PREFLIGHT = 'a CORS preflight from an origin `corsAllowOrigins` lists (no credential needed)';
+
+const couchdbErrors = {
   400: '`bad_request`: a malformed body or query string (nothing is written)',
-  401: '`unauthorized`: no valid device credential (PouchDB stops replicating); no `WWW-Authenticate: Basic`',
-  403: '`forbidden`: not a couchdb device, a refused preflight origin, or a design document write',
+  403: '`forbidden`: a device of another platform, a preflight from an origin not allowed, a design document',
   404: '`not_found`: no such document, `_local` document or endpoint',
   405: '`method_not_allowed`',
   412: '`file_exists`: `PUT` of the database, which always exists',
   413: '`too_large`: a body or batch over its limit (nothing is written)',
-  503: '`service_unavailable`: a store is busy; retry after `Retry-After` seconds',
 };
 
-export const PROTOCOL_ROUTES = {
+/** Every front route of the definition, by route key; a route missing here fails the unit test. */
+export const FRONT_OPERATIONS: Readonly<Record<string, FrontOperation>> = {
+  'ANY /v1/dav': {
+    ...davResources,
+    summary: "The DAV root of a dav device's account: CardDAV and CalDAV service discovery",
+  },
+  'ANY /v1/dav/{proxy+}': {
+    ...davResources,
+    summary: 'The principal, address books and calendars of a dav device, and their members',
+  },
+  'ANY /.well-known/carddav': {
+    front: 'dav',
+    summary:
+      'CardDAV service discovery (RFC 6764): a redirect to /v1/dav/, for every method, without credentials',
+    methods: ['ANY'],
+    responses: { 301: '`Location: /v1/dav/`' },
+    errors: {},
+  },
   'ANY /v1/couchdb': {
-    protocol: 'CouchDB replication',
-    summary: "The calling device's CouchDB database (platform couchdb), as PouchDB replicates with it",
-    docs: 'docs/couchdb.md',
-    credentials: ['deviceBasic', 'deviceToken'],
-    methods: {
-      GET: { summary: 'Database info', success: { 200: '`{"db_name","update_seq","instance_start_time"}`' } },
-      HEAD: { summary: 'Database info, headers only', success: { 200: 'the database exists' } },
-      PUT: { summary: 'Create the database: it always exists (412)', success: {} },
-      DELETE: { summary: 'Delete the database: refused (remove the device instead)', success: {} },
-      OPTIONS: preflight,
+    front: 'couchdb',
+    summary:
+      "The calling device's CouchDB database (platform couchdb): info (GET, HEAD); PUT answers 412 (it exists), DELETE 403",
+    methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'],
+    responses: {
+      200: 'database info `{"db_name","update_seq","instance_start_time"}`; a plain OPTIONS: the allowed methods',
+      204: COUCHDB_PREFLIGHT,
     },
-    errorShape: 'couchdb',
-    errors: couchErrors,
+    errors: couchdbErrors,
   },
   'ANY /v1/couchdb/{proxy+}': {
-    protocol: 'CouchDB replication',
+    front: 'couchdb',
     summary:
-      'Replication endpoints of the device database: `_changes` (normal, longpoll), `_revs_diff`, `_bulk_docs` (`new_edits: false`), `_bulk_get`, `_local/{id}` checkpoints, `{docid}` (with `open_revs`)',
-    docs: 'docs/couchdb.md',
-    credentials: ['deviceBasic', 'deviceToken'],
-    methods: {
-      GET: {
-        summary: '`_changes`, `_local/{id}`, `{docid}` (`rev`, `revs`, `open_revs`, `latest`)',
-        success: { 200: 'CouchDB JSON' },
-      },
-      HEAD: { summary: '`{docid}`, headers only', success: { 200: 'the document exists' } },
-      PUT: {
-        summary: '`_local/{id}`: store a replication checkpoint',
-        success: { 201: '`{"ok","id","rev"}`' },
-      },
-      POST: {
-        summary:
-          '`_revs_diff`, `_bulk_docs` (`new_edits: false`, per-document results), `_bulk_get`, `_ensure_full_commit`',
-        success: { 200: '`_revs_diff` and `_bulk_get`', 201: '`_bulk_docs` and `_ensure_full_commit`' },
-      },
-      DELETE: { summary: '`_local/{id}`', success: { 200: '`{"ok","id","rev"}`' } },
-      OPTIONS: preflight,
+      'The replication endpoints of the device database: `_changes` (normal, longpoll), `_revs_diff`, `_bulk_docs` (`new_edits: false`, per-document results), `_bulk_get`, `_local/{id}` checkpoints, `{docid}` (with `open_revs`)',
+    methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
+    responses: {
+      200: '`_changes`, `_revs_diff`, `_bulk_get`, `_local/{id}` and `{docid}` reads, `_local/{id}` deletes',
+      201: '`_bulk_docs` (per-document errors only), `_local/{id}` writes, `_ensure_full_commit`',
+      204: COUCHDB_PREFLIGHT,
     },
-    errorShape: 'couchdb',
-    errors: couchErrors,
+    errors: couchdbErrors,
   },
-} as const satisfies Record<string, ProtocolOperation>;
+  'ANY /.well-known/caldav': {
+    front: 'dav',
+    summary:
+      'CalDAV service discovery (RFC 6764): a redirect to /v1/dav/, for every method, without credentials',
+    methods: ['ANY'],
+    responses: { 301: '`Location: /v1/dav/`' },
+    errors: {},
+  },
+};

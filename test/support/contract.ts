@@ -2,9 +2,9 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { fieldIssues } from '../../core/validation';
 import { CONTRACT, errorsOf, type Operation } from '../../functions/schemas/contract';
-import { PROTOCOL_ROUTES, type ProtocolOperation } from '../../functions/schemas/fronts';
+import { FRONT_OPERATIONS, FRONTS } from '../../functions/schemas/fronts';
 import { ProblemSchema } from '../../functions/schemas/responses';
-import { ROUTES } from '../../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../../lib/definition';
 
 const headerOf = (headers: Record<string, unknown> | undefined, name: string): string =>
   String(Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1] ?? '');
@@ -24,61 +24,18 @@ const schemaFaults = (schema: z.ZodType, body: unknown, what: string): string[] 
  * not an RFC 9457 problem. The e2e runtime checks every response with it (test/support/runtime.ts):
  * a response that breaks the contract reaches the test as a 500 saying why.
  */
-/**
- * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
- * a method it does not answer, a status it does not declare, or an error not in the protocol's
- * shape (CouchDB: JSON `{"error","reason"}`, a 401 that is exactly `unauthorized` and never a
- * Basic challenge, which would make browsers pop up a login box).
- */
-const protocolFaults = (
-  key: string,
-  front: ProtocolOperation,
-  method: string,
-  result: APIGatewayProxyResultV2,
-): string[] => {
-  if (typeof result !== 'object' || result === null || !('statusCode' in result))
-    return [`${key} returned an unstructured result`];
-  const status = result.statusCode ?? 200;
-  const declared = front.methods[method];
-  if (!declared) return status === 405 ? [] : [`${key}: ${method} is not a method the front answers`];
-  if (status < 400) {
-    return Object.hasOwn(declared.success, status)
-      ? []
-      : [`${key} ${method}: status ${status} is not one the front declares`];
-  }
-  if (!Object.hasOwn(front.errors, status))
-    return [`${key} ${method}: status ${status} is not one the front declares (${result.body})`];
-  const contentType = headerOf(result.headers, 'content-type');
-  if (!contentType.startsWith('application/json'))
-    return [`${key} ${status}: content-type is "${contentType}", not application/json`];
-  let body: { error?: unknown; reason?: unknown } | undefined;
-  try {
-    body = JSON.parse(result.body ?? '');
-  } catch {
-    return [`${key} ${status}: the body is not JSON`];
-  }
-  const faults: string[] = [];
-  if (typeof body?.error !== 'string' || typeof body.reason !== 'string')
-    faults.push(`${key} ${status}: the body is not CouchDB's {"error","reason"}: ${result.body}`);
-  if (status === 401 && body?.error !== 'unauthorized')
-    faults.push(`${key} 401: the error is "${String(body?.error)}", not "unauthorized"`);
-  if (/^\s*basic/i.test(headerOf(result.headers, 'www-authenticate')))
-    faults.push(`${key} ${status}: a Basic challenge (browsers would pop up a login box)`);
-  return faults;
-};
-
 export const contractFaults = (
   key: string,
   result: APIGatewayProxyResultV2,
+  /** The request's method (an `ANY` route's operations differ by it). */
   method = key.split(' ')[0]!,
 ): string[] => {
-  const front = (PROTOCOL_ROUTES as Record<string, ProtocolOperation>)[key];
-  if (front) return protocolFaults(key, front, method, result);
-  const operation = (CONTRACT as Record<string, Operation>)[key];
   const route = ROUTES.find((candidate) => `${candidate.method} ${candidate.path}` === key);
-  // `$default` answers outside the contract (README, "Error shapes"); a route without a contract
-  // fails the OpenAPI test.
-  if (!operation || !route) return [];
+  // `$default` answers outside the contract (README, "Error shapes").
+  if (!route) return [];
+  if (!isJsonRoute(route)) return frontFaults(key, route, result, method);
+  const operation = (CONTRACT as Record<string, Operation>)[key];
+  if (!operation) return [`${key}: a JSON route the API contract does not describe`];
   const structured = typeof result === 'object' && result !== null && 'statusCode' in result;
   if (!structured) return [`${key} returned an unstructured result`];
   const status = result.statusCode ?? 200;
@@ -106,4 +63,61 @@ export const contractFaults = (
   if (!contentType.startsWith('application/json'))
     return [`${key} ${status}: content-type is "${contentType}", not application/json`];
   return schemaFaults(declared.schema, body, `${key} ${status} body`);
+};
+
+/**
+ * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
+ * a method it does not serve (but for a 405 saying so), a status it does not declare (a 5xx
+ * other than 503 above all: no request may cause one), an error body of another media type or
+ * shape than the front answers errors with, a 401 that is not what its clients wait for (DAV: a
+ * Basic challenge; CouchDB: `unauthorized` and no Basic challenge, which would make browsers pop
+ * up a login box), a 503 without Retry-After.
+ */
+const frontFaults = (
+  key: string,
+  route: RouteDefinition,
+  result: APIGatewayProxyResultV2,
+  method: string,
+): string[] => {
+  const operation = FRONT_OPERATIONS[key];
+  if (!operation) return [`${key}: a front route functions/schemas/fronts.ts does not describe`];
+  if (typeof result !== 'object' || result === null || !('statusCode' in result))
+    return [`${key} returned an unstructured result`];
+  const front = FRONTS[operation.front];
+  const status = result.statusCode ?? 200;
+  const served = operation.methods.includes('ANY') || operation.methods.includes(method);
+  if (!served && method !== 'ANY' && status !== 405)
+    return [`${key}: ${method} is not a method the front serves, yet it answered ${status}`];
+  const authenticated = route.auth !== 'none';
+  const declared =
+    Object.hasOwn(operation.responses, status) ||
+    Object.hasOwn(operation.errors, status) ||
+    (authenticated && (status === 401 || status === 503));
+  if (!declared) return [`${key}: status ${status} is not one ${front.docs} declares`];
+  const faults: string[] = [];
+  const contentType = headerOf(result.headers, 'content-type');
+  if (status >= 400 && result.body && !front.errorMediaTypes.some((type) => contentType.startsWith(type)))
+    faults.push(`${key} ${status}: an error body of content-type "${contentType}"`);
+  let body: Record<string, unknown> | undefined;
+  if (status >= 400 && front.errorMembers) {
+    try {
+      body = JSON.parse(result.body ?? '') as Record<string, unknown>;
+    } catch {
+      body = undefined;
+    }
+    if (!body || front.errorMembers.some((member) => typeof body?.[member] !== 'string'))
+      faults.push(
+        `${key} ${status}: the error body is not {${front.errorMembers.join(', ')}}: ${result.body}`,
+      );
+  }
+  const challenge = /^\s*Basic/i.test(headerOf(result.headers, 'www-authenticate'));
+  if (status === 401 && front.unauthorized.basicChallenge && !challenge)
+    faults.push(`${key} 401 without a Basic challenge`);
+  if (!front.unauthorized.basicChallenge && challenge)
+    faults.push(`${key} ${status}: a Basic challenge (browsers would pop up a login box)`);
+  if (status === 401 && front.unauthorized.error && body?.error !== front.unauthorized.error)
+    faults.push(`${key} 401: the error is ${JSON.stringify(body?.error)}, not "${front.unauthorized.error}"`);
+  if (status === 503 && headerOf(result.headers, 'retry-after') === '')
+    faults.push(`${key} 503 without Retry-After`);
+  return faults;
 };

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT } from '../../functions/schemas/contract';
-import { PROTOCOL_ROUTES } from '../../functions/schemas/fronts';
-import { ROUTES } from '../../lib/definition';
+import { FRONT_OPERATIONS } from '../../functions/schemas/fronts';
+import { isJsonRoute, ROUTES } from '../../lib/definition';
 import { buildOpenApi } from '../../scripts/openapi';
 
 type Spec = {
@@ -19,10 +19,48 @@ type Spec = {
 };
 
 describe('the OpenAPI reference (docs/openapi.json)', () => {
-  it('describes every route of the definition, and nothing else', () => {
-    expect([...Object.keys(CONTRACT), ...Object.keys(PROTOCOL_ROUTES)].sort()).toEqual(
-      ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+  const keyOf = (route: (typeof ROUTES)[number]) => `${route.method} ${route.path}`;
+
+  it('describes every route of the definition, and nothing else: JSON routes by the contract, fronts by theirs', () => {
+    expect(Object.keys(CONTRACT).sort()).toEqual(ROUTES.filter(isJsonRoute).map(keyOf).sort());
+    expect(Object.keys(FRONT_OPERATIONS).sort()).toEqual(
+      ROUTES.filter((route) => !isJsonRoute(route))
+        .map(keyOf)
+        .sort(),
     );
+  });
+
+  it('describes the DAV routes as WebDAV: every method, Basic credentials, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { scheme: string }> };
+    };
+    const dav = spec.paths['/v1/dav/{proxy+}']!;
+    expect(dav['x-protocol-methods']).toEqual(expect.arrayContaining(['PROPFIND', 'REPORT', 'PUT', 'MKCOL']));
+    expect(Object.keys(dav).filter((key) => !key.startsWith('x-'))).toEqual([
+      'get',
+      'put',
+      'delete',
+      'options',
+      'head',
+    ]);
+    const put = dav.put as {
+      security: unknown;
+      description: string;
+      responses: Record<string, { content?: object }>;
+    };
+    expect(put.security).toEqual([{ deviceBasic: [] }]);
+    expect(spec.components.securitySchemes.deviceBasic!.scheme).toBe('basic');
+    expect(put.description).toMatch(/docs\/dav\.md/);
+    expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['207', '401', '403', '412', '503']));
+    expect(put.responses['412']).toEqual({ $ref: '#/components/responses/dav-412' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['dav-412']!.content)).toEqual(['application/xml', 'text/plain']);
+    const wellKnown = spec.paths['/.well-known/carddav']!;
+    expect(wellKnown['x-protocol-methods']).toEqual(['*']);
+    expect((wellKnown.get as { security: unknown }).security).toEqual([]);
+    expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
   });
 
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
@@ -39,7 +77,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
 
   it('carries a response schema for every success with a body, and problem+json for every error', () => {
     const spec = buildOpenApi() as unknown as Spec;
-    for (const route of ROUTES.filter((r) => r.method !== 'ANY')) {
+    for (const route of ROUTES.filter(isJsonRoute)) {
       const { responses } = spec.paths[route.path]![route.method.toLowerCase()]!;
       for (const [status, response] of Object.entries(responses)) {
         if (status === '204') expect(response.content).toBeUndefined();
@@ -59,34 +97,26 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
   });
 
-  it("describes each protocol front's methods, credentials, CouchDB error shape and document", () => {
-    const spec = buildOpenApi() as unknown as Spec & {
-      components: { securitySchemes: Record<string, { scheme: string }> };
+  it('describes the CouchDB routes: their methods, Basic or Bearer, CouchDB JSON errors and the document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
     };
-    expect(spec.components.securitySchemes.deviceBasic?.scheme).toBe('basic');
     for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
-      const item = spec.paths[path] as unknown as Record<
-        string,
-        {
-          security: unknown[];
-          externalDocs: { url: string };
-          responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
-        }
-      >;
-      expect(Object.keys(item)).toEqual(expect.arrayContaining(['get', 'put', 'delete', 'options']));
-      expect(item.get!.security).toEqual([{ deviceBasic: [] }, { deviceToken: [] }]);
-      expect(item.options!.security).toEqual([]);
-      expect(item.get!.externalDocs.url).toBe('couchdb.md');
-      expect(item.get!.responses['401']).toEqual({ $ref: '#/components/responses/CouchDB401' });
+      const item = spec.paths[path]!;
+      expect(item['x-protocol-methods']).toEqual(expect.arrayContaining(['GET', 'PUT', 'DELETE', 'OPTIONS']));
+      const get = item.get as { security: unknown; description: string; responses: Record<string, unknown> };
+      expect(get.security).toEqual([{ deviceBasic: [] }, { deviceToken: [] }]);
+      // Browsers' preflights carry no credential.
+      expect((item.options as { security: unknown }).security).toEqual([]);
+      expect(get.description).toMatch(/docs\/couchdb\.md/);
+      expect(get.responses['401']).toEqual({ $ref: '#/components/responses/couchdb-401' });
     }
     expect(Object.keys(spec.paths['/v1/couchdb/{proxy+}']!)).toContain('post');
-    const unauthorized = (
-      spec as unknown as {
-        components: { responses: Record<string, Spec['paths'][string][string]['responses'][string]> };
-      }
-    ).components.responses.CouchDB401!;
-    expect(unauthorized.content!['application/json']!.schema).toEqual({
-      $ref: '#/components/schemas/CouchError',
+    expect(spec.components.responses['couchdb-401']!.content['application/json']!.schema).toEqual({
+      type: 'object',
+      required: ['error', 'reason'],
+      properties: { error: { type: 'string' }, reason: { type: 'string' } },
     });
   });
 });

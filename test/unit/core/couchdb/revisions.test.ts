@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type PushedDocument, parsePushedDocument } from '../../../../core/couchdb/documents';
 import { entryOf, feedEntriesOf, formatPosition, parseSince, rowSeq } from '../../../../core/couchdb/feed';
-import { planDocument, type ServerObject } from '../../../../core/couchdb/push';
+import { baseNotCapturedYet, planDocument, type ServerObject } from '../../../../core/couchdb/push';
 import {
   closingRev,
   deviceLeaves,
@@ -295,5 +295,36 @@ describe('feed positions and entries', () => {
         { seq: 4, ids: ['notes:n4'] },
       ]);
     });
+  });
+
+  it('waits for change capture when the version a write was based on is not in the replica yet', () => {
+    const write = {
+      changeId: 'c',
+      op: 'modify' as const,
+      collection: 'notes',
+      objectId: 'x',
+      baseVersion: 1,
+    };
+    const at = '2026-01-01T00:00:00.000Z';
+    const replica = (version: number, history: number[] = []) => ({
+      collection: 'notes',
+      objectId: 'x',
+      version,
+      data: { v: version },
+      deleted: false,
+      updatedAt: at,
+      history: history.map((v) => ({ version: v, data: { v }, deleted: false })),
+    });
+    const object = { version: 2, deleted: false, data: { v: 2 } };
+    // Capture has not seen the object at all, or not its latest version: wait.
+    expect(baseNotCapturedYet(write, undefined, object)).toBe(true);
+    expect(baseNotCapturedYet({ ...write, baseVersion: 2 }, replica(1), { ...object, version: 3 })).toBe(
+      true,
+    );
+    // The base is known, or capture caught up and pruned it: decide now.
+    expect(baseNotCapturedYet(write, replica(1), object)).toBe(false);
+    expect(baseNotCapturedYet(write, replica(2, [1]), object)).toBe(false);
+    expect(baseNotCapturedYet(write, replica(2), object)).toBe(false);
+    expect(baseNotCapturedYet({ ...write, baseVersion: 0 }, undefined, object)).toBe(false);
   });
 });
