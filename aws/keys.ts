@@ -7,7 +7,10 @@
  *                                 | X#txId (transaction record)
  *                                 | DAVN#collection#objectId, DAVU#collection#uidHash (the DAV front, aws/dav-store.ts)
  *                                 | DV#deviceId#… (a protocol front's records of one device, removed with
- *                                   it: aws/device-records.ts; SyncML's in aws/syncml-store.ts)
+ *                                   it: aws/device-records.ts; SyncML's in aws/syncml-store.ts; the CouchDB
+ *                                   front's feed DV#deviceId#CF#<seq, 13 digits> and checkpoints
+ *                                   DV#deviceId#CL#localId in aws/couchdb-store.ts)
+ *                                 | CR#collection#objectId (the CouchDB front's revision trees: aws/couchdb-store.ts)
  *          pk = SML#sha256(session key)  sk = STATE | REPLY (a SyncML session; expires)
  * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T

@@ -104,11 +104,24 @@ const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
   const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
   if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
   const front = FRONTS[operation.front];
-  const content = (types: readonly string[]) =>
+  const content = (types: readonly string[], errorBody = false) =>
     Object.fromEntries(
       types.map((type) => [
         type,
-        { schema: type === 'application/problem+json' ? PROBLEM_REF : { type: 'string' } },
+        {
+          schema:
+            type === 'application/problem+json'
+              ? PROBLEM_REF
+              : errorBody && front.errorMembers
+                ? {
+                    type: 'object',
+                    required: front.errorMembers,
+                    properties: Object.fromEntries(
+                      front.errorMembers.map((name) => [name, { type: 'string' }]),
+                    ),
+                  }
+                : { type: 'string' },
+        },
       ]),
     );
   const errors: Record<number, string> = {
@@ -120,7 +133,7 @@ const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
     responses[status] = { description, ...(front.mediaTypes ? { content: content(front.mediaTypes) } : {}) };
   for (const [status, description] of Object.entries(errors)) {
     const name = `${operation.front}-${status}`;
-    frontErrors.set(name, { description, content: content(front.errorMediaTypes) });
+    frontErrors.set(name, { description, content: content(front.errorMediaTypes, true) });
     responses[status] = { $ref: `#/components/responses/${name}` };
   }
   const any = operation.methods.includes('ANY');
@@ -134,12 +147,13 @@ const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
       description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
       operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
       // SyncML: the first message of a session authenticates in its body; later ones by the session key.
+      // CouchDB: browsers' CORS preflights carry no credential.
       security:
-        route.auth === 'none' || !front.credential
+        route.auth === 'none' || (method === 'options' && front.anonymousOptions)
           ? []
-          : front.credential === 'syncmlSession'
-            ? [{}, { syncmlSession: [] }]
-            : [{ [front.credential]: [] }],
+          : front.credentials.flatMap((scheme): Record<string, string[]>[] =>
+              scheme === 'syncmlSession' ? [{}, { syncmlSession: [] }] : [{ [scheme]: [] }],
+            ),
       ...(front.mediaTypes && ['post', 'put', 'patch'].includes(method)
         ? { requestBody: { required: true, content: content(front.mediaTypes) } }
         : {}),
@@ -180,7 +194,7 @@ export const buildOpenApi = () => {
           type: 'http',
           scheme: 'basic',
           description:
-            "A device of a protocol front (dav): user name = the device's id, password = its device token",
+            "A device of a protocol front (dav, couchdb): user name = the device's id, password = its device token",
         },
         syncmlSession: {
           type: 'apiKey',

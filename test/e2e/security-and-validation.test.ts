@@ -49,7 +49,7 @@ const tokenFor = (auth: string) =>
   auth === 'user' ? user.token : auth === 'device' ? deviceA.token : undefined;
 
 describe('identity from the credential', () => {
-  // The JSON API's routes (protocol fronts answer in their own shapes: test/e2e/dav.test.ts).
+  // The JSON API's routes (protocol fronts answer in their own shapes: test/e2e/dav.test.ts, couchdb.test.ts).
   it('refuses missing, malformed and wrong-kind tokens with 401', async () => {
     for (const route of ROUTES.filter((r) => r.auth !== 'none' && isJsonRoute(r))) {
       const path = pathOf(route.path);

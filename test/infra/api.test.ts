@@ -171,6 +171,16 @@ describe('routes', () => {
       Target: { 'Fn::Join': ['', ['integrations/', { Ref: Object.keys(integrations)[0] }]] },
     });
   });
+
+  it('routes every method on the CouchDB database and below it to the couchdb function', () => {
+    for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `ANY ${path}`,
+        Target: targetOf('couchdb-api'),
+        AuthorizationType: 'NONE',
+      });
+    }
+  });
 });
 
 describe('the DAV front', () => {

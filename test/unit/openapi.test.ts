@@ -126,4 +126,27 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     const put = spec.paths['/v1/objects/{collection}/{objectId}']!.put!.responses;
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
   });
+
+  it('describes the CouchDB routes: their methods, Basic or Bearer, CouchDB JSON errors and the document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+    };
+    for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
+      const item = spec.paths[path]!;
+      expect(item['x-protocol-methods']).toEqual(expect.arrayContaining(['GET', 'PUT', 'DELETE', 'OPTIONS']));
+      const get = item.get as { security: unknown; description: string; responses: Record<string, unknown> };
+      expect(get.security).toEqual([{ deviceBasic: [] }, { deviceToken: [] }]);
+      // Browsers' preflights carry no credential.
+      expect((item.options as { security: unknown }).security).toEqual([]);
+      expect(get.description).toMatch(/docs\/couchdb\.md/);
+      expect(get.responses['401']).toEqual({ $ref: '#/components/responses/couchdb-401' });
+    }
+    expect(Object.keys(spec.paths['/v1/couchdb/{proxy+}']!)).toContain('post');
+    expect(spec.components.responses['couchdb-401']!.content['application/json']!.schema).toEqual({
+      type: 'object',
+      required: ['error', 'reason'],
+      properties: { error: { type: 'string' }, reason: { type: 'string' } },
+    });
+  });
 });
