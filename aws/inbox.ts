@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { InboxMessage } from '../core/model';
+import { longPollOptions } from './clients';
 import { isMissingQueue } from './errors';
 import { QueueSender } from './queue-messages';
 
@@ -92,6 +93,7 @@ export class Inbox {
         MaxNumberOfMessages: Math.min(10, Math.max(1, maxMessages)),
         VisibilityTimeout: this.options.visibilityTimeoutSeconds,
       }),
+      longPollOptions(waitSeconds),
     );
     return (Messages ?? []).map((message) => ({
       handle: message.ReceiptHandle!,
