@@ -74,15 +74,16 @@ const retryStrategy = () =>
 /**
  * Time limits of one HTTP attempt, per service. Without them a DynamoDB that stops answering (a
  * paused DynamoDB Local, a network partition) holds a call until the function is killed at its
- * timeout. `connectionTimeout` bounds the TCP connect, `requestTimeout` the whole attempt (the
- * SDK retries a timed-out attempt like any transient failure, within the retry budget above).
+ * timeout. `connectionTimeout` bounds the TCP connect, `requestTimeout` the attempt until the
+ * answer's headers, `socketTimeout` any silence after that (a body that stops halfway); the SDK
+ * retries a timed-out attempt like any transient failure, within the retry budget above.
  * DynamoDB answers in milliseconds, and a slow transaction on a loaded DynamoDB Local in well
  * under a second. SQS sends too; an SQS long poll waits up to 20 s, so a receive sets its own
- * limit from its wait (`longPollOptions`).
+ * limit from its wait (`longPollOptions`), and SQS sockets may stay silent that long.
  */
 export const ATTEMPT_TIMEOUTS = {
-  dynamodb: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-  sqs: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+  dynamodb: { connectionTimeout: 1_000, requestTimeout: 3_000, socketTimeout: 3_000 },
+  sqs: { connectionTimeout: 1_000, requestTimeout: 5_000, socketTimeout: 25_000 },
 } as const;
 
 /** Send options of a receive that long-polls `waitSeconds`: its attempt may take that long, and 5 s more. */
@@ -107,7 +108,7 @@ class DeadlineHttpHandler extends NodeHttpHandler {
   }
 }
 
-const requestHandler = (limits: { connectionTimeout: number; requestTimeout: number }) =>
+const requestHandler = (limits: (typeof ATTEMPT_TIMEOUTS)[keyof typeof ATTEMPT_TIMEOUTS]) =>
   new DeadlineHttpHandler({ ...limits, throwOnRequestTimeout: true });
 
 export const makeDynamoClient = (options: ClientOptions = fromEnv()): DynamoDBClient =>
