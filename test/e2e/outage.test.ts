@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
 import type { SyncHubDevice } from '../../client/device';
@@ -200,5 +200,31 @@ describe('DynamoDB paused (SIGSTOP)', () => {
     // Three requests were refused (503) and retried by the transport, not by this test.
     expect(fault.injected).toBe(3);
     expect(phone.lastSeq).toBe(1);
+  });
+});
+
+describe('a lost inbox queue (an SQS emulator restarted, a queue deleted outside SyncHub)', () => {
+  it('an acknowledgement of what the lost queue held is answered, and the device carries on', async () => {
+    const user = await newUser(runtime);
+    const phone = await newDevice(user, 'json', 'phone');
+    await user.put('notes', 'held', { v: 1 });
+    const polled = await eventually('the change in the inbox', async () => {
+      const messages = await phone.poll({ wait: 1 });
+      return messages.length > 0 ? messages : undefined;
+    });
+    phone.apply(polled);
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: `${runtime.env.INBOX_QUEUE_PREFIX}${phone.id}.fifo` }),
+    );
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+
+    // The bundle it acknowledges is gone with its queue: nothing left to delete, not a 500.
+    expect(await phone.ack()).toBe(1);
+    await user.put('notes', 'next', { v: 2 });
+    await eventually('the next change, through a queue made anew', async () => {
+      await phone.sync({ wait: 1 });
+      return phone.get('notes', 'next');
+    });
+    expect(phone.view('notes')).toEqual({ 'notes/held': { v: 1 }, 'notes/next': { v: 2 } });
   });
 });
