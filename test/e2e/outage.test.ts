@@ -203,6 +203,35 @@ describe('DynamoDB paused (SIGSTOP)', () => {
   });
 });
 
+describe('a poll that fails after receiving', () => {
+  it('gives its bundles back, so the retried poll delivers them instead of a resync', async () => {
+    const user = await newUser(runtime);
+    const phone = await newDevice(user, 'json', 'phone');
+    await user.put('notes', 'once', { v: 1 });
+    // The poll receives the bundle, then cannot record it as in flight: a 503.
+    const fault = runtime.faults.inject({
+      service: 'DynamoDB',
+      operations: ['UpdateItem'],
+      resource: runtime.provisioned.tables.devices,
+      fault: 'throttling',
+      when: (input) => input.UpdateExpression === 'SET inflight = :inflight',
+      times: 1,
+    });
+    try {
+      await eventually('the note', async () => {
+        await phone.sync({ wait: 1 });
+        return phone.get('notes', 'once');
+      });
+    } finally {
+      fault.remove();
+    }
+    expect(fault.injected).toBe(1);
+    // Delivered by the retried poll as seq 1: no resync was needed.
+    expect(phone.lastSeq).toBe(1);
+    expect(phone.resyncs).toEqual([]);
+  });
+});
+
 describe('a lost inbox queue (an SQS emulator restarted, a queue deleted outside SyncHub)', () => {
   it('an acknowledgement of what the lost queue held is answered, and the device carries on', async () => {
     const user = await newUser(runtime);
