@@ -111,6 +111,7 @@ interface PhaseResult {
   duplicates: number;
   gaps: number;
   resyncs: number;
+  resyncNotices: number;
   deviceFailures: number;
   ackConflicts: number;
   pollsNotOk: Record<string, number>;
@@ -319,6 +320,7 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
       duplicates: sum((device) => device.counts.duplicates),
       gaps: sum((device) => device.counts.gaps),
       resyncs: sum((device) => device.counts.resyncs),
+      resyncNotices: sum((device) => device.counts.resyncNotices),
       deviceFailures: sum((device) => device.counts.failures),
       ackConflicts: sum((device) => device.counts.ackConflicts),
       pollsNotOk,
@@ -373,7 +375,7 @@ const report = (result: PhaseResult): boolean => {
   polls not answered 200    ${total(result.pollsNotOk)} of ${result.polls}  (${notOkText})
   write→device              p50 ${ms(percentile(result.latencies, 50))}, p99 ${ms(percentile(result.latencies, 99))}, max ${ms(result.latencies.length ? Math.max(...result.latencies) : Number.NaN)}  (${result.deliveredAsMessages} of ${result.deliveriesExpected} deliveries as messages; the rest by resync)
   converged after last write ${result.convergeMs === undefined ? 'NO (deadline passed)' : seconds(result.convergeMs)}
-  resyncs                   ${result.resyncs}; versions differing with equal data: ${result.divergence.versionOnly}
+  resyncs                   ${result.resyncs} (${result.resyncNotices} told by the server that messages were lost, the rest a patch that did not apply); versions differing with equal data: ${result.divergence.versionOnly}
   device calls failed       ${result.deviceFailures} (after the SDK's retries; the loop carried on); acks refused 409: ${result.ackConflicts}
   app writes                ${result.writerAmbiguous} without a clear answer (${result.writerTookWithoutAnswer} had taken), ${result.unexpectedConflicts} unexpected conflicts, ${result.failedWrites} failed for good
   dead-lettered             ${deadLettered.length === 0 ? 'nothing' : deadLettered.map(([queue, count]) => `${queue}: ${count}`).join(', ')} (since the last start of the runtime)

@@ -16,6 +16,8 @@ export interface DeviceCounts {
   /** Polls that answered a seq beyond the next one without a resync standing in. */
   gaps: number;
   resyncs: number;
+  /** Resync messages: the server found messages lost before this device received them. */
+  resyncNotices: number;
   /** Calls that failed after the transport's own retries (the loop carries on). */
   failures: number;
   /** Acks refused as beyond the last message sent (a race with the adapter; the next ack covers it). */
@@ -61,6 +63,7 @@ export class SoakDevice {
     duplicates: 0,
     gaps: 0,
     resyncs: 0,
+    resyncNotices: 0,
     failures: 0,
     ackConflicts: 0,
   };
@@ -118,6 +121,7 @@ export class SoakDevice {
     }
     const at = Date.now();
     for (const message of device.apply(messages)) {
+      if (message.type === 'resync') this.counts.resyncNotices++;
       for (const { key, version } of changedObjects(message)) {
         const id = `${key}@${version}`;
         if (this.seen.has(id)) {
