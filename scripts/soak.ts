@@ -12,7 +12,7 @@
  * Loopback only; everything it starts (DynamoDB Local, the runtime process and its fauxqs) is
  * stopped on every exit path, Ctrl-C included.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,9 +92,23 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const faultsOf = (phase: string): RuntimeFaults =>
   phase === 'faults'
     ? {
+        // The emulator fails a fraction of every SQS request (the SDK's own retries absorb most),
+        // and the same fraction of the functions' sends as they see them (the record is retried).
+        // The event sources' own deletes and visibility changes then fail only when every attempt
+        // does: on AWS those are Lambda's, and a failed one stalls a FIFO group for the queue's
+        // 180 s visibility timeout, which would measure that timeout, not SyncHub.
         dependencies:
           options.sqsFail > 0
-            ? [{ service: 'SQS', fault: 'server-error', probability: options.sqsFail, layer: 'call' }]
+            ? [
+                { service: 'SQS', fault: 'server-error', probability: options.sqsFail, layer: 'attempt' },
+                {
+                  service: 'SQS',
+                  operations: ['SendMessage', 'SendMessageBatch'],
+                  fault: 'server-error',
+                  probability: options.sqsFail,
+                  layer: 'call',
+                },
+              ]
             : [],
         functions: options.throwFraction > 0 ? [{ probability: options.throwFraction }] : [],
       }
@@ -121,6 +135,8 @@ interface PhaseResult {
   unexpectedConflicts: number;
   failedWrites: number;
   latencies: number[];
+  /** Median write→device latency of each tenth of the writes. */
+  byTenth: number[];
   writeSeconds: number;
   convergeMs: number | undefined;
   deadLetters: Record<string, number>;
@@ -193,9 +209,9 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
         return renewing;
       },
     };
-    const deliveries: { key: string; at: number }[] = [];
-    const devices = await registerFleet(user, options.devices, (_device, key, version, at) =>
-      deliveries.push({ key: `${key}@${version}`, at }),
+    const deliveries: { device: number; key: string; at: number }[] = [];
+    const devices = await registerFleet(user, options.devices, (device, key, version, at) =>
+      deliveries.push({ device, key: `${key}@${version}`, at }),
     );
     for (const device of devices) device.start(options.pollWait);
     event(`${devices.length} devices polling`);
@@ -296,9 +312,30 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
       .reduce(addDivergence, NO_DIVERGENCE);
     const sum = (pick: (device: SoakDevice) => number) =>
       devices.reduce((total, device) => total + pick(device), 0);
-    const latencies = deliveries.flatMap(({ key, at }) => {
+    const timed = deliveries.flatMap(({ device, key, at }) => {
       const acknowledged = writer.acknowledgedAt.get(key);
-      return acknowledged === undefined ? [] : [Math.max(0, at - acknowledged)];
+      return acknowledged === undefined ? [] : [{ device, key, acknowledged, at }];
+    });
+    const latencies = timed.map(({ acknowledged, at }) => Math.max(0, at - acknowledged));
+    // Every delivery, for a closer look: when its write was acknowledged and when it was applied.
+    writeFileSync(
+      join(logDir, `${phase}-deliveries.csv`),
+      `device,object,acknowledged_ms,applied_ms\n${timed
+        .map(
+          (one) => `${one.device},${one.key},${one.acknowledged - writesStarted},${one.at - writesStarted}`,
+        )
+        .join('\n')}\n`,
+    );
+    // Latency along the run: the median of each tenth of the writes, in acknowledgement order.
+    const byTenth = Array.from({ length: 10 }, (_, tenth) => {
+      const span = Math.max(1, lastWriteAt - writesStarted);
+      const inTenth = timed.filter(
+        ({ acknowledged }) => Math.min(9, Math.floor(((acknowledged - writesStarted) / span) * 10)) === tenth,
+      );
+      return percentile(
+        inTenth.map(({ acknowledged, at }) => Math.max(0, at - acknowledged)),
+        50,
+      );
     });
     const pollsNotOk = notOk(answers.counts, 'GET /v1/sync/messages');
     let errorLines = 0;
@@ -330,6 +367,7 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
       unexpectedConflicts: writer.stats.unexpectedConflicts,
       failedWrites,
       latencies,
+      byTenth,
       writeSeconds,
       convergeMs,
       deadLetters: await deadLetterCounts(runtime.sqsEndpoint, runtime.queueUrls),
@@ -374,6 +412,7 @@ const report = (result: PhaseResult): boolean => {
   seq gaps                  ${result.gaps}
   polls not answered 200    ${total(result.pollsNotOk)} of ${result.polls}  (${notOkText})
   write→device              p50 ${ms(percentile(result.latencies, 50))}, p99 ${ms(percentile(result.latencies, 99))}, max ${ms(result.latencies.length ? Math.max(...result.latencies) : Number.NaN)}  (${result.deliveredAsMessages} of ${result.deliveriesExpected} deliveries as messages; the rest by resync)
+  p50 along the run         ${result.byTenth.map((value) => (Number.isFinite(value) ? (value / 1000).toFixed(0) : '-')).join(' · ')} s  (each tenth of the writes)
   converged after last write ${result.convergeMs === undefined ? 'NO (deadline passed)' : seconds(result.convergeMs)}
   resyncs                   ${result.resyncs} (${result.resyncNotices} told by the server that messages were lost, the rest a patch that did not apply); versions differing with equal data: ${result.divergence.versionOnly}
   device calls failed       ${result.deviceFailures} (after the SDK's retries; the loop carried on); acks refused 409: ${result.ackConflicts}
