@@ -102,43 +102,78 @@ const requestsFor = (user: SyncHubUser, phone: SyncHubDevice & { id: string }, s
   } satisfies Record<string, [string, Parameters<typeof raw>[3]]>;
 };
 
-const summary = (response: RawResponse) => ({
+/**
+ * One request for each route of the protocol fronts, in the front's own protocol: a dav device
+ * with HTTP Basic (WebDAV methods on the DAV root and under it).
+ */
+const frontRequestsFor = (dav: { deviceId: string; deviceToken: string }) => {
+  const basic = {
+    authorization: `Basic ${Buffer.from(`${dav.deviceId}:${dav.deviceToken}`).toString('base64')}`,
+  };
+  const vcard = 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:paused\r\nFN:Paused\r\nEND:VCARD\r\n';
+  return [
+    ['ANY /v1/dav', 'PROPFIND', '/v1/dav', { headers: { ...basic, depth: '0' } }],
+    ['ANY /v1/dav/{proxy+}', 'PROPFIND', '/v1/dav/addressbooks/', { headers: { ...basic, depth: '1' } }],
+    [
+      'ANY /v1/dav/{proxy+}',
+      'PUT',
+      '/v1/dav/addressbooks/contacts/paused.vcf',
+      { headers: { ...basic, 'if-none-match': '*' }, body: vcard, contentType: 'text/vcard' },
+    ],
+  ] as const satisfies readonly (readonly [string, string, string, Parameters<typeof raw>[3]])[];
+};
+
+/** What a client of the route's protocol needs to see to retry: the status and when. */
+const summary = (response: RawResponse, front: boolean) => ({
   status: response.status,
-  contentType: response.contentType,
   retryAfter: response.headers.get('retry-after'),
-  problemStatus: (response.body as { status?: unknown } | undefined)?.status,
+  // The JSON API answers problem+json; a front in its protocol's shape (DAV: a text body).
+  ...(front
+    ? {}
+    : {
+        contentType: response.contentType,
+        problemStatus: (response.body as { status?: unknown } | undefined)?.status,
+      }),
 });
 
 describe('DynamoDB paused (SIGSTOP)', () => {
-  it('every authenticated route answers 503 problem+json with Retry-After, none a 500', async () => {
+  it('every authenticated route answers 503 with Retry-After in its protocol, none a 500', async () => {
     const user = await newUser(runtime);
     const phone = await newDevice(user, 'json', 'phone');
     const spare = await newDevice(user, 'json', 'spare');
+    const dav = await user.registerDevice('dav' as 'json', 'dav');
     await user.put('notes', 'a', { v: 1 });
     const requests = requestsFor(user, phone, spare.id);
+    const fronts = frontRequestsFor(dav);
     // Every route behind a credential is here: a route added later must be added to this check.
-    expect(Object.keys(requests).sort()).toEqual(
-      ROUTES.filter((route) => route.auth !== 'none' && !route.localOnly)
-        .map((route) => `${route.method} ${route.path}`)
-        .sort(),
-    );
-
-    const answers = await whilePaused(() =>
-      Promise.all(
-        Object.entries(requests).map(async ([key, [path, options]]) => {
-          const response = await raw(runtime.baseUrl, key.split(' ')[0]!, path, options);
-          return [key, summary(response)] as const;
-        }),
+    expect(new Set([...Object.keys(requests), ...fronts.map(([key]) => key)])).toEqual(
+      new Set(
+        ROUTES.filter((route) => route.auth !== 'none' && !route.localOnly).map(
+          (route) => `${route.method} ${route.path}`,
+        ),
       ),
     );
 
+    const answers = await whilePaused(() =>
+      Promise.all([
+        ...Object.entries(requests).map(async ([key, [path, options]]) => {
+          const response = await raw(runtime.baseUrl, key.split(' ')[0]!, path, options);
+          return [key, summary(response, false)] as const;
+        }),
+        ...fronts.map(async ([key, method, path, options]) => {
+          const response = await raw(runtime.baseUrl, method, path, options);
+          return [`${key} (${method} ${path})`, summary(response, true)] as const;
+        }),
+      ]),
+    );
+
     for (const [key, answer] of answers) {
+      const front = key.startsWith('ANY ');
       expect({ key, ...answer }).toEqual({
         key,
         status: 503,
-        contentType: 'application/problem+json',
         retryAfter: '1',
-        problemStatus: 503,
+        ...(front ? {} : { contentType: 'application/problem+json', problemStatus: 503 }),
       });
     }
     // Routes without a dependency do not notice.
