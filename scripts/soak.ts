@@ -222,6 +222,11 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
       phase === 'faults' && options.pauseSeconds > 0 ? Math.floor(plan.length * options.pauseAt) : -1;
     const restartAt = phase === 'faults' ? Math.floor(plan.length * options.restartAt) : -1;
     const faultEvents: Promise<void>[] = [];
+    // Awaited with the writes; a failure meanwhile must not count as unhandled.
+    const faultEvent = (running: Promise<void>) => {
+      running.catch(() => {});
+      faultEvents.push(running);
+    };
     const pending: Promise<void>[] = [];
     let failedWrites = 0;
     const writesStarted = Date.now();
@@ -234,7 +239,7 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
         const due = writesStarted + (index * 1000) / options.rate;
         if (due > Date.now()) await sleep(due - Date.now());
         if (index === pauseAt) {
-          faultEvents.push(
+          faultEvent(
             (async () => {
               event(`DynamoDB Local paused (SIGSTOP of pid ${dynamodb.pid}) for ${options.pauseSeconds} s`);
               dynamodb.pause();
@@ -248,7 +253,7 @@ const runPhase = async (phase: string, dynamodb: DynamoDbLocal, logDir: string):
           );
         }
         if (index === restartAt) {
-          faultEvents.push(
+          faultEvent(
             (async () => {
               event('runtime killed (SIGKILL: its SQS emulator and every queue with it)');
               await runtime.restart();
@@ -449,6 +454,15 @@ const main = async () => {
   say(`\n${allOk ? 'PASS' : 'FAIL'} (seed ${options.seed})`);
   process.exitCode = allOk ? 0 : 1;
 };
+
+/**
+ * npm runs this under `sh -c`, which dies on SIGTERM without passing it on: a soak whose parent
+ * went away stops as if signalled, so no wrapper can leave DynamoDB Local or the runtime running.
+ */
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+}, 1_000).unref();
 
 main().catch((error: unknown) => {
   console.error(`soak failed: ${error instanceof Error ? error.stack : String(error)}`);

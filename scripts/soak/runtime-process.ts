@@ -11,6 +11,7 @@
  * Reports `{ ready: { baseUrl, sqsEndpoint, queueUrls } }` over IPC once serving.
  */
 
+import { isTransient } from '../../aws/errors';
 import { registerExitHook } from '../../local/exit-hooks';
 import { type FaultRule, Faults, type InvocationFaultRule } from '../../local/faults';
 import { startFauxqs } from '../../local/fauxqs';
@@ -58,12 +59,25 @@ const main = async () => {
 
   const sqs = await startFauxqs();
   registerExitHook({ stop: () => sqs.stop() });
-  const runtime = await startRuntime({
+  const options = {
     endpoints: { dynamodbEndpoint: required('SOAK_DYNAMODB_ENDPOINT'), sqsEndpoint: sqs.endpoint },
     prefix: required('SOAK_PREFIX'),
     port: Number(required('SOAK_PORT')),
     faults,
-  });
+  };
+  // A start during a DynamoDB pause meets timeouts while it provisions: it tries again, as a
+  // host coming back would, for up to two minutes.
+  const giveUpAt = Date.now() + 120_000;
+  let runtime: Awaited<ReturnType<typeof startRuntime>>;
+  for (;;) {
+    try {
+      runtime = await startRuntime(options);
+      break;
+    } catch (error) {
+      if (!isTransient(error) || Date.now() > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
   registerExitHook({ stop: () => runtime.stop() });
   const ready: ReadyMessage = {
     ready: { baseUrl: runtime.baseUrl, sqsEndpoint: sqs.endpoint, queueUrls: runtime.provisioned.queueUrls },
