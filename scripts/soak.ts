@@ -421,7 +421,7 @@ const report = (result: PhaseResult): boolean => {
   converged after last write ${result.convergeMs === undefined ? 'NO (deadline passed)' : seconds(result.convergeMs)}
   resyncs                   ${result.resyncs} (${result.resyncNotices} told by the server that messages were lost, the rest a patch that did not apply); versions differing with equal data: ${result.divergence.versionOnly}
   device calls failed       ${result.deviceFailures} (after the SDK's retries; the loop carried on); acks refused 409: ${result.ackConflicts}
-  app writes                ${result.writerAmbiguous} without a clear answer (${result.writerTookWithoutAnswer} had taken), ${result.unexpectedConflicts} unexpected conflicts, ${result.failedWrites} failed for good
+  app writes                ${result.writerAmbiguous} without a clear answer, ${result.writerTookWithoutAnswer} made although unanswered (read back, or a transaction's repeat answered as a replay), ${result.unexpectedConflicts} unexpected conflicts, ${result.failedWrites} failed for good
   dead-lettered             ${deadLettered.length === 0 ? 'nothing' : deadLettered.map(([queue, count]) => `${queue}: ${count}`).join(', ')} (since the last start of the runtime)
   runtime crashes           ${result.crashes}; ERROR log lines ${result.errorLines} (${result.logFile})`);
   return ok;
