@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { withDeadline } from '../../aws/deadline';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { MAX_QUEUE_MESSAGE_BYTES, QueueSender, queueMessageBytes } from '../../aws/queue-messages';
@@ -84,6 +85,22 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
   if (!hasInbox(device.platform)) {
     throw new ForbiddenError(
       `a ${device.platform} device syncs through its own protocol front, not /v1/sync (docs/${device.platform}.md)`,
+    );
+  }
+  return device;
+};
+
+/**
+ * The calling device, when it syncs through the JSON API: a platform with a protocol front of
+ * its own (core/platforms, `front`) reads, acknowledges and pushes there, and a poll or an ack
+ * here would take messages from its inbox behind the front's back. Its settings stay here.
+ */
+const inboxDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
+  const device = await callingDevice(event);
+  const { front } = codecFor(device.platform);
+  if (front) {
+    throw new ForbiddenError(
+      `a ${device.platform} device reads its inbox and pushes through its own front, {base}${front.path} (${front.docs}), not /v1/sync`,
     );
   }
   return device;
@@ -184,9 +201,30 @@ const decodeCursor = (cursor: string) => {
   return { collection: parsed.data.c, objectId: parsed.data.o };
 };
 
+/**
+ * A poll that fails after receiving bundles (a 503) leaves them hidden for the visibility timeout
+ * and not remembered as in flight: the device's retry would find its inbox blocked (one FIFO
+ * group) and be told its messages were lost, and resync for nothing. Make them visible again
+ * first, under a second of its own (the invocation's deadline may be what failed it); if that
+ * fails too, the resync is what remains, and it loses nothing.
+ */
+const releaseUnanswered = async (queueUrl: string, received: readonly ReceivedBundle[]) => {
+  if (received.length === 0) return;
+  try {
+    await withDeadline(1_000, () =>
+      inbox.release(
+        queueUrl,
+        received.map((bundle) => bundle.handle),
+      ),
+    );
+  } catch (error) {
+    logger.warn('could not release the bundles of a failed poll', { error: error as Error });
+  }
+};
+
 export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { wait = 0, max = 10, ack, ackToken } = validate(PollQuerySchema, queryOf(event), 'invalid query');
     const now = Date.now();
     // A poll that says where the device stands (`ack`) carries its in-flight bundles in the ack
@@ -212,68 +250,76 @@ export const handler = httpApi(deviceAuth(registry), {
     // group while bundles of it are in flight. Only bundles that turn out to be acknowledged
     // already (they came back) are deleted and the queue asked again.
     const received: ReceivedBundle[] = [];
-    for (let receive = 0; receive < MAX_RECEIVES_PER_POLL; receive++) {
-      const bundles = await receiveBundles(receive === 0 ? wait : 0);
-      const fresh = bundles.filter((bundle) => freshCount([bundle], acked) > 0);
-      const old = bundles
-        .filter((bundle) => freshCount([bundle], acked) === 0)
-        .map((bundle) => bundle.handle);
-      received.push(...fresh);
-      if (old.length > 0) await inbox.delete(queueUrl, old);
-      if (fresh.length > 0 || old.length === 0) break;
-    }
-    const lastSent = Math.max(device.nextSeq - 1, ...(previous?.bundles ?? []).map((bundle) => bundle.last));
-    // Nothing came although the device is behind: lost, or only in flight (a poll whose answer
-    // never reached the device)? The queue says whether anything is hidden.
-    const inflight: InflightBundle[] = combined
-      ? received.length === 0 &&
-        wait > 0 &&
-        lastSent > acked &&
-        queueUrl === device.queueUrl &&
-        (await inbox.hasHiddenMessages(queueUrl))
-        ? [{ handle: '', first: acked + 1, last: lastSent, at: now }]
-        : []
-      : device.inflight;
-    const plan = planPoll({ nextSeq: device.nextSeq, ackedSeq: acked, inflight }, received, {
-      max,
-      longPoll: wait > 0,
-      queueRemade: queueUrl !== device.queueUrl,
-      now,
-      visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
-    });
-    if (plan.stale.length > 0) await inbox.delete(queueUrl, plan.stale);
-    if (plan.gap) {
-      logger.warn('inbox messages lost before delivery; the device resyncs', {
-        deviceId: device.deviceId,
-        ...plan.gap,
+    try {
+      for (let receive = 0; receive < MAX_RECEIVES_PER_POLL; receive++) {
+        const bundles = await receiveBundles(receive === 0 ? wait : 0);
+        const fresh = bundles.filter((bundle) => freshCount([bundle], acked) > 0);
+        const old = bundles
+          .filter((bundle) => freshCount([bundle], acked) === 0)
+          .map((bundle) => bundle.handle);
+        received.push(...fresh);
+        if (old.length > 0) await inbox.delete(queueUrl, old);
+        if (fresh.length > 0 || old.length === 0) break;
+      }
+      const lastSent = Math.max(
+        device.nextSeq - 1,
+        ...(previous?.bundles ?? []).map((bundle) => bundle.last),
+      );
+      // Nothing came although the device is behind: lost, or only in flight (a poll whose answer
+      // never reached the device)? The queue says whether anything is hidden.
+      const inflight: InflightBundle[] = combined
+        ? received.length === 0 &&
+          wait > 0 &&
+          lastSent > acked &&
+          queueUrl === device.queueUrl &&
+          (await inbox.hasHiddenMessages(queueUrl))
+          ? [{ handle: '', first: acked + 1, last: lastSent, at: now }]
+          : []
+        : device.inflight;
+      const plan = planPoll({ nextSeq: device.nextSeq, ackedSeq: acked, inflight }, received, {
+        max,
+        longPoll: wait > 0,
+        queueRemade: queueUrl !== device.queueUrl,
+        now,
+        visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
       });
+      if (plan.stale.length > 0) await inbox.delete(queueUrl, plan.stale);
+      if (plan.gap) {
+        logger.warn('inbox messages lost before delivery; the device resyncs', {
+          deviceId: device.deviceId,
+          ...plan.gap,
+        });
+      }
+      if (!combined) {
+        if (plan.inflight) await registry.setInflight(device, plan.inflight);
+        return json(200, { messages: plan.messages });
+      }
+      if (shouldRecordAck(device, acked, now)) await registry.acknowledge(device, acked, []);
+      const counted = Math.max(device.ackedSeq, previous?.base ?? 0);
+      if (acked > counted)
+        metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acked - counted);
+      const bundles = received
+        .filter((bundle) => !plan.stale.includes(bundle.handle))
+        .map((bundle) => ({
+          handle: bundle.handle,
+          first: bundle.messages[0]!.seq,
+          last: bundle.messages.at(-1)!.seq,
+          at: now,
+        }));
+      return json(200, {
+        messages: plan.messages,
+        ...(bundles.length > 0
+          ? { ackToken: sealAckToken(await ackTokenKey(), device.deviceId, { bundles, base: acked }) }
+          : {}),
+      });
+    } catch (error) {
+      await releaseUnanswered(queueUrl, received);
+      throw error;
     }
-    if (!combined) {
-      if (plan.inflight) await registry.setInflight(device, plan.inflight);
-      return json(200, { messages: plan.messages });
-    }
-    if (shouldRecordAck(device, acked, now)) await registry.acknowledge(device, acked, []);
-    const counted = Math.max(device.ackedSeq, previous?.base ?? 0);
-    if (acked > counted)
-      metrics.addMetric(MetricName.MessagesAcknowledged, MetricUnit.Count, acked - counted);
-    const bundles = received
-      .filter((bundle) => !plan.stale.includes(bundle.handle))
-      .map((bundle) => ({
-        handle: bundle.handle,
-        first: bundle.messages[0]!.seq,
-        last: bundle.messages.at(-1)!.seq,
-        at: now,
-      }));
-    return json(200, {
-      messages: plan.messages,
-      ...(bundles.length > 0
-        ? { ackToken: sealAckToken(await ackTokenKey(), device.deviceId, { bundles, base: acked }) }
-        : {}),
-    });
   },
 
   'POST /v1/sync/ack': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { upTo, failed = [], ackToken } = readJsonBody(event, AckBodySchema, 16_384);
     const previous = ackToken ? await openToken(device, ackToken) : undefined;
     const bundles = previous?.bundles ?? [];
@@ -320,7 +366,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'POST /v1/sync/changes': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     refuse(pushRefusal(device));
     const codec = codecFor(device.platform);
     const contentType = assertPushMediaType(codec, contentTypeOf(event));
@@ -357,7 +403,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'GET /v1/sync/digest': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { collection } = validate(DigestQuerySchema, queryOf(event), 'invalid query');
     refuse(readRefusal(device));
     if (collection) refuse(collectionRefusal({ ...device, selection }, collection));
@@ -374,7 +420,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'GET /v1/sync/snapshot': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
     refuse(readRefusal(device));
     if (query.collection) refuse(collectionRefusal({ ...device, selection }, query.collection));

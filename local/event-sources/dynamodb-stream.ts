@@ -15,6 +15,7 @@ import { makeSqsClient } from '../../aws/clients';
 import { MessageTooLargeError, type QueueMessage, QueueSender } from '../../aws/queue-messages';
 import type { Trigger } from '../../lib/definition';
 import { LOCAL_REGION } from '../emulators';
+import type { InvocationFaults } from '../faults';
 import type { ContextFactory } from '../lambda-context';
 import { type DiscardCondition, decideStreamBatch, type StreamBatch, splitByAge } from './decisions';
 import {
@@ -25,6 +26,7 @@ import {
   type Log,
   pause,
   stderrLog,
+  withInjectedFault,
 } from './invoke';
 import { toLambdaStreamRecord } from './stream-records';
 import type { WorkSignal } from './wake';
@@ -46,6 +48,8 @@ export interface StreamPollerOptions {
   readonly sqsEndpoint: string;
   readonly region?: string;
   readonly log?: Log;
+  /** Function faults to inject (local/faults.ts); none when absent. */
+  readonly faults?: InvocationFaults;
   /** The clock that record ages are measured with. */
   readonly now?: () => number;
   /** Wakes an idle shard when its table is written (instead of only after the idle interval). */
@@ -256,12 +260,11 @@ class StreamPoller {
     if (records.length === 0) return [];
 
     const lambdaRecords = records.map((record) => this.toLambda(record));
-    const outcome = await invoke(
+    const handler = withInjectedFault(
       this.options.handler,
-      { Records: lambdaRecords },
-      this.options.createContext,
-      this.log,
+      this.options.faults?.invocationFault(this.functionName, lambdaRecords.length),
     );
+    const outcome = await invoke(handler, { Records: lambdaRecords }, this.options.createContext, this.log);
     const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
     const failed = outcome.ok ? failedIdentifiers(outcome.result, new Set(sequenceNumbers)) : 'all';
     const decision = decideStreamBatch(

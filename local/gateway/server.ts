@@ -35,8 +35,15 @@ export interface GatewayOptions {
   readonly checkResponse?: ResponseCheck;
 }
 
-/** Says what is wrong with a handler's response to a route key (nothing: an empty list). */
-export type ResponseCheck = (routeKey: string, result: APIGatewayProxyResultV2) => readonly string[];
+/**
+ * Says what is wrong with a handler's response to a route key (nothing: an empty list); the
+ * request's method tells which of an `ANY` route's operations answered.
+ */
+export type ResponseCheck = (
+  routeKey: string,
+  result: APIGatewayProxyResultV2,
+  method: string,
+) => readonly string[];
 
 export interface Gateway {
   readonly url: string;
@@ -163,12 +170,13 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
         ? [routeKeyOf(found.route), functionOf(found.route.function), found.pathParameters]
         : [DEFAULT_ROUTE_KEY, fallback!, {}];
     const event = buildHttpEvent(parseRequest(request, routeKey), routeKey, pathParameters, body);
-    const outcome = await invoke(target.handler, event, target.createContext, log);
+    // Past its timeout Lambda kills the function and API Gateway answers 500 itself: so here.
+    const outcome = await invoke(target.handler, event, target.createContext, log, { enforceTimeout: true });
     if (!outcome.ok) {
       log(`function failed on ${routeKey}: ${describeError(outcome.error)}`);
       return sendGatewayMessage(response, 500);
     }
-    const faults = options.checkResponse?.(routeKey, outcome.result) ?? [];
+    const faults = options.checkResponse?.(routeKey, outcome.result, method.toUpperCase()) ?? [];
     if (faults.length > 0) {
       log(`the response broke the API contract on ${routeKey}: ${faults.join('; ')}`);
       return sendProblem(
