@@ -5,11 +5,12 @@ import { makeDocumentClient } from '../aws/clients';
 import { Committer, type TransactItem } from '../aws/commit';
 import { DeviceRegistry } from '../aws/device-registry';
 import { ObjectsStore } from '../aws/objects-store';
+import type { CommitterPort, DeviceRegistryPort, ObjectsPort, SyncStorePort } from '../aws/ports';
 import { SyncStore } from '../aws/sync-store';
 import { type CurrentObject, decodeQueuedPush, type PushCommit, planPush, pushCommit } from '../core/inbound';
 import type { InboundWrite } from '../core/model';
 import { codecFor } from '../core/platforms';
-import { parseSelection } from '../core/selection';
+import { parseSelection, type SelectionConfig } from '../core/selection';
 import { type DeviceSession, deviceSession } from '../core/session/device-session';
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
 import { conflictResolvers } from './conflict-resolvers';
@@ -19,107 +20,128 @@ import { withObservability } from './lib/middleware';
 import { logger, MetricName, metrics, recordScoped } from './lib/observability';
 import { transactionFailureHandler } from './transaction-failure';
 
-const config = tuning();
-const db = makeDocumentClient();
-const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
-const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
-const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
-const committer = new Committer(db);
-const selection = parseSelection(config.excludedCollections);
-const processor = new SqsFifoPartialProcessorAsync();
+/** The inbound function's ports: every write to the primary platform is made here. */
+export interface InboundDeps {
+  readonly objects: ObjectsPort;
+  readonly syncStore: SyncStorePort;
+  readonly registry: DeviceRegistryPort;
+  readonly committer: CommitterPort;
+  readonly selection: SelectionConfig;
+}
 
-/**
- * How the push's conflicts resolve, by the session's policies. Field merges and custom
- * resolvers need the version the device based its change on: the replica's history has it
- * (read only when such a conflict is at hand).
- */
-const resolutionFor = async (
-  userId: string,
-  session: DeviceSession,
-  writes: readonly InboundWrite[],
-  current: ReadonlyMap<string, CurrentObject>,
-) => {
-  const needsBase = writesNeedingBase(session, writes, current);
-  const { replicas } =
-    needsBase.length > 0 ? await syncStore.readState(userId, needsBase) : { replicas: new Map() };
-  return conflictResolution(session, replicas, conflictResolvers);
-};
+/** The inbound queue's consumer over `deps`: device pushes and reports of transactions a device could not apply. */
+export const createHandler = (deps: InboundDeps) => {
+  const { objects, syncStore, registry, committer, selection } = deps;
+  const processor = new SqsFifoPartialProcessorAsync();
 
-/**
- * Applies one device push as one transaction: every object write (version-checked), the result
- * message for the device (a change log entry) and the push marker that makes a redelivered push
- * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
- */
-const applyPush = async (record: SQSRecord): Promise<void> => {
-  const { userId, deviceId, pushId } = pushIdentity(record);
-  logger.appendKeys({ userId, deviceId, pushId });
-  const device = await registry.get(userId, deviceId);
-  if (!device) {
-    logger.info('push from a removed device dropped');
-    return;
-  }
-  if (await syncStore.pushHandled(userId, deviceId, pushId)) return;
-  const decoded = decodeQueuedPush(pushId, () => readPush(record, () => codecFor(device.platform)));
+  /**
+   * How the push's conflicts resolve, by the session's policies. Field merges and custom
+   * resolvers need the version the device based its change on: the replica's history has it
+   * (read only when such a conflict is at hand).
+   */
+  const resolutionFor = async (
+    userId: string,
+    session: DeviceSession,
+    writes: readonly InboundWrite[],
+    current: ReadonlyMap<string, CurrentObject>,
+  ) => {
+    const needsBase = writesNeedingBase(session, writes, current);
+    const { replicas } =
+      needsBase.length > 0 ? await syncStore.readState(userId, needsBase) : { replicas: new Map() };
+    return conflictResolution(session, replicas, conflictResolvers);
+  };
 
-  const origin = { kind: 'device', deviceId } as const;
-  // An object changed or another writer took the sequence number since the read: re-plan.
-  const { outcome, value } = await committer.optimistically(`push ${pushId}`, async () => {
-    const [current, { lastSeq, settings }] = await Promise.all([
-      decoded.kind === 'writes'
-        ? objects.getMany(userId, decoded.writes)
-        : Promise.resolve(new Map<string, CurrentObject>()),
-      syncStore.readState(userId, []),
-    ]);
-    const now = new Date().toISOString();
-    let commit: PushCommit;
-    if (decoded.kind === 'rejected') commit = { writes: [], result: decoded.result };
-    else {
-      const session = deviceSession(device, settings, selection);
-      const resolve = await resolutionFor(userId, session, decoded.writes, current);
-      const plan = planPush(pushId, decoded.writes, current, resolve);
-      commit = pushCommit(pushId, origin, now, plan, decoded.rejected);
+  /**
+   * Applies one device push as one transaction: every object write (version-checked), the result
+   * message for the device (a change log entry) and the push marker that makes a redelivered push
+   * a no-op. A conflict or rejection writes only the result and the marker: nothing half applies.
+   */
+  const applyPush = async (record: SQSRecord): Promise<void> => {
+    const { userId, deviceId, pushId } = pushIdentity(record);
+    logger.appendKeys({ userId, deviceId, pushId });
+    const device = await registry.get(userId, deviceId);
+    if (!device) {
+      logger.info('push from a removed device dropped');
+      return;
     }
-    const { result, transaction } = commit;
-    const items: TransactItem[] = commit.writes.map((write) =>
-      objects.transactWrite(userId, write, origin, now, transaction?.txId),
-    );
-    if (transaction) items.push(syncStore.transactionRecordItem(userId, transaction));
-    const objectWrites = items.length;
-    // The marker: when its condition fails, the push was handled concurrently.
-    const marker = syncStore.pushMarkerItem(userId, deviceId, pushId, result.status);
-    items.push(
-      ...syncStore.logAppendItems(userId, lastSeq, {
-        kind: 'result',
-        userId,
-        logSeq: lastSeq + 1,
-        targetDeviceId: deviceId,
-        result,
-        at: now,
-      }),
-      marker,
-    );
-    return { commit: { items, duplicateIf: marker }, value: { result, objectWrites } };
-  });
-  if (outcome !== 'committed') return;
-  const { result, objectWrites } = value;
-  if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
-  if (result.status === 'applied' && result.resolutions?.length) {
-    metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, result.resolutions.length);
-  }
-  if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
-  logger.info('push handled', { status: result.status, writes: objectWrites });
+    if (await syncStore.pushHandled(userId, deviceId, pushId)) return;
+    const decoded = decodeQueuedPush(pushId, () => readPush(record, () => codecFor(device.platform)));
+
+    const origin = { kind: 'device', deviceId } as const;
+    // An object changed or another writer took the sequence number since the read: re-plan.
+    const { outcome, value } = await committer.optimistically(`push ${pushId}`, async () => {
+      const [current, { lastSeq, settings }] = await Promise.all([
+        decoded.kind === 'writes'
+          ? objects.getMany(userId, decoded.writes)
+          : Promise.resolve(new Map<string, CurrentObject>()),
+        syncStore.readState(userId, []),
+      ]);
+      const now = new Date().toISOString();
+      let commit: PushCommit;
+      if (decoded.kind === 'rejected') commit = { writes: [], result: decoded.result };
+      else {
+        const session = deviceSession(device, settings, selection);
+        const resolve = await resolutionFor(userId, session, decoded.writes, current);
+        const plan = planPush(pushId, decoded.writes, current, resolve);
+        commit = pushCommit(pushId, origin, now, plan, decoded.rejected);
+      }
+      const { result, transaction } = commit;
+      const items: TransactItem[] = commit.writes.map((write) =>
+        objects.transactWrite(userId, write, origin, now, transaction?.txId),
+      );
+      if (transaction) items.push(syncStore.transactionRecordItem(userId, transaction));
+      const objectWrites = items.length;
+      // The marker: when its condition fails, the push was handled concurrently.
+      const marker = syncStore.pushMarkerItem(userId, deviceId, pushId, result.status);
+      items.push(
+        ...syncStore.logAppendItems(userId, lastSeq, {
+          kind: 'result',
+          userId,
+          logSeq: lastSeq + 1,
+          targetDeviceId: deviceId,
+          result,
+          at: now,
+        }),
+        marker,
+      );
+      return { commit: { items, duplicateIf: marker }, value: { result, objectWrites } };
+    });
+    if (outcome !== 'committed') return;
+    const { result, objectWrites } = value;
+    if (result.status === 'conflict') metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, 1);
+    if (result.status === 'applied' && result.resolutions?.length) {
+      metrics.addMetric(MetricName.PushConflicts, MetricUnit.Count, result.resolutions.length);
+    }
+    if (result.status === 'rejected') metrics.addMetric(MetricName.PushesRejected, MetricUnit.Count, 1);
+    logger.info('push handled', { status: result.status, writes: objectWrites });
+  };
+
+  const handleTransactionFailure = transactionFailureHandler(deps);
+
+  /** The inbound queue carries device pushes and reports of transactions a device could not apply. */
+  const handleInbound = recordScoped(
+    (record: SQSRecord): Promise<void> =>
+      record.messageAttributes?.kind?.stringValue === 'tx-failure'
+        ? handleTransactionFailure(record)
+        : applyPush(record),
+  );
+
+  return withObservability(async (event: SQSEvent, context: Context) =>
+    processPartialResponse(event, handleInbound, processor, { context, skipGroupOnError: true }),
+  );
 };
 
-const handleTransactionFailure = transactionFailureHandler({ committer, objects, syncStore, registry });
+/** The live ports, made once per container from the function's environment. */
+export const liveDeps = (): InboundDeps => {
+  const config = tuning();
+  const db = makeDocumentClient();
+  return {
+    objects: new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds),
+    syncStore: new SyncStore(db, requireEnv('SYNC_TABLE'), config),
+    registry: new DeviceRegistry(db, requireEnv('DEVICES_TABLE')),
+    committer: new Committer(db),
+    selection: parseSelection(config.excludedCollections),
+  };
+};
 
-/** The inbound queue carries device pushes and reports of transactions a device could not apply. */
-const handleInbound = recordScoped(
-  (record: SQSRecord): Promise<void> =>
-    record.messageAttributes?.kind?.stringValue === 'tx-failure'
-      ? handleTransactionFailure(record)
-      : applyPush(record),
-);
-
-export const handler = withObservability(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, handleInbound, processor, { context, skipGroupOnError: true }),
-);
+export const handler = createHandler(liveDeps());
