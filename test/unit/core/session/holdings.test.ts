@@ -6,7 +6,7 @@ import {
   resyncForDeviceSettings,
   resyncForUserSettings,
 } from '../../../../core/session/holdings';
-import { session } from './fixtures';
+import { session } from '../../../support/session';
 
 const replica = (collection: string, objectId: string, data?: Record<string, string>): Replica => ({
   collection,

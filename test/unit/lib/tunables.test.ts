@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readTunables, tuning } from '../../functions/lib/config';
-import { requireEnv } from '../../functions/lib/env';
-import { DEPLOYMENT, INBOX_RETENTION_SECONDS, QUEUES } from '../../lib/definition';
-import { METRICS, MetricName } from '../../lib/metrics';
-import { FUNCTION_TUNABLES, INBOX_RETENTION_DAYS, parseTunable, TUNABLES } from '../../lib/tunables';
-import { GUIDE, withConfigTables } from '../../scripts/config-doc';
+import { readTunables, tuning } from '../../../functions/lib/config';
+import { requireEnv } from '../../../functions/lib/env';
+import { DEPLOYMENT, INBOX_RETENTION_SECONDS, QUEUES } from '../../../lib/definition';
+import { METRICS, MetricName } from '../../../lib/metrics';
+import { FUNCTION_TUNABLES, INBOX_RETENTION_DAYS, parseTunable, TUNABLES } from '../../../lib/tunables';
+import { GUIDE, withConfigTables } from '../../../scripts/config-doc';
 
 describe('the tunables (lib/tunables.ts)', () => {
   it('reads integers as digits only, within their range, defaulting when unset', () => {

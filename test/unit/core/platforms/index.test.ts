@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyJsonPatch } from '../../core/delta';
-import { UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
-import type { JsonObject, ObjectChange, PushResult, Replica } from '../../core/model';
-import { CODECS, codecFor, PLATFORM_NAMES } from '../../core/platforms';
-import { assertPushMediaType, type PlatformCodec } from '../../core/platforms/codec';
-import { jsonCodec } from '../../core/platforms/json';
-import { jsonPatchCodec } from '../../core/platforms/jsonpatch';
+import { applyJsonPatch } from '../../../../core/delta';
+import { UnsupportedMediaTypeError, ValidationError } from '../../../../core/errors';
+import type { JsonObject, ObjectChange, PushResult, Replica } from '../../../../core/model';
+import { CODECS, codecFor, PLATFORM_NAMES } from '../../../../core/platforms';
+import { assertPushMediaType, type PlatformCodec } from '../../../../core/platforms/codec';
+import { jsonCodec } from '../../../../core/platforms/json';
+import { jsonPatchCodec } from '../../../../core/platforms/jsonpatch';
 
 const JSON_TYPE = 'application/json';
 

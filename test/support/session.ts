@@ -1,6 +1,6 @@
-import type { DeviceSettings, LogEntry, ObjectChange, UserSettings } from '../../../../core/model';
-import { parseSelection } from '../../../../core/selection';
-import { type DeviceSession, deviceSession } from '../../../../core/session/device-session';
+import type { DeviceSettings, LogEntry, ObjectChange, UserSettings } from '../../core/model';
+import { parseSelection } from '../../core/selection';
+import { type DeviceSession, deviceSession } from '../../core/session/device-session';
 
 /** A session for device `deviceId` with the given settings (two-way, everything, by default). */
 export const session = (

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planCapture } from '../../core/capture';
-import { fieldsGenerator, replaceGenerator } from '../../core/delta';
-import { appliedResult, type CurrentObject, objectKey, planPush } from '../../core/inbound';
-import type { Replica, StoredObject } from '../../core/model';
+import { planCapture } from '../../../core/capture';
+import { fieldsGenerator, replaceGenerator } from '../../../core/delta';
+import { appliedResult, type CurrentObject, objectKey, planPush } from '../../../core/inbound';
+import type { Replica, StoredObject } from '../../../core/model';
 
 const object = (
   version: number,

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTRACT } from '../../functions/schemas/contract';
-import { ROUTES } from '../../lib/definition';
-import { buildOpenApi } from '../../scripts/openapi';
+import { CONTRACT } from '../../../functions/schemas/contract';
+import { ROUTES } from '../../../lib/definition';
+import { buildOpenApi } from '../../../scripts/openapi';
 
 type Spec = {
   paths: Record<
@@ -25,7 +25,9 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
   });
 
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
-    const committed = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8'));
+    const committed = JSON.parse(
+      readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8'),
+    );
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApi())));
   });
 

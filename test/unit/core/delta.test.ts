@@ -10,9 +10,9 @@ import {
   jsonPatchGenerator,
   parseDeltaAssignments,
   replaceGenerator,
-} from '../../core/delta';
-import { UnprocessableError } from '../../core/errors';
-import type { JsonObject } from '../../core/model';
+} from '../../../core/delta';
+import { UnprocessableError } from '../../../core/errors';
+import type { JsonObject } from '../../../core/model';
 
 const previous: JsonObject = { title: 'Buy milk', done: false, tags: ['home'], meta: { prio: 1 } };
 const next: JsonObject = { title: 'Buy oat milk', tags: ['home'], meta: { prio: 2 }, due: '2025-01-01' };

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dataAtVersion, withHistory } from '../../core/capture';
-import { mergeFields, resolveConflict } from '../../core/conflicts';
-import { applyDelta, textGenerator, textSplice } from '../../core/delta';
-import { collectionDigests } from '../../core/digest';
-import type { Replica } from '../../core/model';
-import { effectivePolicy, matchesFilter, UserSettingsSchema } from '../../core/policies';
+import { dataAtVersion, withHistory } from '../../../core/capture';
+import { mergeFields, resolveConflict } from '../../../core/conflicts';
+import { applyDelta, textGenerator, textSplice } from '../../../core/delta';
+import { collectionDigests } from '../../../core/digest';
+import type { Replica } from '../../../core/model';
+import { effectivePolicy, matchesFilter, UserSettingsSchema } from '../../../core/policies';
 
 describe('effective policy', () => {
   it('takes the device override, then the user collection setting, then the defaults', () => {

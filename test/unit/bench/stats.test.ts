@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { economyOf } from '../../bench/economy';
-import { inboxDevice, queueKind } from '../../bench/meter';
-import { costOf } from '../../bench/pricing';
-import { fmt, percentile, ratio, summarize } from '../../bench/stats';
-import { latencies } from '../../bench/workload';
+import { economyOf } from '../../../bench/economy';
+import { inboxDevice, queueKind } from '../../../bench/meter';
+import { costOf } from '../../../bench/pricing';
+import { fmt, percentile, ratio, summarize } from '../../../bench/stats';
+import { latencies } from '../../../bench/workload';
 
 describe('bench statistics', () => {
   it('interpolates percentiles between closest ranks', () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { ValidationError } from '../../core/errors';
+import { ValidationError } from '../../../core/errors';
 import {
   invalidRequest,
   jsonPointer,
   MAX_JSON_DEPTH,
   parseJsonBody,
   parseRequestPart,
-} from '../../core/validation';
+} from '../../../core/validation';
 
 const caught = (attempt: () => unknown): ValidationError => {
   try {

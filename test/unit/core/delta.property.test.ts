@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
 import { applyPatch, deepClone, type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { applyDelta, DELTA_GENERATORS, type DeltaGenerator } from '../../core/delta';
-import { deepEqual, isJsonObject } from '../../core/json';
-import type { Delta, JsonObject, JsonValue, ObjectChange } from '../../core/model';
-import { jsonPatchCodec } from '../../core/platforms/jsonpatch';
+import { applyDelta, DELTA_GENERATORS, type DeltaGenerator } from '../../../core/delta';
+import { deepEqual, isJsonObject } from '../../../core/json';
+import type { Delta, JsonObject, JsonValue, ObjectChange } from '../../../core/model';
+import { jsonPatchCodec } from '../../../core/platforms/jsonpatch';
 
 const NUM_RUNS = 300;
 

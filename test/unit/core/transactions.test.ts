@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { replaceGenerator } from '../../core/delta';
-import { type CurrentObject, objectKey } from '../../core/inbound';
-import type { Replica, TransactionRecord } from '../../core/model';
+import { replaceGenerator } from '../../../core/delta';
+import { type CurrentObject, objectKey } from '../../../core/inbound';
+import type { Replica, TransactionRecord } from '../../../core/model';
 import {
   isReplayOf,
   planTransaction,
   planTransactionCapture,
   transactionSizeProblem,
-} from '../../core/transactions';
+} from '../../../core/transactions';
 
 const current = (entries: [string, CurrentObject][]) =>
   new Map(entries.map(([id, object]) => [objectKey('c', id), object]));

@@ -8,7 +8,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DeviceTokenLookup, userTokenVerifier } from '../../../functions/lib/auth';
+import { type DeviceTokenLookup, userTokenVerifier } from '../../../../functions/lib/auth';
 import {
   deviceAuth,
   deviceOf,
@@ -18,10 +18,10 @@ import {
   noAuth,
   userAuth,
   userIdOf,
-} from '../../../functions/lib/http';
-import { hashToken, newDeviceToken } from '../../../functions/lib/tokens';
-import { deployedRouteKeys, ROUTES } from '../../../lib/definition';
-import { lambdaContextFactory } from '../../../local/lambda-context';
+} from '../../../../functions/lib/http';
+import { hashToken, newDeviceToken } from '../../../../functions/lib/tokens';
+import { deployedRouteKeys, ROUTES } from '../../../../lib/definition';
+import { lambdaContextFactory } from '../../../../local/lambda-context';
 
 const context = lambdaContextFactory({ functionName: 'unit', timeoutSeconds: 10, memoryMb: 128 });
 
@@ -220,7 +220,7 @@ describe('the $default function', () => {
   beforeAll(async () => {
     process.env.CORS_ALLOW_ORIGINS = 'https://app.example.com';
     process.env.ROUTE_KEYS = JSON.stringify(deployedRouteKeys(ROUTES));
-    ({ handler: fallback } = await import('../../../functions/http/fallback'));
+    ({ handler: fallback } = await import('../../../../functions/http/fallback'));
   });
 
   const at = (method: string, path: string, headers: Record<string, string> = {}) => {

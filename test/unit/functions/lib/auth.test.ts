@@ -18,8 +18,8 @@ import {
   type DeviceTokenLookup,
   type UserTokenVerifier,
   userTokenVerifier,
-} from '../../../functions/lib/auth';
-import { hashToken, newDeviceToken } from '../../../functions/lib/tokens';
+} from '../../../../functions/lib/auth';
+import { hashToken, newDeviceToken } from '../../../../functions/lib/tokens';
 
 const headers = (authorization?: string) => ({
   headers: authorization === undefined ? {} : { authorization },

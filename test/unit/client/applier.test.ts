@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Applier } from '../../client/applier';
-import { LocalStore } from '../../client/local-store';
-import { SyncHubHttpError, Transport } from '../../client/transport';
-import type { InboxMessage } from '../../client/wire';
+import { Applier } from '../../../client/applier';
+import { LocalStore } from '../../../client/local-store';
+import { SyncHubHttpError, Transport } from '../../../client/transport';
+import type { InboxMessage } from '../../../client/wire';
 
 /** A loopback HTTP server answering each request with the next scripted reply. */
 let server: Server | undefined;

@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
-import { deepEqual } from '../../core/json';
-import type { JsonObject } from '../../core/model';
-import { assertPushMediaType } from '../../core/platforms/codec';
-import { decodeContent, decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
-import { ContentError } from '../../core/platforms/syncml/content-error';
-import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
-import { contactToVCard, vcardToContact } from '../../core/platforms/syncml/vcard';
-import { child, parseXml } from '../../core/platforms/syncml/xml';
+import { deepEqual } from '../../../../../core/json';
+import type { JsonObject } from '../../../../../core/model';
+import { assertPushMediaType } from '../../../../../core/platforms/codec';
+import { decodeContent, decodeSyncmlPush, syncmlCodecFor } from '../../../../../core/platforms/syncml/codec';
+import { ContentError } from '../../../../../core/platforms/syncml/content-error';
+import { calendarToEvent, eventToCalendar } from '../../../../../core/platforms/syncml/icalendar';
+import { contactToVCard, vcardToContact } from '../../../../../core/platforms/syncml/vcard';
+import { child, parseXml } from '../../../../../core/platforms/syncml/xml';
 
-const FIXTURES = join(import.meta.dirname, '../fixtures/pim');
+const FIXTURES = join(import.meta.dirname, '../../../../fixtures/pim');
 const word = fc.stringMatching(
   /^[A-Za-z0-9äöüßéçøΩЖ中]([A-Za-z0-9 äöüßéçøΩЖ中.'-]{0,20}[A-Za-z0-9äöüßéçøΩЖ中])?$/,
 );

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fieldsGenerator, jsonPatchGenerator, textGenerator } from '../../core/delta';
-import type { LogEntry, ObjectChange, PushResult, Replica } from '../../core/model';
-import { CODECS } from '../../core/platforms';
-import { planDelivery } from '../../core/session/delivery';
-import { deviceSession } from '../../core/session/device-session';
-import { planPoll } from '../../core/session/inbox';
+import { fieldsGenerator, jsonPatchGenerator, textGenerator } from '../../../../core/delta';
+import type { LogEntry, ObjectChange, PushResult, Replica } from '../../../../core/model';
+import { CODECS } from '../../../../core/platforms';
+import { planDelivery } from '../../../../core/session/delivery';
+import { deviceSession } from '../../../../core/session/device-session';
+import { planPoll } from '../../../../core/session/inbox';
 import {
   InboxMessageSchema,
   JsonInboxMessageSchema,
@@ -13,9 +13,9 @@ import {
   JsonSnapshotItemSchema,
   SnapshotItemSchema,
   SyncmlInboxMessageSchema,
-} from '../../functions/schemas/messages';
-import { ROUTES } from '../../lib/definition';
-import { contractFaults } from '../support/contract';
+} from '../../../../functions/schemas/messages';
+import { ROUTES } from '../../../../lib/definition';
+import { contractFaults } from '../../../support/contract';
 
 const route = (key: string) => {
   if (!ROUTES.some((r) => `${r.method} ${r.path}` === key)) throw new Error(`no route ${key}`);
