@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyDelta,
@@ -10,6 +11,8 @@ import {
   jsonPatchGenerator,
   parseDeltaAssignments,
   replaceGenerator,
+  textGenerator,
+  textSplice,
 } from '../../../core/delta';
 import { UnprocessableError } from '../../../core/errors';
 import type { JsonObject } from '../../../core/model';
@@ -239,5 +242,33 @@ describe('parseDeltaAssignments', () => {
     ['notes=fields, notes=replace', 'delta assignment: collection "notes" is assigned twice'],
   ])('rejects %j', (spec, message) => {
     expect(() => parseDeltaAssignments(spec)).toThrow(message);
+  });
+});
+
+describe('text delta', () => {
+  it('splices without splitting surrogate pairs, and applies back exactly (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 0, maxLength: 400 }),
+        fc.string({ unit: 'grapheme', maxLength: 400 }),
+        (a, b) => {
+          const { at, remove, insert } = textSplice(a, b);
+          expect(a.slice(0, at) + insert + a.slice(at + remove)).toBe(b);
+        },
+      ),
+    );
+  });
+
+  it('sends a long text field as a splice', () => {
+    const before = { body: 'x'.repeat(300), title: 't' };
+    const after = { body: `${'x'.repeat(150)}!${'x'.repeat(150)}`, title: 't' };
+    const delta = textGenerator.diff(before, after);
+    expect(delta).toEqual({
+      kind: 'text',
+      set: {},
+      unset: [],
+      splices: [{ field: 'body', at: 150, remove: 0, insert: '!' }],
+    });
+    expect(applyDelta(before, delta!, after)).toEqual(after);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The JSON API's edge in process: `httpApi` authenticates every route of a function before its
  * handler runs and maps the outcome to problem+json (401 with `WWW-Authenticate: Bearer`, 503
- * with `Retry-After`), hands the handler its caller, and adds CORS headers for allowed origins;
- * the `$default` function answers unknown paths, wrong methods and preflights. No AWS here: the
+ * with `Retry-After`), hands the handler its caller, and adds CORS headers for allowed origins
+ * (the `$default` function has its own tests: ../http/fallback.test.ts). No AWS here: the
  * device registry is an in-memory fake (the same paths run over the gateway in test/e2e/auth).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -20,7 +20,6 @@ import {
   userIdOf,
 } from '../../../../functions/lib/http';
 import { hashToken, newDeviceToken } from '../../../../functions/lib/tokens';
-import { deployedRouteKeys, ROUTES } from '../../../../lib/definition';
 import { lambdaContextFactory } from '../../../../local/lambda-context';
 
 const context = lambdaContextFactory({ functionName: 'unit', timeoutSeconds: 10, memoryMb: 128 });
@@ -211,64 +210,5 @@ describe('CORS', () => {
     expect(makeHandler).toThrow(/CORS_ALLOW_ORIGINS/);
     process.env.CORS_ALLOW_ORIGINS = 'https://app.example.com/app';
     expect(makeHandler).toThrow(/CORS_ALLOW_ORIGINS/);
-  });
-});
-
-describe('the $default function', () => {
-  let fallback: (event: never, context: never) => Promise<unknown>;
-
-  beforeAll(async () => {
-    process.env.CORS_ALLOW_ORIGINS = 'https://app.example.com';
-    process.env.ROUTE_KEYS = JSON.stringify(deployedRouteKeys(ROUTES));
-    ({ handler: fallback } = await import('../../../../functions/http/fallback'));
-  });
-
-  const at = (method: string, path: string, headers: Record<string, string> = {}) => {
-    const event = eventOf('$default', headers, method);
-    return {
-      ...event,
-      rawPath: path,
-      requestContext: { ...event.requestContext, http: { ...event.requestContext.http, path } },
-    };
-  };
-
-  it('answers an unknown path 404 and a wrong method 405 with Allow, as problem+json', async () => {
-    expectProblem(await call(fallback, at('GET', '/v1/nowhere')), 404);
-    const wrong = await call(fallback, at('PATCH', '/v1/objects/notes/a'));
-    expectProblem(wrong, 405);
-    expect(wrong.headers?.allow).toBe('DELETE, GET, PUT');
-  });
-
-  it('answers the preflight of a JSON route for an allowed origin, without a credential', async () => {
-    const preflight = await call(
-      fallback,
-      at('OPTIONS', '/v1/objects/notes/a', {
-        origin: 'https://app.example.com',
-        'access-control-request-method': 'PUT',
-        'access-control-request-headers': 'authorization, content-type',
-      }),
-    );
-    expect(preflight.statusCode).toBe(204);
-    expect(preflight.headers).toMatchObject({
-      'access-control-allow-origin': 'https://app.example.com',
-      'access-control-allow-credentials': 'true',
-      'access-control-allow-methods': 'DELETE, GET, PUT, OPTIONS',
-      'access-control-allow-headers': expect.stringContaining('authorization'),
-    });
-  });
-
-  it('refuses the preflight of another origin (403), and answers a plain OPTIONS with Allow', async () => {
-    const refused = await call(
-      fallback,
-      at('OPTIONS', '/v1/sync/messages', {
-        origin: 'https://evil.example.com',
-        'access-control-request-method': 'GET',
-      }),
-    );
-    expectProblem(refused, 403);
-    expect(refused.headers?.['access-control-allow-origin']).toBeUndefined();
-    const plain = await call(fallback, at('OPTIONS', '/v1/sync/messages'));
-    expect(plain.statusCode).toBe(204);
-    expect(plain.headers?.allow).toBe('GET, OPTIONS');
   });
 });
