@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { effectivePolicy, matchesFilter, UserSettingsSchema } from '../../../core/policies';
+import { fieldIssues } from '../../../core/validation';
 
 describe('effective policy', () => {
   it('takes the device override, then the user collection setting, then the defaults', () => {
@@ -20,18 +21,30 @@ describe('effective policy', () => {
     });
   });
 
-  it('validates settings precisely', () => {
-    expect(UserSettingsSchema.safeParse({ collections: { notes: { conflictPolicy: 'yolo' } } }).success).toBe(
-      false,
-    );
-    expect(UserSettingsSchema.safeParse({ collections: { notes: { deltaGenerator: 'text' } } }).success).toBe(
-      true,
-    );
-    expect(
-      UserSettingsSchema.safeParse({ collections: { notes: { deltaGenerator: 'toString' } } }).success,
-    ).toBe(false);
-    expect(UserSettingsSchema.safeParse({ collections: { notes: { filter: {} } } }).success).toBe(false);
-    expect(UserSettingsSchema.safeParse({ surprise: 1 }).success).toBe(false);
+  it('validates settings precisely, naming the field and what it must be', () => {
+    const issues = (value: unknown) => {
+      const parsed = UserSettingsSchema.safeParse(value);
+      return parsed.success ? [] : fieldIssues(parsed.error.issues);
+    };
+    expect(issues({ collections: { notes: { conflictPolicy: 'yolo' } } })).toEqual([
+      {
+        path: '/collections/notes/conflictPolicy',
+        message: 'conflictPolicy must be one of reject, server-wins, client-wins, field-merge, custom',
+      },
+    ]);
+    expect(UserSettingsSchema.parse({ collections: { notes: { deltaGenerator: 'text' } } })).toEqual({
+      collections: { notes: { deltaGenerator: 'text' } },
+    });
+    expect(issues({ collections: { notes: { deltaGenerator: 'toString' } } })).toEqual([
+      {
+        path: '/collections/notes/deltaGenerator',
+        message: 'deltaGenerator must be one of replace, fields, jsonpatch, text',
+      },
+    ]);
+    expect(issues({ collections: { notes: { filter: {} } } })).toEqual([
+      { path: '/collections/notes/filter', message: 'a filter names 1 to 20 fields' },
+    ]);
+    expect(issues({ surprise: 1 })).toEqual([{ path: '/surprise', message: 'unknown field' }]);
   });
 });
 
