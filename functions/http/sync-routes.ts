@@ -24,7 +24,6 @@ import { invalidRequest } from '../../core/validation';
 import { conflictResolvers } from '../conflict-resolvers';
 import {
   contentTypeOf,
-  type DeviceIdentity,
   deviceOf,
   type HttpEvent,
   json,
@@ -58,7 +57,7 @@ export const callingDevice = async (
   registry: DeviceRegistryPort,
   event: HttpEvent,
 ): Promise<DeviceRecord> => {
-  const { userId, deviceId }: DeviceIdentity = deviceOf(event);
+  const { userId, deviceId } = deviceOf(event);
   const device = await registry.get(userId, deviceId);
   if (!device) throw new UnauthorizedError('this device has been removed');
   return device;
