@@ -14,6 +14,7 @@ const PLACEHOLDER_ENV: Readonly<Record<string, string>> = {
   ADAPTER_QUEUE_URLS: '{}',
   INBOX_QUEUE_PREFIX: 'in-process-inbox-',
   STREAM_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/in-process-stream-dlq',
+  INBOUND_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/in-process-inbound-dlq.fifo',
   USER_JWT_ISSUER: 'https://issuer.invalid',
   USER_JWT_AUDIENCE: 'in-process',
   USER_JWKS: '{"keys":[]}',
