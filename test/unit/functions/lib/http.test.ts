@@ -20,42 +20,14 @@ import {
   userIdOf,
 } from '../../../../functions/lib/http';
 import { hashToken, newDeviceToken } from '../../../../functions/lib/tokens';
-import { lambdaContextFactory } from '../../../../local/lambda-context';
+import { httpEvent, lambdaContext } from '../../../support/events';
 
-const context = lambdaContextFactory({ functionName: 'unit', timeoutSeconds: 10, memoryMb: 128 });
-
-const eventOf = (
-  routeKey: string,
-  headers: Record<string, string> = {},
-  method = routeKey.split(' ')[0]!,
-): APIGatewayProxyEventV2 => {
-  const path = routeKey.startsWith('$') ? '/v1/nowhere' : routeKey.split(' ')[1]!;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'unit',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'unit' },
-      requestId: 'r1',
-      routeKey,
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-  };
-};
+const eventOf = (routeKey: string, headers: Record<string, string> = {}) => httpEvent(routeKey, { headers });
 
 const call = async (
   handler: (event: never, context: never) => Promise<unknown>,
   event: APIGatewayProxyEventV2,
-) => (await handler(event as never, context() as never)) as HttpResult;
+) => (await handler(event as never, lambdaContext() as never)) as HttpResult;
 const bodyOf = (result: HttpResult) => JSON.parse(result.body ?? 'null') as Record<string, unknown>;
 
 const expectProblem = (result: HttpResult, status: number) => {
