@@ -7,7 +7,7 @@ import { ForbiddenError, PayloadTooLargeError, UnauthorizedError } from '../../c
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { decodePushItems } from '../../core/inbound';
 import { MAX_PUSH_BODY_BYTES } from '../../core/limits';
-import { codecFor } from '../../core/platforms';
+import { codecFor, hasInbox } from '../../core/platforms';
 import { assertPushMediaType } from '../../core/platforms/codec';
 import type { SelectionConfig } from '../../core/selection';
 import { type DeviceSession, deviceSession } from '../../core/session/device-session';
@@ -60,6 +60,12 @@ export const callingDevice = async (
   const { userId, deviceId } = deviceOf(event);
   const device = await registry.get(userId, deviceId);
   if (!device) throw new UnauthorizedError('this device has been removed');
+  // A pull device (dav) has no inbox and writes through its own front.
+  if (!hasInbox(device.platform)) {
+    throw new ForbiddenError(
+      `a ${device.platform} device syncs through its own protocol front, not /v1/sync (docs/${device.platform}.md)`,
+    );
+  }
   return device;
 };
 

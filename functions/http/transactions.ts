@@ -3,6 +3,7 @@ import { TransientError } from '../../aws/errors';
 import type { CommitterPort, DeviceRegistryPort, ObjectsPort, SyncStorePort } from '../../aws/ports';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import type { TransactionRecord } from '../../core/model';
+import { deliveryOf } from '../../core/platforms';
 import type { SelectionConfig } from '../../core/selection';
 import { transactionDelivery } from '../../core/session/receives';
 import {
@@ -123,7 +124,13 @@ export const transactionRoutes = ({
             ...(outcome.rollbackTxId ? { rollbackTxId: outcome.rollbackTxId } : {}),
             ...(outcome.rollbackImpossible ? { rollbackImpossible: outcome.rollbackImpossible } : {}),
           }
-        : { deviceId: device.deviceId, status: transactionDelivery({ ...device, selection }, record) };
+        : {
+            deviceId: device.deviceId,
+            status: transactionDelivery(
+              { ...device, selection, delivery: deliveryOf(device.platform) },
+              record,
+            ),
+          };
     });
     return json(200, {
       txId,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UnsupportedMediaTypeError } from '../../../../core/errors';
 import type { ObjectChange, PushResult } from '../../../../core/model';
-import { CODECS, codecFor, PLATFORM_NAMES } from '../../../../core/platforms';
+import { CODECS, codecFor, hasInbox, INBOX_PLATFORM_NAMES, PLATFORM_NAMES } from '../../../../core/platforms';
 import { assertPushMediaType, type PlatformCodec } from '../../../../core/platforms/codec';
 import { jsonCodec } from '../../../../core/platforms/json';
 import { jsonPatchCodec } from '../../../../core/platforms/jsonpatch';
@@ -9,7 +9,10 @@ import { baseChange, deleteOf, JSON_TYPE, push, rejection } from '../../../suppo
 
 describe('platform registry', () => {
   it('registers every codec by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'dav']);
+    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(hasInbox('dav')).toBe(false);
+    expect(() => codecFor('dav')).toThrow(/no inbox/);
     expect(CODECS.json).toBe(jsonCodec);
     expect(codecFor('jsonpatch')).toBe(jsonPatchCodec);
   });
