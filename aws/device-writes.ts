@@ -3,9 +3,8 @@ import { type DeviceWrite, type DeviceWriteOutcome, planDeviceWrite } from '../c
 import type { CurrentObject } from '../core/inbound';
 import type { DeviceSession } from '../core/session/device-session';
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
-import type { Committer, TransactItem } from './commit';
-import type { ObjectsStore } from './objects-store';
-import type { SyncStore } from './sync-store';
+import type { TransactItem } from './commit';
+import type { CommitterPort, ObjectsPort, SyncStorePort } from './ports';
 
 /**
  * "Apply one device write now", for every front whose client waits for the outcome (DAV PUT and
@@ -48,9 +47,9 @@ export interface DeviceWriteRequest {
 
 export class DeviceWrites {
   constructor(
-    private readonly committer: Committer,
-    private readonly objects: ObjectsStore,
-    private readonly syncStore: SyncStore,
+    private readonly committer: CommitterPort,
+    private readonly objects: ObjectsPort,
+    private readonly syncStore: SyncStorePort,
     /** The deployment's `custom` conflict resolvers (functions/conflict-resolvers.ts). */
     private readonly resolvers: ConflictResolvers,
   ) {}

@@ -1,5 +1,7 @@
 import type { Committer } from './commit';
+import type { DavStore } from './dav-store';
 import type { DeviceRegistry } from './device-registry';
+import type { DeviceWrites } from './device-writes';
 import type { Inbox } from './inbox';
 import type { ObjectsStore } from './objects-store';
 import type { QueueSender } from './queue-messages';
@@ -24,3 +26,6 @@ export type DeviceRegistryPort = Public<DeviceRegistry>;
 export type InboxPort = Public<Inbox>;
 export type QueueSenderPort = Public<QueueSender>;
 export type CommitterPort = Pick<Committer, 'commit' | 'optimistically'>;
+/** The DAV front's own reads and items, and the one device write service of the synchronous fronts. */
+export type DavStorePort = Public<DavStore>;
+export type DeviceWritesPort = Public<DeviceWrites>;

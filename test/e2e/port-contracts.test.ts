@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { Committer } from '../../aws/commit';
+import { DavStore } from '../../aws/dav-store';
 import { DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { ObjectsStore } from '../../aws/objects-store';
 import type {
   CommitterPort,
+  DavStorePort,
   DeviceRegistryPort,
   InboxPort,
   ObjectsPort,
@@ -33,6 +35,7 @@ interface Ports {
   readonly registry: DeviceRegistryPort;
   readonly committer: CommitterPort;
   readonly inbox: InboxPort;
+  readonly dav: DavStorePort;
 }
 
 const APP = { kind: 'app' } as const;
@@ -58,6 +61,7 @@ beforeAll(async () => {
       visibilityTimeoutSeconds: 30,
       retentionSeconds: 3600,
     }),
+    dav: new DavStore(db, tables.objects, tables.sync, 3600),
   };
 });
 afterAll(() => sqs?.destroy());
@@ -348,6 +352,49 @@ describe.each(implementations)('the ports %s', (_name, portsOf) => {
       await expect(registry.setResyncPoint(moved, { logSeq: 10, at })).rejects.toMatchObject({
         name: 'ConditionalCheckFailedException',
       });
+    });
+  });
+
+  describe('DAV store', () => {
+    it('reads the objects table consistently, keeps one member name per object and a UID for one object', async () => {
+      const { dav, objects, committer } = ports;
+      const user = newUser();
+      for (const id of ['b', 'a', 'c']) await objects.put(user, 'contacts', id, { id }, undefined, APP);
+      await objects.delete(user, 'contacts', 'c', undefined, APP);
+      expect((await dav.listLive(user, 'contacts', 10))?.map((object) => object.objectId)).toEqual([
+        'a',
+        'b',
+      ]);
+      expect(await dav.listLive(user, 'contacts', 1)).toBeUndefined();
+      const many = await dav.getMany(user, 'contacts', ['a', 'c', 'nope']);
+      expect([...many.keys()].sort()).toEqual(['a', 'c']);
+      expect(many.get('c')).toMatchObject({ deleted: true, version: 2 });
+
+      expect(await committer.commit({ items: [dav.nameItem(user, 'contacts', 'a', 'A.vcf')] })).toBe(
+        'committed',
+      );
+      expect(await committer.commit({ items: [dav.nameItem(user, 'contacts', 'a', 'A.vcf')] })).toBe(
+        'committed',
+      );
+      expect(await committer.commit({ items: [dav.nameItem(user, 'contacts', 'a', 'other.vcf')] })).toBe(
+        'raced',
+      );
+      expect(await committer.commit({ items: [dav.nameRetirement(user, 'contacts', 'c', 'C.vcf')] })).toBe(
+        'committed',
+      );
+      expect(Object.fromEntries(await dav.memberNames(user, 'contacts'))).toEqual({ a: 'A.vcf', c: 'C.vcf' });
+
+      expect(await committer.commit({ items: [dav.uidClaimItem(user, 'contacts', 'uid-1', 'a')] })).toBe(
+        'committed',
+      );
+      expect(await committer.commit({ items: [dav.uidClaimItem(user, 'contacts', 'uid-1', 'b')] })).toBe(
+        'raced',
+      );
+      expect(await committer.commit({ items: [dav.uidClaimItem(user, 'contacts', 'uid-1', 'b', 'a')] })).toBe(
+        'committed',
+      );
+      expect(await dav.uidHolder(user, 'contacts', 'uid-1')).toBe('b');
+      expect(await dav.uidHolder(user, 'events', 'uid-1')).toBeUndefined();
     });
   });
 

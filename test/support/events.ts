@@ -25,6 +25,10 @@ export const lambdaContext = (functionName = 'test'): Context =>
   lambdaContextFactory({ functionName, timeoutSeconds: 30, memoryMb: 256 })();
 
 export interface HttpRequest {
+  /** The request's method, for `ANY` routes and `$default` (otherwise the route key's). */
+  readonly method?: string;
+  /** The request's path as sent, for greedy and `$default` routes (otherwise built from `params`). */
+  readonly rawPath?: string;
   /** Path parameters, substituted into the route's path (`{collection}` ...). */
   readonly params?: Readonly<Record<string, string>>;
   readonly query?: Readonly<Record<string, string | number>>;
@@ -42,13 +46,14 @@ export interface HttpRequest {
 
 /** API Gateway's event for route `routeKey` (`METHOD /path/{param}`), as the gateway builds it. */
 export const httpEvent = (routeKey: string, request: HttpRequest = {}): APIGatewayProxyEventV2 => {
-  const [method = 'GET', template = '/'] = routeKey.startsWith('$')
+  const [keyMethod = 'GET', template = '/'] = routeKey.startsWith('$')
     ? ['GET', '/v1/nowhere']
     : routeKey.split(' ');
+  const method = request.method ?? keyMethod;
   const params = request.params ?? {};
-  const rawPath = template.replace(/\{([^}+]+)\+?\}/g, (_, name: string) =>
-    encodeURIComponent(params[name] ?? name),
-  );
+  const rawPath =
+    request.rawPath ??
+    template.replace(/\{([^}+]+)\+?\}/g, (_, name: string) => encodeURIComponent(params[name] ?? name));
   const query = Object.fromEntries(Object.entries(request.query ?? {}).map(([k, v]) => [k, String(v)]));
   const rawQueryString = new URLSearchParams(query).toString();
   const text = request.json !== undefined ? JSON.stringify(request.json) : request.body;
@@ -87,7 +92,7 @@ export const httpEvent = (routeKey: string, request: HttpRequest = {}): APIGatew
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
-/** A handler's answer, its JSON body parsed. */
+/** A handler's answer, its JSON body parsed (any other body as text). */
 export interface HttpAnswer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -114,7 +119,10 @@ export const callHttp = async (
   const headers = Object.fromEntries(
     Object.entries(raw.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
   );
-  return { status: raw.statusCode ?? 200, headers, body: raw.body ? JSON.parse(raw.body) : undefined, raw };
+  // JSON answers parsed; a protocol front's XML or text as it is.
+  const isJson = /[/+]json\b/.test(headers['content-type'] ?? '');
+  const body = raw.body ? (isJson ? JSON.parse(raw.body) : raw.body) : undefined;
+  return { status: raw.statusCode ?? 200, headers, body, raw };
 };
 
 /** The SQS record of a message as QueueSender encodes it and Lambda's event source delivers it. */

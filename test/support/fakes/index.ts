@@ -1,10 +1,12 @@
 import { FakeCommitter } from './commit';
+import { FakeDavStore } from './dav-store';
 import { FakeDeviceRegistry } from './device-registry';
 import { FakeObjectsStore } from './objects-store';
 import { FakeInbox, FakeQueues } from './queues';
 import { FakeSyncStore } from './sync-store';
 
 export { FakeCommitter, fakeItem } from './commit';
+export { FakeDavStore } from './dav-store';
 export { FakeDeviceRegistry } from './device-registry';
 export { FakeObjectsStore } from './objects-store';
 export { FakeInbox, FakeQueues } from './queues';
@@ -14,13 +16,18 @@ export { FakeSyncStore, type FakeUserSync } from './sync-store';
  * One in-memory AWS account: every port of the aws/ layer (aws/ports.ts), faked, for
  * in-process function tests. A test hands the ones a function needs to its `createHandler`.
  */
-export const fakeAws = () => ({
-  objects: new FakeObjectsStore(),
-  syncStore: new FakeSyncStore(),
-  registry: new FakeDeviceRegistry(),
-  inbox: new FakeInbox(),
-  queues: new FakeQueues(),
-  committer: new FakeCommitter(),
-});
+export const fakeAws = () => {
+  const objects = new FakeObjectsStore();
+  return {
+    objects,
+    syncStore: new FakeSyncStore(),
+    registry: new FakeDeviceRegistry(),
+    inbox: new FakeInbox(),
+    queues: new FakeQueues(),
+    committer: new FakeCommitter(),
+    /** The DAV front's store, over the same objects table. */
+    dav: new FakeDavStore(objects),
+  };
+};
 
 export type FakeAws = ReturnType<typeof fakeAws>;

@@ -90,6 +90,23 @@ describe('POST /v1/devices', () => {
     expect(await aws.registry.list('alice')).toEqual([]);
   });
 
+  it('registers a pull device (dav) without an inbox queue, and never as one that only sends (400)', async () => {
+    const answer = await register(alice, { platform: 'dav', name: 'iPhone' });
+    expect(answer.status).toBe(201);
+    expect(await aws.registry.get('alice', answer.body.deviceId)).toMatchObject({
+      platform: 'dav',
+      queueUrl: '',
+    });
+    expect(aws.inbox.queues.size).toBe(0);
+    const sender = await register(alice, { platform: 'dav', settings: { direction: 'from-device' } });
+    expect(sender).toMatchObject({ status: 400, body: { detail: expect.stringContaining('"from-device"') } });
+    const removed = await callHttp(handler, 'DELETE /v1/devices/{deviceId}', {
+      token: alice,
+      params: { deviceId: answer.body.deviceId },
+    });
+    expect(removed.status).toBe(204);
+  });
+
   it(`refuses a registration past ${MAX_DEVICES_PER_USER} devices (409) without making a queue`, async () => {
     for (let i = 0; i < MAX_DEVICES_PER_USER; i++)
       await aws.registry.create(deviceRecord({ userId: 'alice' }));

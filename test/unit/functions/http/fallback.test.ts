@@ -18,17 +18,8 @@ const fallback = createHandler({
 });
 
 /** What API Gateway hands `$default`: the route key is `$default`, the method and path are the request's. */
-const at = (method: string, path: string, request: HttpRequest = {}) =>
-  callHttp(
-    async (event) =>
-      fallback({
-        ...event,
-        rawPath: path,
-        requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method, path } },
-      }),
-    '$default',
-    request,
-  );
+const at = (method: string, rawPath: string, request: HttpRequest = {}) =>
+  callHttp(async (event) => fallback(event), '$default', { ...request, method, rawPath });
 
 const expectProblem = (
   answer: { status: number; headers: Record<string, string>; body: unknown },

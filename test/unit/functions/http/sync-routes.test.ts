@@ -122,6 +122,18 @@ describe('POST /v1/sync/changes', () => {
     expect(aws.queues.messages(INBOUND)).toEqual([]);
   });
 
+  it('sends a pull device (dav) to its own front (403)', async () => {
+    const { token } = await device({ platform: 'dav', queueUrl: '' });
+    const answer = await push(token, [
+      { changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1', data: {} },
+    ]);
+    expect(answer).toMatchObject({
+      status: 403,
+      body: { detail: expect.stringContaining('its own protocol front') },
+    });
+    expect(aws.queues.messages(INBOUND)).toEqual([]);
+  });
+
   it('knows the device only by its token: none, a user token, or a removed device get 401', async () => {
     const { device: phone, token } = await device();
     const change = { changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1', data: {} };
