@@ -99,3 +99,6 @@ export class DeviceWrites {
     return conflictResolution(session, replicas, this.resolvers);
   }
 }
+
+/** The service as a port (aws/ports.ts has the others), so a front's in-process test can stand it in. */
+export type DeviceWritesPort = { [K in keyof DeviceWrites]: DeviceWrites[K] };

@@ -1,7 +1,6 @@
 import type { Committer } from './commit';
 import type { DavStore } from './dav-store';
 import type { DeviceRegistry } from './device-registry';
-import type { DeviceWrites } from './device-writes';
 import type { Inbox } from './inbox';
 import type { ObjectsStore } from './objects-store';
 import type { QueueSender } from './queue-messages';
@@ -26,6 +25,5 @@ export type DeviceRegistryPort = Public<DeviceRegistry>;
 export type InboxPort = Public<Inbox>;
 export type QueueSenderPort = Public<QueueSender>;
 export type CommitterPort = Pick<Committer, 'commit' | 'optimistically'>;
-/** The DAV front's own reads and items, and the one device write service of the synchronous fronts. */
+/** The DAV front's own reads and items (the device write service's port is in ./device-writes.ts, which uses these). */
 export type DavStorePort = Public<DavStore>;
-export type DeviceWritesPort = Public<DeviceWrites>;

@@ -1,5 +1,6 @@
 import type { DeviceRecord } from '../../aws/device-registry';
-import type { DavStorePort, DeviceWritesPort, ObjectsPort, SyncStorePort } from '../../aws/ports';
+import type { DeviceWritesPort } from '../../aws/device-writes';
+import type { DavStorePort, ObjectsPort, SyncStorePort } from '../../aws/ports';
 import { ValidationError } from '../../core/errors';
 import type { JsonObject, StoredObject } from '../../core/model';
 import { renderMember } from '../../core/platforms/dav/content';
