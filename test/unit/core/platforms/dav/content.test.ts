@@ -1,16 +1,16 @@
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PayloadTooLargeError, ValidationError } from '../../core/errors';
-import type { DeviceSettings, LogEntry, UserSettings } from '../../core/model';
-import { ContentError } from '../../core/pim/content-error';
-import { eventMatches } from '../../core/platforms/dav/calendar-query';
+import { PayloadTooLargeError, ValidationError } from '../../../../../core/errors';
+import type { DeviceSettings, LogEntry, UserSettings } from '../../../../../core/model';
+import { ContentError } from '../../../../../core/pim/content-error';
+import { eventMatches } from '../../../../../core/platforms/dav/calendar-query';
 import {
   acceptsContentType,
   effectiveUid,
   parseMember,
   renderMember,
-} from '../../core/platforms/dav/content';
+} from '../../../../../core/platforms/dav/content';
 import {
   decodeSegment,
   encodeSegment,
@@ -18,24 +18,24 @@ import {
   memberObjectId,
   memberPath,
   parseDavPath,
-} from '../../core/platforms/dav/hrefs';
-import { errorDocument, multistatus, statusResponse } from '../../core/platforms/dav/multistatus';
-import { resourceResponse } from '../../core/platforms/dav/properties';
-import { type DavRequestError, parsePropfind, parseReport } from '../../core/platforms/dav/requests';
+} from '../../../../../core/platforms/dav/hrefs';
+import { errorDocument, multistatus, statusResponse } from '../../../../../core/platforms/dav/multistatus';
+import { resourceResponse } from '../../../../../core/platforms/dav/properties';
+import { type DavRequestError, parsePropfind, parseReport } from '../../../../../core/platforms/dav/requests';
 import {
   etagOf,
   holdingsFingerprint,
   parseSyncToken,
   preconditionsHold,
   syncTokenOf,
-} from '../../core/platforms/dav/tokens';
-import { NS, parseDavXml } from '../../core/platforms/dav/xml';
-import { isXmlText } from '../../core/platforms/syncml/xml';
-import type { SelectionConfig } from '../../core/selection';
-import { deviceSession } from '../../core/session/device-session';
-import { boundedMultistatus, MAX_RESPONSE_BYTES, wholeMultistatus } from '../../functions/dav/responses';
-import { davRules } from '../../functions/dav/rules';
-import type { HttpEvent } from '../../functions/lib/http';
+} from '../../../../../core/platforms/dav/tokens';
+import { NS, parseDavXml } from '../../../../../core/platforms/dav/xml';
+import { isXmlText } from '../../../../../core/platforms/syncml/xml';
+import type { SelectionConfig } from '../../../../../core/selection';
+import { deviceSession } from '../../../../../core/session/device-session';
+import { boundedMultistatus, MAX_RESPONSE_BYTES, wholeMultistatus } from '../../../../../functions/dav/responses';
+import { davRules } from '../../../../../functions/dav/rules';
+import type { HttpEvent } from '../../../../../functions/lib/http';
 
 const expectValidation = (run: () => unknown, detail: RegExp) => {
   let caught: unknown;
