@@ -467,6 +467,10 @@ const runScenario = async (policy: Policy, commands: Command[]) => {
         `${client.deviceId} (${client.platform}) to converge`,
         async () => {
           await client.sync();
+          if (deepEqual(client.view(COLLECTION), server)) return true;
+          // Not yet: wait for what is on its way. Only a poll that waits lets the server tell
+          // messages lost from the inbox (an absence) from ones still coming, and send a resync.
+          await client.sync({ wait: 1 });
           return deepEqual(client.view(COLLECTION), server) ? true : undefined;
         },
         45_000,
