@@ -1,5 +1,6 @@
 import type { Committer } from './commit';
 import type { DavStore } from './dav-store';
+import type { DeviceRecords } from './device-records';
 import type { DeviceRegistry } from './device-registry';
 import type { Inbox } from './inbox';
 import type { ObjectsStore } from './objects-store';
@@ -22,6 +23,8 @@ export type SyncStorePort = Omit<
   'log' | 'replicas' | 'settings' | 'pushes' | 'transactions'
 >;
 export type DeviceRegistryPort = Public<DeviceRegistry>;
+/** What protocol fronts keep for one device (SyncML's id map, CouchDB's feed), removed with it. */
+export type DeviceRecordsPort = Public<DeviceRecords>;
 export type InboxPort = Public<Inbox>;
 export type QueueSenderPort = Public<QueueSender>;
 export type CommitterPort = Pick<Committer, 'commit' | 'optimistically'>;

@@ -1,7 +1,8 @@
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { DeviceRecords } from '../../aws/device-records';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
-import type { DeviceRegistryPort, InboxPort, SyncStorePort } from '../../aws/ports';
+import type { DeviceRecordsPort, DeviceRegistryPort, InboxPort, SyncStorePort } from '../../aws/ports';
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
@@ -23,6 +24,8 @@ export interface DevicesApiDeps {
   readonly registry: DeviceRegistryPort;
   readonly syncStore: SyncStorePort;
   readonly inbox: InboxPort;
+  /** What protocol fronts keep for a device (aws/device-records.ts), removed with it. */
+  readonly deviceRecords: DeviceRecordsPort;
   /** Verifies user JWTs; the issuer of the function's environment when absent. */
   readonly users?: UserTokenVerifier;
 }
@@ -38,7 +41,7 @@ const view = (device: DeviceRecord) => ({
 });
 
 /** The devices API (devices and user settings) over `deps`. */
-export const createHandler = ({ registry, syncStore, inbox, users }: DevicesApiDeps) =>
+export const createHandler = ({ registry, syncStore, inbox, deviceRecords, users }: DevicesApiDeps) =>
   httpApi(userAuth(users), {
     'GET /v1/settings': async (event) => {
       const userId = userIdOf(event);
@@ -125,10 +128,17 @@ export const createHandler = ({ registry, syncStore, inbox, users }: DevicesApiD
       const { deviceId } = validate(DevicePathSchema, event.pathParameters ?? {}, 'invalid path');
       // Looked up under the caller's own user: another user's device is simply not found.
       const device = await registry.get(userId, deviceId);
-      if (!device) throw new NotFoundError(`no device ${deviceId}`);
+      // Protocol fronts' records of the device (a SyncML id map, anchors…) go after the device, so
+      // none can be made for it any more; a removal answered 503 there is finished by its retry,
+      // which finds the device gone (404) and forgets what is left. Only the caller's own user's.
+      if (!device) {
+        await deviceRecords.forget(userId, deviceId);
+        throw new NotFoundError(`no device ${deviceId}`);
+      }
       await registry.remove(device);
       if (device.queueUrl) await inbox.remove(device.queueUrl);
-      logger.info('device removed', { userId, deviceId });
+      const forgotten = await deviceRecords.forget(userId, deviceId);
+      logger.info('device removed', { userId, deviceId, forgotten });
       return noContent();
     },
   });
@@ -145,6 +155,7 @@ export const liveDeps = (): DevicesApiDeps => {
       visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
       retentionSeconds: INBOX_RETENTION_SECONDS,
     }),
+    deviceRecords: new DeviceRecords(db, requireEnv('SYNC_TABLE')),
   };
 };
 

@@ -69,6 +69,22 @@ export const callingDevice = async (
   return device;
 };
 
+/**
+ * The calling device, when it syncs through the JSON API: a platform with a protocol front of
+ * its own (core/platforms, `front`) reads, acknowledges and pushes there, and a poll or an ack
+ * here would take messages from its inbox behind the front's back. Its settings stay here.
+ */
+export const inboxDevice = async (registry: DeviceRegistryPort, event: HttpEvent): Promise<DeviceRecord> => {
+  const device = await callingDevice(registry, event);
+  const { front } = codecFor(device.platform);
+  if (front) {
+    throw new ForbiddenError(
+      `a ${device.platform} device reads its inbox and pushes through its own front, {base}${front.path} (${front.docs}), not /v1/sync`,
+    );
+  }
+  return device;
+};
+
 /** A guard's refusal is a 403 on the JSON API. */
 const refuse = (refusal: Refusal | undefined): void => {
   if (refusal) throw new ForbiddenError(refusal.detail);
@@ -93,6 +109,7 @@ const decodeCursor = (cursor: string) => {
 /** Push, digest, snapshot and settings routes over `deps`. */
 export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selection }: SyncDeps) => {
   const callingDeviceOf = (event: HttpEvent) => callingDevice(registry, event);
+  const inboxDeviceOf = (event: HttpEvent) => inboxDevice(registry, event);
 
   /** The device's session: what it holds depends on the user's settings too. */
   const sessionOf = async (device: DeviceRecord): Promise<DeviceSession> => {
@@ -108,7 +125,7 @@ export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selec
 
   return {
     'POST /v1/sync/changes': async (event) => {
-      const device = await callingDeviceOf(event);
+      const device = await inboxDeviceOf(event);
       refuse(pushRefusal(device));
       const codec = codecFor(device.platform);
       const contentType = assertPushMediaType(codec, contentTypeOf(event));
@@ -145,7 +162,7 @@ export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selec
     },
 
     'GET /v1/sync/digest': async (event) => {
-      const device = await callingDeviceOf(event);
+      const device = await inboxDeviceOf(event);
       const { collection } = validate(DigestQuerySchema, queryOf(event), 'invalid query');
       refuse(readRefusal(device));
       if (collection) refuse(collectionRefusal({ ...device, selection }, collection));
@@ -162,7 +179,7 @@ export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selec
     },
 
     'GET /v1/sync/snapshot': async (event) => {
-      const device = await callingDeviceOf(event);
+      const device = await inboxDeviceOf(event);
       const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
       refuse(readRefusal(device));
       if (query.collection) refuse(collectionRefusal({ ...device, selection }, query.collection));

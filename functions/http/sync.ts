@@ -14,7 +14,7 @@ import { deviceAuth, type HttpEvent, httpApi, json, queryOf, readJsonBody, valid
 import { logger, MetricName, metrics } from '../lib/observability';
 import { reportTransactionFailures } from '../lib/transaction-failures';
 import { AckBodySchema, PollQuerySchema } from '../schemas';
-import { callingDevice as callingDeviceOf, syncRoutes } from './sync-routes';
+import { inboxDevice as inboxDeviceOf, syncRoutes } from './sync-routes';
 
 const config = tuning();
 const db = makeDocumentClient();
@@ -31,8 +31,8 @@ const inbox = new Inbox(sqs, {
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
 
-/** The calling device's record; a device removed since its token was checked is refused. */
-const callingDevice = (event: HttpEvent): Promise<DeviceRecord> => callingDeviceOf(registry, event);
+/** The calling device, when it reads its inbox here (not through a protocol front of its own). */
+const inboxDevice = (event: HttpEvent): Promise<DeviceRecord> => inboxDeviceOf(registry, event);
 
 const MAX_RECEIVES_PER_POLL = 10;
 
@@ -49,7 +49,7 @@ const remakeQueue = async (device: DeviceRecord): Promise<string> => {
 
 export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
     let queueUrl = device.queueUrl;
     const receiveBundles = async (waitSeconds: number): Promise<ReceivedBundle[]> => {
@@ -90,7 +90,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'POST /v1/sync/ack': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { upTo, failed = [] } = readJsonBody(event, AckBodySchema, 16_384);
     const plan = planAck(device, upTo);
     if (plan.kind === 'beyond') {

@@ -1,5 +1,6 @@
 import { FakeCommitter } from './commit';
 import { FakeDavStore } from './dav-store';
+import { FakeDeviceRecords } from './device-records';
 import { FakeDeviceRegistry } from './device-registry';
 import { FakeObjectsStore } from './objects-store';
 import { FakeInbox, FakeQueues } from './queues';
@@ -7,6 +8,7 @@ import { FakeSyncStore } from './sync-store';
 
 export { FakeCommitter, fakeItem } from './commit';
 export { FakeDavStore } from './dav-store';
+export { FakeDeviceRecords } from './device-records';
 export { FakeDeviceRegistry } from './device-registry';
 export { FakeObjectsStore } from './objects-store';
 export { FakeInbox, FakeQueues } from './queues';
@@ -22,6 +24,8 @@ export const fakeAws = () => {
     objects,
     syncStore: new FakeSyncStore(),
     registry: new FakeDeviceRegistry(),
+    /** What protocol fronts keep per device (SyncML's id map, CouchDB's feed). */
+    deviceRecords: new FakeDeviceRecords(),
     inbox: new FakeInbox(),
     queues: new FakeQueues(),
     committer: new FakeCommitter(),

@@ -107,6 +107,17 @@ export class FakeObjectsStore implements ObjectsPort {
     return { items, ...(live.length > limit && last ? { next: last.objectId } : {}) };
   }
 
+  /** The objects as stored (tombstones included; absent keys left out). */
+  async getStored(
+    userId: string,
+    keys: readonly { collection: string; objectId: string }[],
+  ): Promise<StoredObject[]> {
+    return keys.flatMap(({ collection, objectId }) => {
+      const object = this.items.get(keyOf(userId, collection, objectId));
+      return object ? [structuredClone(object)] : [];
+    });
+  }
+
   async getMany(
     userId: string,
     keys: readonly { collection: string; objectId: string }[],

@@ -95,3 +95,33 @@ describe("a protocol front's responses, by its own description (functions/schema
     expect(contractFaults(redirect, answer(401))[0]).toMatch(/status 401/);
   });
 });
+
+describe('the check of protocol fronts (functions/schemas/fronts.ts)', () => {
+  const syncml = route('POST /v1/syncml');
+
+  it('accepts SyncML in an HTTP 200 and problems for what is not SyncML', () => {
+    expect(
+      contractFaults(syncml, reply(200, undefined, 'application/vnd.syncml+xml; charset=UTF-8')),
+    ).toEqual([]);
+    expect(
+      contractFaults(syncml, { ...reply(200, undefined, 'application/vnd.syncml+xml'), body: '<SyncML/>' }),
+    ).toEqual([]);
+    expect(contractFaults(syncml, problem(415))).toEqual([]);
+    expect(contractFaults(syncml, problem(400))).toEqual([]);
+  });
+
+  it('refuses HTTP statuses SyncML answers inside the protocol, 5xx, and bodies of other media types', () => {
+    expect(contractFaults(syncml, problem(401))[0]).toMatch(
+      /status 401 is not one docs\/syncml\.md declares/,
+    );
+    expect(contractFaults(syncml, problem(503))[0]).toMatch(/status 503 is not one/);
+    expect(contractFaults(syncml, problem(500))[0]).toMatch(/status 500 is not one/);
+    expect(contractFaults(syncml, { ...reply(200, undefined, 'text/xml'), body: '<SyncML/>' })[0]).toMatch(
+      /content-type "text\/xml"/,
+    );
+    expect(contractFaults(syncml, reply(415, { detail: 'x' }))[0]).toMatch(
+      /content-type "application\/json"/,
+    );
+    expect(contractFaults(syncml, problem(413, { status: 'x' }))[0]).toMatch(/problem \/status/);
+  });
+});

@@ -9,8 +9,8 @@ import { baseChange, deleteOf, JSON_TYPE, push, rejection } from '../../../suppo
 
 describe('platform registry', () => {
   it('registers every codec by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'dav']);
-    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'couchdb', 'dav']);
+    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'couchdb']);
     expect(hasInbox('dav')).toBe(false);
     expect(() => codecFor('dav')).toThrow(/no inbox/);
     expect(CODECS.json).toBe(jsonCodec);

@@ -139,14 +139,16 @@ describe('GET and DELETE /v1/devices', () => {
     ]);
   });
 
-  it('removes a device with its token and queue (204); another user’s device is not found (404)', async () => {
+  it('removes a device with its token, queue and front records (204); another user’s device is not found (404)', async () => {
     const { device, token } = await addDevice(aws, { userId: 'alice' });
+    aws.deviceRecords.keep('alice', device.deviceId, `DV#${device.deviceId}#CF#1`);
     const byBob = await callHttp(handler, 'DELETE /v1/devices/{deviceId}', {
       token: bob,
       params: { deviceId: device.deviceId },
     });
     expect(byBob).toMatchObject({ status: 404, body: { detail: `no device ${device.deviceId}` } });
     expect(await aws.registry.get('alice', device.deviceId)).toBeDefined();
+    expect(aws.deviceRecords.records.size).toBe(1);
 
     const answer = await callHttp(handler, 'DELETE /v1/devices/{deviceId}', {
       token: alice,
@@ -156,6 +158,7 @@ describe('GET and DELETE /v1/devices', () => {
     expect(await aws.registry.get('alice', device.deviceId)).toBeUndefined();
     expect(await aws.registry.byTokenHash(hashToken(token))).toBeUndefined();
     expect(aws.inbox.queues.has(device.queueUrl)).toBe(false);
+    expect(aws.deviceRecords.records.size).toBe(0);
   });
 
   it('refuses a path that is no device id (400)', async () => {
