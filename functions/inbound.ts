@@ -32,7 +32,6 @@ export interface InboundDeps {
 /** The inbound queue's consumer over `deps`: device pushes and reports of transactions a device could not apply. */
 export const createHandler = (deps: InboundDeps) => {
   const { objects, syncStore, registry, committer, selection } = deps;
-  const processor = new SqsFifoPartialProcessorAsync();
 
   /**
    * How the push's conflicts resolve, by the session's policies. Field merges and custom
@@ -126,8 +125,13 @@ export const createHandler = (deps: InboundDeps) => {
         : applyPush(record),
   );
 
+  // A processor per invocation: it holds the batch being processed, and invocations that overlap
+  // in one module (the local runtime's, never Lambda's) must not report each other's records.
   return withObservability(async (event: SQSEvent, context: Context) =>
-    processPartialResponse(event, handleInbound, processor, { context, skipGroupOnError: true }),
+    processPartialResponse(event, handleInbound, new SqsFifoPartialProcessorAsync(), {
+      context,
+      skipGroupOnError: true,
+    }),
   );
 };
 
