@@ -46,6 +46,32 @@ describe('fuzz findings', () => {
     );
   });
 
+  it('rejects an event whose date ical.js cannot read as an item of the push, not a 500 (core/platforms/syncml)', async () => {
+    const registered = await user.registerDevice('syncml', 'pim');
+    const event = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'BEGIN:VEVENT',
+      'DTSTART:notadate',
+      'END:VEVENT',
+      'END:VCALENDAR',
+    ];
+    const card = ['BEGIN:VCARD', 'VERSION:3.0', 'FN:Ok', 'REV:garbage', 'END:VCARD'];
+    const xml =
+      '<SyncML><SyncHdr><VerProto>SyncML/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID></SyncHdr><SyncBody>' +
+      '<Sync><CmdID>1</CmdID><Target><LocURI>events</LocURI></Target><Add><CmdID>2</CmdID><Meta><Type>text/calendar</Type></Meta>' +
+      `<Item><Source><LocURI>bad-date</LocURI></Source><Data>${event.join('\r\n')}</Data></Item></Add></Sync>` +
+      '<Sync><CmdID>3</CmdID><Target><LocURI>contacts</LocURI></Target><Add><CmdID>4</CmdID><Meta><Type>text/vcard</Type></Meta>' +
+      `<Item><Source><LocURI>bad-rev</LocURI></Source><Data>${card.join('\r\n')}</Data></Item></Add></Sync>` +
+      '</SyncBody></SyncML>';
+    const pushed = await raw(runtime.baseUrl, 'POST', '/v1/sync/changes', {
+      token: registered.deviceToken,
+      body: xml,
+      contentType: 'application/vnd.syncml+xml',
+    });
+    expect(pushed.status, pushed.text).toBe(202);
+  });
+
   it("answers what the HTTP parser refuses in API Gateway's shape, not a bare status (local/gateway/server.ts)", async () => {
     const tooLong = await raw(runtime.baseUrl, 'GET', '/v1/settings', {
       headers: { authorization: `Bearer ${'a'.repeat(20_000)}` },
