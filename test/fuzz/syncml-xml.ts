@@ -22,6 +22,8 @@ export interface SyncmlPools {
   readonly objectIds: fc.Arbitrary<string>;
 }
 
+const NON_XML = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const el = (name: string, ...content: string[]) => `<${name}>${content.join('')}</${name}>`;
@@ -31,7 +33,7 @@ const dataElement = (content: string, style: 'escaped' | 'cdata' | 'raw') =>
   style === 'escaped'
     ? el('Data', escapeXml(content))
     : style === 'cdata'
-      ? `<Data><![CDATA[${content}]]></Data>`
+      ? `<Data><![CDATA[${content.replace(/]]>/g, ']]]]><![CDATA[>')}]]></Data>`
       : `<Data>${content}</Data>`;
 
 const itemContent = fc.oneof(
@@ -48,120 +50,204 @@ const itemContent = fc.oneof(
   fc.tuple(fc.constantFrom('application/x-unknown', '', 'TEXT/VCARD'), vcard),
 );
 
-interface Command {
-  readonly xml: string;
+interface CommandSpec {
+  readonly name: 'Add' | 'Replace' | 'Delete';
   readonly objectId: string;
+  readonly type: string;
+  readonly data: string;
+  readonly style: 'escaped' | 'cdata';
+  readonly version?: string;
 }
 
-const command = (pools: SyncmlPools, cmdId: fc.Arbitrary<string>): fc.Arbitrary<Command> =>
+const commandSpec = (pools: SyncmlPools): fc.Arbitrary<CommandSpec> =>
   fc
     .record({
-      name: fc.constantFrom('Add', 'Replace', 'Delete', 'Copy'),
-      cmdId,
+      name: fc.constantFrom('Add', 'Replace', 'Delete'),
       objectId: pools.objectIds,
       content: itemContent,
-      style: fc.constantFrom('escaped', 'escaped', 'cdata', 'raw'),
-      version: fc.option(fc.constantFrom('0', '1', '2', '999999999999999', '-1', 'x'), { nil: undefined }),
-      uriSide: fc.constantFrom('Source', 'Target', 'both', 'none'),
-      items: fc.constantFrom(1, 1, 1, 0, 2),
+      style: fc.constantFrom('escaped', 'escaped', 'cdata'),
+      version: fc.option(fc.constantFrom('0', '1', '2', '3'), { nil: undefined }),
     })
-    .map(({ name, cmdId, objectId, content, style, version, uriSide, items }) => {
-      const [type, data] = content;
-      const uri = (side: string) => el(side, el('LocURI', escapeXml(objectId)));
-      const uris =
-        uriSide === 'both' ? uri('Source') + uri('Target') : uriSide === 'none' ? '' : uri(uriSide);
-      const meta = version === undefined ? '' : el('Meta', el('Version', version));
-      const item = el('Item', uris, meta, name === 'Delete' ? '' : dataElement(data, style));
-      const xml = el(
-        name,
-        el('CmdID', cmdId),
-        type ? el('Meta', el('Type', escapeXml(type))) : '',
-        ...Array.from({ length: items }, () => item),
+    .map(({ name, objectId, content: [type, data], style, version }) => ({
+      name: name as CommandSpec['name'],
+      objectId,
+      type,
+      // What XML cannot carry at all (U+0000, U+FFFE, lone surrogates) makes a message a defect
+      // of its own (HOSTILE_XML); item text here is any text an XML document can hold.
+      data: data.replace(NON_XML, '?'),
+      style: style as CommandSpec['style'],
+      ...(version !== undefined ? { version } : {}),
+    }));
+
+/** One defect a device's message may have; each makes the message one the server must refuse. */
+type Defect =
+  | 'verProto'
+  | 'session'
+  | 'statusCode'
+  | 'twoItems'
+  | 'noItem'
+  | 'noLocUri'
+  | 'badVersion'
+  | 'duplicateCmdId'
+  | 'badCollection'
+  | 'badObjectId'
+  | 'rawMarkup'
+  | 'noTarget';
+
+const DEFECTS: readonly Defect[] = [
+  'verProto',
+  'session',
+  'statusCode',
+  'twoItems',
+  'noItem',
+  'noLocUri',
+  'badVersion',
+  'duplicateCmdId',
+  'badCollection',
+  'badObjectId',
+  'rawMarkup',
+  'noTarget',
+];
+
+const commandXml = (spec: CommandSpec, cmdId: string, defect: Defect | undefined): string => {
+  const objectId = defect === 'badObjectId' ? `${spec.objectId} #` : spec.objectId;
+  const side = spec.name === 'Add' ? 'Source' : 'Target';
+  const uri = defect === 'noLocUri' ? '' : el(side, el('LocURI', escapeXml(objectId)));
+  const version = defect === 'badVersion' ? 'v1' : spec.version;
+  const meta = version === undefined ? '' : el('Meta', el('Version', version));
+  const data =
+    spec.name === 'Delete'
+      ? ''
+      : defect === 'rawMarkup'
+        ? dataElement(`${spec.data}<b>&`, 'raw')
+        : dataElement(spec.data, spec.style);
+  const item = el('Item', uri, meta, data);
+  const items = defect === 'noItem' ? '' : defect === 'twoItems' ? item + item : item;
+  return el(
+    spec.name,
+    el('CmdID', cmdId),
+    spec.type ? el('Meta', el('Type', escapeXml(spec.type))) : '',
+    items,
+  );
+};
+
+/**
+ * A SyncML message of Sync blocks (and Status elements) as a device pushes it: three in four are
+ * well-formed, the others have exactly one defect a server must refuse (`refused`).
+ */
+export const syncmlDocument = (pools: SyncmlPools): fc.Arbitrary<SyncmlBody> =>
+  fc
+    .record({
+      defect: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<Defect | undefined>(undefined) },
+        { weight: 1, arbitrary: fc.constantFrom<Defect | undefined>(...DEFECTS) },
+      ),
+      verProto: fc.constantFrom('SyncML/1.2', 'SyncML/1.1'),
+      session: fc.integer({ min: 1, max: 99 }),
+      msg: fc.integer({ min: 1, max: 9 }),
+      statuses: fc.array(
+        fc.record({
+          cmd: fc.constantFrom('Add', 'Replace', 'Delete', 'SyncHdr', 'Sync'),
+          code: fc.constantFrom('200', '201', '211', '418', '500', '510'),
+          ref: fc.constantFrom('', 'a', 'x1'),
+        }),
+        { maxLength: 2 },
+      ),
+      syncs: fc.array(
+        fc.record({
+          collection: pools.collections,
+          commands: fc.uniqueArray(commandSpec(pools), {
+            minLength: 1,
+            maxLength: 4,
+            selector: (c) => c.objectId,
+          }),
+          atomic: fc.boolean(),
+          dot: fc.constantFrom('./', ''),
+        }),
+        { minLength: 1, maxLength: 2 },
+      ),
+      declaration: fc.boolean(),
+    })
+    .map(({ defect, verProto, session, msg, statuses, syncs, declaration }) => {
+      let cmdId = 1;
+      const nextId = () => String(cmdId++);
+      // Whether the defect made it into the message (a status defect needs a status, ...).
+      let applied =
+        defect === 'verProto' || defect === 'session' || defect === 'badCollection' || defect === 'noTarget';
+      const hdr = el(
+        'SyncHdr',
+        el('VerDTD', '1.2'),
+        el('VerProto', defect === 'verProto' ? 'SyncML/2.0' : verProto),
+        el('SessionID', defect === 'session' ? 's#1' : String(session)),
+        el('MsgID', String(msg)),
+        el('Target', el('LocURI', 'http://synchub/v1/sync')),
+        el('Source', el('LocURI', 'IMEI:004400000000000')),
       );
-      return { xml, objectId };
-    });
-
-const header = fc
-  .record({
-    verProto: fc.constantFrom('SyncML/1.2', 'SyncML/1.2', 'SyncML/1.1', 'SyncML/2.0', ''),
-    session: fc.oneof(
-      fc.integer({ min: 1, max: 99 }).map(String),
-      fc.constantFrom('', 's#1', 'x'.repeat(200)),
-    ),
-    msg: fc.oneof(fc.integer({ min: 1, max: 9 }).map(String), fc.constant('')),
-  })
-  .map(({ verProto, session, msg }) =>
-    el(
-      'SyncHdr',
-      el('VerDTD', '1.2'),
-      verProto ? el('VerProto', verProto) : '',
-      el('SessionID', escapeXml(session)),
-      el('MsgID', msg),
-      el('Target', el('LocURI', 'http://synchub/v1/sync')),
-      el('Source', el('LocURI', 'IMEI:004400000000000')),
-    ),
-  );
-
-const statusElement = fc
-  .record({
-    cmdRef: fc.integer({ min: 0, max: 5 }),
-    cmd: fc.constantFrom('Add', 'Replace', 'Delete', 'SyncHdr', 'Sync'),
-    code: fc.constantFrom('200', '201', '418', '500', '510', 'abc', ''),
-    ref: fc.constantFrom('', 'a', 'contacts'),
-  })
-  .map(({ cmdRef, cmd, code, ref }) =>
-    el(
-      'Status',
-      el('CmdID', '9'),
-      el('MsgRef', '1'),
-      el('CmdRef', String(cmdRef)),
-      el('Cmd', cmd),
-      ref ? el('SourceRef', ref) : '',
-      el('Data', code),
-    ),
-  );
-
-/** A SyncML message of Sync blocks (and Status elements) as a device pushes it. */
-export const syncmlDocument = (pools: SyncmlPools): fc.Arbitrary<SyncmlBody> => {
-  const cmdIds = fc.integer({ min: 1, max: 60 }).map(String);
-  const sync = fc
-    .tuple(
-      pools.collections,
-      fc.array(command(pools, cmdIds), { minLength: 0, maxLength: 4 }),
-      fc.constantFrom('', '', 'Atomic'),
-      fc.constantFrom('./', ''),
-    )
-    .map(([collection, commands, atomic, dot]) => {
-      const inner = commands.map((c) => c.xml).join('');
-      return {
-        xml: el(
-          'Sync',
-          el('CmdID', '1'),
-          el('Target', el('LocURI', escapeXml(dot + collection))),
-          atomic ? el('Atomic', el('CmdID', '50'), inner) : inner,
-        ),
-        targets: commands.map((c) => `${collection}#${c.objectId}`),
-      };
-    });
-  return fc
-    .tuple(
-      header,
-      fc.array(statusElement, { maxLength: 2 }),
-      fc.array(sync, { minLength: 1, maxLength: 2 }),
-      fc.boolean(),
-    )
-    .map(([hdr, statuses, syncs, declaration]) => {
+      const statusXml = statuses.map(({ cmd, code, ref }, i) => {
+        const broken = defect === 'statusCode' && i === 0;
+        if (broken) applied = true;
+        return el(
+          'Status',
+          el('CmdID', nextId()),
+          el('MsgRef', '1'),
+          el('CmdRef', String(i + 1)),
+          el('Cmd', cmd),
+          ref ? el('SourceRef', ref) : '',
+          el('Data', broken ? 'abc' : code),
+        );
+      });
+      const commandDefects: readonly (Defect | undefined)[] = [
+        'twoItems',
+        'noItem',
+        'noLocUri',
+        'badVersion',
+        'badObjectId',
+      ];
+      let previousId: string | undefined;
+      // One change per object in a message: a later Sync of the same collection skips repeats.
+      const seen = new Set<string>();
+      const syncXml = syncs.map(({ collection, commands: all, atomic, dot }, s) => {
+        const commands = all.filter((c) => !seen.has(`${collection}#${c.objectId}`));
+        for (const c of commands) seen.add(`${collection}#${c.objectId}`);
+        const inner = commands
+          .map((spec) => {
+            let id = nextId();
+            let here: Defect | undefined;
+            if (!applied && commandDefects.includes(defect)) here = defect;
+            if (!applied && defect === 'rawMarkup' && spec.name !== 'Delete') here = defect;
+            if (!applied && defect === 'duplicateCmdId' && previousId !== undefined) id = previousId;
+            if (here || id === previousId) applied = true;
+            previousId = id;
+            return commandXml(spec, id, here);
+          })
+          .join('');
+        const target =
+          defect === 'noTarget' && s === 0
+            ? ''
+            : el(
+                'Target',
+                el('LocURI', escapeXml(dot + (defect === 'badCollection' && s === 0 ? '#bad' : collection))),
+              );
+        return {
+          xml: el(
+            'Sync',
+            el('CmdID', nextId()),
+            target,
+            atomic ? el('Atomic', el('CmdID', nextId()), inner) : inner,
+          ),
+          targets: commands.map((c) => `${collection}#${c.objectId}`),
+        };
+      });
       const xml =
         (declaration ? '<?xml version="1.0" encoding="UTF-8"?>' : '') +
-        `<SyncML xmlns="SYNCML:SYNCML1.2">${hdr}${el('SyncBody', ...statuses, ...syncs.map((s) => s.xml), '<Final/>')}</SyncML>`;
+        `<SyncML xmlns="SYNCML:SYNCML1.2">${hdr}${el('SyncBody', ...statusXml, ...syncXml.map((x) => x.xml), '<Final/>')}</SyncML>`;
       return {
         xml: Buffer.from(xml, 'utf8'),
-        targets: syncs.flatMap((s) => s.targets),
-        refused: false,
-        label: 'syncml',
+        targets: syncXml.flatMap((x) => x.targets),
+        refused: applied,
+        label: applied ? `syncml with ${defect}` : 'syncml',
       };
     });
-};
 
 const hostile = (label: string, xml: string | Buffer, refused = true): SyncmlBody => ({
   xml: typeof xml === 'string' ? Buffer.from(xml, 'utf8') : xml,
