@@ -7,6 +7,7 @@ import { FuzzClient } from './client';
 import { forgeUserTokens } from './credentials';
 import type { Front } from './front';
 import { jsonApiFront } from './json-api';
+import { checkPollutionReadBack, pollutionPayloads } from './pollution';
 import { type FuzzOutcome, frontsByRoute, runFuzz, statusTable } from './run';
 import { seedWorld, type World } from './world';
 
@@ -126,5 +127,12 @@ describe('fuzz: no 5xx from any input', () => {
     expect(devices.filter((id) => !world.aliceDevices.has(id) && !world.expendable.includes(id))).toEqual([]);
     expect([...world.aliceDevices].filter((id) => !devices.includes(id))).toEqual([]);
     expect(await malloryState(world)).toEqual(malloryBefore);
+  });
+
+  it('reads prototype-pollution payloads back exactly: objects API, transaction, push, every platform', async () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    expect(await checkPollutionReadBack(world, pollutionPayloads(6, SEED))).toEqual([]);
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 });
