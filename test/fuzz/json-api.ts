@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { jsonByteLength } from '../../core/json';
+import { MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import { codecFor } from '../../core/platforms';
 import { mediaTypeOf } from '../../core/platforms/codec';
 import { CONTRACT, type Operation } from '../../functions/schemas/contract';
@@ -226,12 +228,21 @@ export const namedObjects = (value: unknown, found: string[] = []): string[] => 
   return found;
 };
 
+/** True when an object's `data` is over the documented 300,000 bytes (README, "Limits"). */
+const overObjectLimit = (value: unknown): boolean => {
+  if (Array.isArray(value)) return value.some(overObjectLimit);
+  if (typeof value !== 'object' || value === null) return false;
+  const { data } = value as { data?: unknown };
+  if (typeof data === 'object' && data !== null && jsonByteLength(data) > MAX_OBJECT_DATA_BYTES) return true;
+  return Object.values(value).some(overObjectLimit);
+};
+
 const jsonBody = (schema: JsonSchema, world: World): fc.Arbitrary<BodyChoice> =>
   modeArbitrary.chain((mode) =>
     arbitraryFor(schema, { hints: bodyHints(world), mode, anyJson, anyObject: objectData }).map(
       (value): BodyChoice => ({
         body: Buffer.from(JSON.stringify(value) ?? '', 'utf8'),
-        refused: false,
+        refused: overObjectLimit(value),
         targets: namedObjects(value),
         label: `${mode} body`,
       }),
@@ -259,7 +270,7 @@ const bodyFor = (shape: RouteShape, world: World, device?: string): fc.Arbitrary
       weight: 8,
       arbitrary: recipe.map((value) => ({
         body: Buffer.from(JSON.stringify(value), 'utf8'),
-        refused: false,
+        refused: overObjectLimit(value),
         targets: namedObjects(value),
         label: 'recipe body',
       })),

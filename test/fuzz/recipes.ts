@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { objectData } from './hostile';
+import { oversizedData, objectData as smallData } from './hostile';
 import type { World } from './world';
 
 /**
@@ -15,6 +15,8 @@ const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: 
 
 const withoutUndefined = (value: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined));
+
+const objectData = fc.oneof({ weight: 30, arbitrary: smallData }, { weight: 1, arbitrary: oversizedData });
 
 export const recipes = (world: World): Readonly<Record<string, Recipe>> => {
   const collection = fc.constantFrom(...world.pools.collections.slice(0, 5));
