@@ -108,8 +108,21 @@ export const userCredentials = (world: World, forged: Forgeries): fc.Arbitrary<C
 
 const otherToken = (token: string) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
 
-export const deviceCredentials = (world: World): fc.Arbitrary<CredentialChoice> =>
-  fc.constantFrom(...world.devices).chain((device) => {
+/**
+ * Device credentials, mostly of the devices `preferred` picks (a front's own platform), now and
+ * then of another platform's device, which the route must refuse or serve by its own rules.
+ */
+export const deviceCredentials = (
+  world: World,
+  preferred: (device: DeviceCredential) => boolean = () => true,
+): fc.Arbitrary<CredentialChoice> => {
+  const own = world.devices.filter(preferred);
+  const others = world.devices.filter((device) => !preferred(device));
+  const devices = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...(own.length > 0 ? own : world.devices)) },
+    ...(others.length > 0 ? [{ weight: 1, arbitrary: fc.constantFrom(...others) }] : []),
+  );
+  return devices.chain((device) => {
     const other = world.devices.find((candidate) => candidate !== device)!;
     const basic = (user: string, token: string) => `Basic ${b64(`${user}:${token}`)}`;
     return fc.oneof(
@@ -157,6 +170,7 @@ export const deviceCredentials = (world: World): fc.Arbitrary<CredentialChoice> 
       },
     );
   });
+};
 
 /** Routes anyone may call: any credential or none, no expectation tied to it. */
 export const anyCredentials = (world: World): fc.Arbitrary<CredentialChoice> =>

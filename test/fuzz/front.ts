@@ -24,6 +24,11 @@ export interface FuzzRequest extends WireRequest {
   readonly targets: readonly string[];
   /** A short description for failure reports. */
   readonly label: string;
+  /**
+   * The next request of a conversation (a SyncML session's next message, to the RespURI the
+   * answer named), built from this one's answer; sent after it, judged like any other.
+   */
+  readonly next?: (answer: WireResponse) => FuzzRequest | undefined;
 }
 
 /** What the suite tells a front's check besides the request and the answer. */

@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDocumentClient } from '../../aws/clients';
+import { MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import type { Runtime } from '../../local/runtime';
 import { startTestRuntime } from '../support/runtime';
 import { FuzzClient } from './client';
@@ -9,6 +10,7 @@ import type { Front } from './front';
 import { jsonApiFront } from './json-api';
 import { checkPollutionReadBack, pollutionPayloads } from './pollution';
 import { type FuzzOutcome, frontsByRoute, runFuzz, statusTable } from './run';
+import { syncmlSessionFront } from './syncml-session';
 import { seedWorld, type World } from './world';
 
 /**
@@ -57,7 +59,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: ORIGIN });
   world = await seedWorld(runtime.baseUrl, ORIGIN);
   client = new FuzzClient(runtime.baseUrl);
-  fronts = [jsonApiFront(await forgeUserTokens(world))];
+  fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront()];
   malloryBefore = await malloryState(world);
 });
 afterAll(async () => {
@@ -102,6 +104,7 @@ describe('fuzz: no 5xx from any input', () => {
     });
     try {
       const keys: string[] = [];
+      const oversized: string[] = [];
       let start: Record<string, unknown> | undefined;
       do {
         const page = await db.send(
@@ -109,15 +112,22 @@ describe('fuzz: no 5xx from any input', () => {
             TableName: runtime.env.OBJECTS_TABLE,
             KeyConditionExpression: 'pk = :user',
             ExpressionAttributeValues: { ':user': world.alice.userId },
-            ProjectionExpression: 'sk',
+            ProjectionExpression: 'sk, #data',
+            ExpressionAttributeNames: { '#data': 'data' },
             ExclusiveStartKey: start,
           }),
         );
-        keys.push(...(page.Items ?? []).map((item) => String(item.sk)));
+        for (const item of page.Items ?? []) {
+          keys.push(String(item.sk));
+          // Data is kept as JSON text: its UTF-8 length is the documented limit's measure.
+          if (typeof item.data === 'string' && Buffer.byteLength(item.data) > MAX_OBJECT_DATA_BYTES)
+            oversized.push(String(item.sk));
+        }
         start = page.LastEvaluatedKey;
       } while (start);
       const unexplained = keys.filter((key) => !world.seeded.has(key) && !outcome!.written.has(key));
       expect(unexplained, 'objects no request answered 2xx asked for').toEqual([]);
+      expect(oversized, 'objects over the documented 300,000 bytes').toEqual([]);
     } finally {
       db.destroy();
     }

@@ -105,7 +105,7 @@ export const checkPollutionReadBack = async (world: World, payloads: readonly Re
         .slice(half)
         .map((data, i) => ({ op: 'put', collection: COLLECTION, objectId: `t${i}`, data: data as never })),
     );
-    payloads.slice(half).forEach((data, i) => expected.set(`t${i}`, data));
+    for (const [i, data] of payloads.slice(half).entries()) expected.set(`t${i}`, data);
     // A device's push of the same payloads, through the inbound queue.
     const pushed = payloads.slice(0, 3);
     await new Transport(world.baseUrl, readers[0]!.token).call('POST /v1/sync/changes', {
@@ -119,7 +119,7 @@ export const checkPollutionReadBack = async (world: World, payloads: readonly Re
         })),
       },
     });
-    pushed.forEach((data, i) => expected.set(`d${i}`, data));
+    for (const [i, data] of pushed.entries()) expected.set(`d${i}`, data);
 
     const api = new Map<string, unknown>();
     await eventually('the pushed objects', async () => {

@@ -137,30 +137,49 @@ export const runFuzz = async (
     return faults;
   };
 
-  const execute = async (request: FuzzRequest): Promise<{ faults: string[]; registered?: string }> => {
-    sent++;
-    let response: WireResponse;
-    try {
-      response = await client.send(request);
-    } catch (error) {
-      return { faults: [`no answer: ${(error as Error).message}`] };
+  interface Outcome {
+    readonly faults: string[];
+    readonly registered: string[];
+  }
+
+  /** Sends a request and the rest of its conversation, judging each answer. */
+  const execute = async (first: FuzzRequest): Promise<Outcome> => {
+    const faults: string[] = [];
+    const registered: string[] = [];
+    for (let request: FuzzRequest | undefined = first; request !== undefined; ) {
+      sent++;
+      let response: WireResponse;
+      try {
+        response = await client.send(request);
+      } catch (error) {
+        faults.push(`${describeRequest(request, 2_000)}\n    → no answer: ${(error as Error).message}`);
+        break;
+      }
+      const current: FuzzRequest = request;
+      faults.push(
+        ...judge(current, response).map(
+          (fault) => `${describeRequest(current, 2_000)}\n    → ${response.status}: ${fault}`,
+        ),
+      );
+      if (
+        request.method === 'POST' &&
+        request.target.split('?')[0] === '/v1/devices' &&
+        response.status === 201
+      ) {
+        const { deviceId } = response.json as { deviceId?: string };
+        if (deviceId) registered.push(deviceId);
+      }
+      request = current.next?.(response);
     }
-    const faults = judge(request, response).map((fault) => `${response.status}: ${fault}`);
-    const registered =
-      request.method === 'POST' && request.target.split('?')[0] === '/v1/devices' && response.status === 201
-        ? (response.json as { deviceId?: string }).deviceId
-        : undefined;
-    return { faults, ...(registered ? { registered } : {}) };
+    return { faults, registered };
   };
 
   const property = fc.asyncProperty(
     fc.array(requestArbitrary, { minLength: options.batch, maxLength: options.batch }),
     async (batch) => {
       const results = await Promise.all(batch.map(execute));
-      await options.registered(results.flatMap((result) => (result.registered ? [result.registered] : [])));
-      const failures = results.flatMap((result, index) =>
-        result.faults.map((fault) => `${describeRequest(batch[index]!, 2_000)}\n    → ${fault}`),
-      );
+      await options.registered(results.flatMap((result) => result.registered));
+      const failures = results.flatMap((result) => result.faults);
       const prototype = prototypeNames();
       if (prototype !== cleanPrototype || ({} as { polluted?: unknown }).polluted !== undefined)
         failures.push(`Object.prototype was polluted: ${prototype}`);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Transport } from '../../client/transport';
 import { localUserToken, SyncHubUser } from '../../client/user';
 import type { JsonObject } from '../../core/json';
+import { PLATFORM_NAMES } from '../../core/platforms';
 
 /**
  * What the fuzz runs against: a user (alice) whose credentials the fuzzer holds, with devices of
@@ -22,7 +23,7 @@ export interface World {
   /** An origin the runtime allows (CORS_ALLOW_ORIGINS), so CORS answers are fuzzed too. */
   readonly allowedOrigin: string;
   readonly alice: { readonly userId: string; readonly token: string; readonly user: SyncHubUser };
-  /** The devices the fuzzer speaks as, one per platform. */
+  /** The devices the fuzzer speaks as, one per platform (core/platforms). */
   readonly devices: readonly DeviceCredential[];
   /** Alice's devices the fuzzer may remove (`DELETE /v1/devices/{deviceId}`). */
   readonly expendable: readonly string[];
@@ -67,10 +68,9 @@ export const seedWorld = async (baseUrl: string, allowedOrigin: string): Promise
     const registered = await owner.registerDevice(platform, name);
     return { deviceId: registered.deviceId, token: registered.deviceToken, platform };
   };
+  // One device per platform of the registry: a new platform is fuzzed as soon as it exists.
   const devices = await Promise.all(
-    (['json', 'jsonpatch', 'syncml'] as const).map((platform) =>
-      register(alice, platform, `fuzz-${platform}`),
-    ),
+    PLATFORM_NAMES.map((platform) => register(alice, platform, `fuzz-${platform}`)),
   );
   const witness = await register(alice, 'json', 'witness');
   const expendable = await Promise.all([1, 2, 3].map((i) => register(alice, 'json', `expendable-${i}`)));
