@@ -197,10 +197,12 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
       return;
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ message: GATEWAY_MESSAGES[status] });
+    // An answer to HEAD has no body (the client would read one as the next response).
+    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    const body = head ? '' : JSON.stringify({ message: GATEWAY_MESSAGES[status] });
     socket.end(
       `HTTP/1.1 ${status} ${GATEWAY_MESSAGES[status]}\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `${head ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`}connection: close\r\n\r\n${body}`,
     );
   });
   // Long polls last up to 20 s; keep idle sockets from holding a stop for long.
