@@ -5,6 +5,7 @@ import { MAX_OBJECT_DATA_BYTES } from '../../core/limits';
 import type { Runtime } from '../../local/runtime';
 import { startTestRuntime } from '../support/runtime';
 import { FuzzClient } from './client';
+import { couchdbFront } from './couchdb';
 import { forgeUserTokens } from './credentials';
 import type { Front } from './front';
 import { jsonApiFront } from './json-api';
@@ -59,7 +60,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: ORIGIN });
   world = await seedWorld(runtime.baseUrl, ORIGIN);
   client = new FuzzClient(runtime.baseUrl);
-  fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront()];
+  fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront(), couchdbFront()];
   malloryBefore = await malloryState(world);
 });
 afterAll(async () => {
