@@ -1,4 +1,19 @@
 import { Agent, request } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+
+/** The body as sent, then decoded by its Content-Encoding (a DAV multistatus comes gzipped). */
+const decoded = (body: Buffer, encoding: string | undefined): Buffer => {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+      return gunzipSync(body);
+    case 'deflate':
+      return inflateSync(body);
+    case 'br':
+      return brotliDecompressSync(body);
+    default:
+      return body;
+  }
+};
 
 /**
  * The fuzz suite's HTTP client: node:http rather than fetch, because a hostile request must reach
@@ -39,7 +54,18 @@ export class FuzzClient {
     this.url = new URL(baseUrl);
   }
 
-  send(wire: WireRequest): Promise<WireResponse> {
+  async send(wire: WireRequest): Promise<WireResponse> {
+    try {
+      return await this.attempt(wire);
+    } catch (error) {
+      // A keep-alive socket the server closed as idle just as this request went out on it: the
+      // request never reached the server, and Node's documentation says to send it again.
+      if ((error as { reusedSocket?: boolean }).reusedSocket) return this.attempt(wire);
+      throw error;
+    }
+  }
+
+  private attempt(wire: WireRequest): Promise<WireResponse> {
     return new Promise((resolve, reject) => {
       const outgoing = request(
         {
@@ -59,7 +85,17 @@ export class FuzzClient {
           incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
           incoming.on('error', reject);
           incoming.on('end', () => {
-            const body = Buffer.concat(chunks);
+            let body: Buffer = Buffer.concat(chunks);
+            try {
+              body = decoded(body, incoming.headers['content-encoding']);
+            } catch (error) {
+              reject(
+                new Error(
+                  `the body is not valid ${incoming.headers['content-encoding']}: ${(error as Error).message}`,
+                ),
+              );
+              return;
+            }
             const text = body.toString('utf8');
             let json: unknown;
             try {
@@ -78,7 +114,14 @@ export class FuzzClient {
       outgoing.setTimeout(NO_ANSWER_MS, () =>
         outgoing.destroy(new Error(`no answer within ${NO_ANSWER_MS / 1000} s (API Gateway: 504)`)),
       );
-      outgoing.on('error', reject);
+      outgoing.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          Object.assign(error, {
+            reusedSocket:
+              outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up'),
+          }),
+        ),
+      );
       outgoing.end(wire.body);
     });
   }

@@ -53,6 +53,7 @@ const revision = fc.oneof(
 export const couchdbFront = (): Front => ({
   name: 'couchdb',
   owns: (route) => route.path === DB || route.path.startsWith(`${DB}/`),
+  weight: (route) => (route.path === DB ? 2 : 12),
 
   requests: (_route: RouteDefinition, world: World) => {
     const { pools } = world;

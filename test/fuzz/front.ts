@@ -46,6 +46,11 @@ export interface CheckContext {
 export interface Front {
   readonly name: string;
   owns(route: RouteDefinition): boolean;
+  /**
+   * How often `route` is aimed at, against 4 for a JSON API route: a front behind one greedy
+   * route (`{proxy+}`) has a whole protocol to cover there.
+   */
+  weight?(route: RouteDefinition): number;
   /** Requests aimed at `route`. */
   requests(route: RouteDefinition, world: World): fc.Arbitrary<FuzzRequest>;
   /**

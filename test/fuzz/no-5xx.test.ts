@@ -7,6 +7,7 @@ import { startTestRuntime } from '../support/runtime';
 import { FuzzClient } from './client';
 import { couchdbFront } from './couchdb';
 import { forgeUserTokens } from './credentials';
+import { davFront } from './dav';
 import type { Front } from './front';
 import { jsonApiFront } from './json-api';
 import { checkPollutionReadBack, pollutionPayloads } from './pollution';
@@ -60,7 +61,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: ORIGIN });
   world = await seedWorld(runtime.baseUrl, ORIGIN);
   client = new FuzzClient(runtime.baseUrl);
-  fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront(), couchdbFront()];
+  fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront(), couchdbFront(), davFront()];
   malloryBefore = await malloryState(world);
 });
 afterAll(async () => {

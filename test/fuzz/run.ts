@@ -105,7 +105,10 @@ export const runFuzz = async (
   let sent = 0;
 
   const requestArbitrary = fc.oneof(
-    ...ROUTES.map((route) => ({ weight: 4, arbitrary: owners.get(route)!.requests(route, world) })),
+    ...ROUTES.map((route) => {
+      const front = owners.get(route)!;
+      return { weight: front.weight?.(route) ?? 4, arbitrary: front.requests(route, world) };
+    }),
     { weight: 3, arbitrary: defaultRouteRequests(world) },
   );
 

@@ -407,6 +407,7 @@ const contentType = fc.oneof(
 export const syncmlSessionFront = (): Front => ({
   name: 'syncml-session',
   owns: (route) => route.path === '/v1/syncml',
+  weight: () => 8,
 
   requests: (route: RouteDefinition, world: World) => {
     const serverUrl = `${world.baseUrl}${route.path}`;
