@@ -5,6 +5,7 @@
  * objects  pk = userId            sk = collection#objectId
  * sync     pk = U#userId          sk = META | SETTINGS | R#collection#objectId | L#<seq, 12 digits> | P#deviceId#pushId
  *                                 | X#txId (transaction record)
+ *                                 | DAVN#collection#objectId, DAVU#collection#uidHash (the DAV front, aws/dav-store.ts)
  * devices  pk = U#userId          sk = D#deviceId | COUNT (how many devices the user has)
  *          pk = T#sha256(token)   sk = T
  */

@@ -237,6 +237,14 @@ export type FilterCondition =
 /** Conditions on top-level fields, all of which must hold. */
 export type Filter = Record<string, FilterCondition>;
 
+/**
+ * What a collection's objects are, for platforms that speak a content format: `contacts`
+ * (vCard) or `events` (iCalendar). The collections `contacts` and `events` have that kind
+ * unless set otherwise; the dav platform serves a collection with a kind as an address book or
+ * a calendar (docs/dav.md).
+ */
+export type CollectionKind = 'contacts' | 'events';
+
 /** The user's policies for one collection. */
 export interface CollectionPolicy {
   conflictPolicy?: ConflictPolicy;
@@ -244,16 +252,20 @@ export interface CollectionPolicy {
   /** A name in core/delta.ts `DELTA_GENERATORS`. */
   deltaGenerator?: string;
   filter?: Filter;
+  kind?: CollectionKind;
 }
 
-/** What a device may override for itself (the delta is computed once, for every device). */
-export type DevicePolicy = Omit<CollectionPolicy, 'deltaGenerator'>;
+/**
+ * What a device may override for itself (the delta is computed once, for every device; the kind
+ * is the collection's).
+ */
+export type DevicePolicy = Omit<CollectionPolicy, 'deltaGenerator' | 'kind'>;
 
 export type Direction = 'two-way' | 'to-device' | 'from-device';
 
 /** A user's settings (`PUT /v1/settings`). */
 export interface UserSettings {
-  defaults?: Omit<CollectionPolicy, 'filter'>;
+  defaults?: Omit<CollectionPolicy, 'filter' | 'kind'>;
   collections?: Record<string, CollectionPolicy>;
   /** Collections and direction a device gets when it registers without its own. */
   devices?: { collections?: string[]; direction?: Direction };

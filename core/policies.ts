@@ -3,6 +3,7 @@ import { DELTA_GENERATORS } from './delta';
 import { CollectionSchema } from './ids';
 import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json';
 import type {
+  CollectionKind,
   CollectionPolicy,
   ConflictPolicy,
   DeviceCollectionSettings,
@@ -70,16 +71,27 @@ const FilterSchema = z
     error: 'a filter names 1 to 20 fields',
   }) satisfies z.ZodType<Filter>;
 
+/**
+ * What a collection's objects are (see `CollectionKind` in core/model.ts): the dav platform
+ * serves a collection with a kind as an address book or a calendar (docs/dav.md).
+ */
+export const COLLECTION_KINDS = ['contacts', 'events'] as const satisfies readonly CollectionKind[];
+const CollectionKindSchema = z.enum(COLLECTION_KINDS, {
+  error: `kind must be one of ${COLLECTION_KINDS.join(', ')}`,
+});
+
 const CollectionPolicySchema = z.strictObject({
   conflictPolicy: ConflictPolicySchema.optional(),
   errorPolicy: ErrorPolicySchema.optional(),
   deltaGenerator: DeltaGeneratorNameSchema.optional(),
   filter: FilterSchema.optional(),
+  kind: CollectionKindSchema.optional(),
 }) satisfies z.ZodType<CollectionPolicy>;
 
-/** What a device may override for itself (the delta is computed once, for every device). */
+/** What a device may override for itself (the delta is computed once, for every device; the kind is the collection's). */
 const DevicePolicySchema = CollectionPolicySchema.omit({
   deltaGenerator: true,
+  kind: true,
 }) satisfies z.ZodType<DevicePolicy>;
 
 const MAX_COLLECTIONS = 100;
@@ -90,7 +102,7 @@ const collectionMap = <S extends z.ZodType>(schema: S) =>
 
 /** A user's settings (`PUT /v1/settings`). */
 export const UserSettingsSchema = z.strictObject({
-  defaults: CollectionPolicySchema.omit({ filter: true }).optional(),
+  defaults: CollectionPolicySchema.omit({ filter: true, kind: true }).optional(),
   collections: collectionMap(CollectionPolicySchema).optional(),
   /**
    * Collections and direction a device gets when it registers without its own (a device's
@@ -149,6 +161,21 @@ const holds = (condition: FilterCondition, present: boolean, value: JsonValue | 
   if ('contains' in condition)
     return Array.isArray(value) && value.some((item) => deepEqual(item, condition.contains));
   return condition.exists === present;
+};
+
+const isKind = (name: string): name is CollectionKind =>
+  (COLLECTION_KINDS as readonly string[]).includes(name);
+
+/** The kind of a collection: the user's setting, else `contacts` and `events` are their own kind. */
+export const collectionKind = (
+  user: UserSettings | undefined,
+  collection: string,
+): CollectionKind | undefined => {
+  const set =
+    user?.collections && Object.hasOwn(user.collections, collection)
+      ? user.collections[collection]?.kind
+      : undefined;
+  return set ?? (isKind(collection) ? collection : undefined);
 };
 
 /** Does an object's data pass the filter? Every condition must hold. */

@@ -8,6 +8,7 @@ import { LOG_PREFIX } from '../aws/keys';
 import { QueueSender } from '../aws/queue-messages';
 import { StreamDeadLetters } from '../aws/stream-dead-letters';
 import type { LogEntry } from '../core/model';
+import { hasInbox } from '../core/platforms';
 import { parseSelection } from '../core/selection';
 import { deviceSession } from '../core/session/device-session';
 import { receivesEntry } from '../core/session/receives';
@@ -55,6 +56,8 @@ const route = async (entries: readonly LogEntry[]) => {
   for (const [userId, userEntries] of byUser) {
     const devices = await registry.list(userId);
     for (const device of devices) {
+      // A pull device (dav) reads the objects itself: nothing is queued for it.
+      if (!hasInbox(device.platform)) continue;
       // Without the user's settings: their filters only narrow what a device receives, and the
       // adapter applies them, so the router wakes it for a superset and reads no settings.
       const session = deviceSession(device, {}, selection);

@@ -3,7 +3,7 @@
  * and the local runtime (local/) both read it, so what runs locally and what is deployed
  * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
  */
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 import { METRICS } from './metrics';
 import { INBOX_RETENTION_SECONDS } from './tunables';
 
@@ -70,7 +70,7 @@ const FOUR_DAYS = 4 * 24 * 3600;
 export const adapterQueueKey = (platform: string) => `adapter-${platform}`;
 
 export const QUEUES: readonly QueueDefinition[] = [
-  ...PLATFORM_NAMES.flatMap((platform): QueueDefinition[] => [
+  ...INBOX_PLATFORM_NAMES.flatMap((platform): QueueDefinition[] => [
     {
       key: adapterQueueKey(platform),
       suffix: `adapter-${platform}.fifo`,
@@ -214,13 +214,13 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     env: ['DEVICES_TABLE', 'ADAPTER_QUEUE_URLS', 'STREAM_DLQ_URL'],
     access: {
       tables: { devices: 'read' },
-      sendTo: [...PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
+      sendTo: [...INBOX_PLATFORM_NAMES.map(adapterQueueKey), 'stream-dlq'],
     },
     timeoutSeconds: 30,
     memoryMb: 256,
     description: 'Router: change log → one envelope per receiving device on its platform queue.',
   },
-  ...PLATFORM_NAMES.map(
+  ...INBOX_PLATFORM_NAMES.map(
     (platform): FunctionDefinition => ({
       key: `adapter-${platform}`,
       entry: 'functions/adapter.ts',
@@ -291,6 +291,20 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Device API: poll, acknowledge, push, snapshot, settings.',
   },
   {
+    key: 'dav-api',
+    entry: 'functions/dav/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE'],
+    // objects: members are read and written in the request (read-your-writes); sync: the change
+    // log behind sync tokens, the user's settings, and the front's own name and UID items;
+    // devices: authentication (the token hash) and the device's settings.
+    access: { tables: { objects: 'readwrite', sync: 'readwrite', devices: 'read' } },
+    timeoutSeconds: 28,
+    // A first sync renders thousands of vCards in one multiget.
+    memoryMb: 1024,
+    description: 'CardDAV and CalDAV for dav devices (docs/dav.md).',
+  },
+  {
     key: 'health',
     entry: 'functions/http/health.ts',
     trigger: { kind: 'http' },
@@ -330,6 +344,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
  */
 export type Auth = 'none' | 'user' | 'device';
 
+/**
+ * A protocol front: a sync protocol of its own (docs/<front>.md) served beside the JSON API. Its
+ * routes answer in that protocol's formats, so the API contract (functions/schemas/contract.ts)
+ * does not describe them; functions/schemas/fronts.ts does, for the OpenAPI document and for the
+ * e2e runs' response check.
+ */
+export type ProtocolFront = 'dav';
+
 export interface RouteDefinition {
   /**
    * `ANY` matches every method the path has no route of its own for, WebDAV's `PROPFIND`,
@@ -344,7 +366,12 @@ export interface RouteDefinition {
   readonly function: string;
   readonly auth: Auth;
   readonly localOnly?: boolean;
+  /** Set on the routes of a protocol front; absent on the JSON API's. */
+  readonly front?: ProtocolFront;
 }
+
+/** Is this a route of the JSON API (described by the API contract), not of a protocol front? */
+export const isJsonRoute = (route: RouteDefinition): boolean => route.front === undefined;
 
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
@@ -367,6 +394,15 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/sync/digest', function: 'sync-api', auth: 'device' },
   { method: 'GET', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
   { method: 'PUT', path: '/v1/sync/settings', function: 'sync-api', auth: 'device' },
+  // CardDAV and CalDAV (docs/dav.md): WebDAV methods (PROPFIND, REPORT, ...) on paths of any
+  // depth; the DAV front dispatches on the method and path itself, and checks the device's HTTP
+  // Basic credential itself, answering with the `WWW-Authenticate: Basic` challenge DAV clients
+  // wait for.
+  { method: 'ANY', path: '/v1/dav', function: 'dav-api', auth: 'device', front: 'dav' },
+  { method: 'ANY', path: '/v1/dav/{proxy+}', function: 'dav-api', auth: 'device', front: 'dav' },
+  // RFC 6764 discovery: redirects to /v1/dav/, for any method, without credentials.
+  { method: 'ANY', path: '/.well-known/carddav', function: 'dav-api', auth: 'none', front: 'dav' },
+  { method: 'ANY', path: '/.well-known/caldav', function: 'dav-api', auth: 'none', front: 'dav' },
 ];
 
 /**

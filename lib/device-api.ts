@@ -55,6 +55,34 @@ export interface DeviceApiProps extends Omit<SyncHubFunctionProps, 'definition'>
  * `$default` stage with JSON access logs and default throttling, which also bounds what
  * unauthenticated traffic can cost (it reaches the functions).
  */
+/**
+ * Why a route has no API Gateway authorizer (cdk-nag AwsSolutions-APIG4): it is public on purpose,
+ * or its function checks the credential itself, so that a failure is answered in the route's own
+ * protocol (functions/lib/auth.ts), which no authorizer can do.
+ */
+const authorizationReason = (route: RouteDefinition): string => {
+  const key = `${route.method} ${route.path}`;
+  if (route.auth === 'none') {
+    return route.front
+      ? `${key} is public on purpose: ${route.front} service discovery (docs/${route.front}.md), which ` +
+          'redirects clients to the authenticated root before they hold credentials and reads or changes no data.'
+      : `${key} is public by definition (auth: none), e.g. a liveness probe.`;
+  }
+  if (route.front) {
+    return (
+      `${key} takes a ${route.auth} credential (HTTP Basic: the device id and its token), checked by the ` +
+      `${route.front} function on every request (functions/lib/auth.ts): ${route.front} clients send ` +
+      'credentials only after a 401 with `WWW-Authenticate: Basic`, which an API Gateway authorizer ' +
+      `cannot answer; docs/${route.front}.md.`
+    );
+  }
+  return (
+    `${key} takes a ${route.auth} credential, checked by its function (functions/lib/auth.ts) so ` +
+    "that auth failures are answered in the protocol's own shape (RFC 9457 problem+json); an API " +
+    'Gateway authorizer answers with its own body.'
+  );
+};
+
 export class DeviceApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
@@ -175,15 +203,7 @@ export class DeviceApi extends Construct {
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration: integrationFor(route.function),
       });
-      Validations.of(created).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          route.auth === 'none'
-            ? `${route.method} ${route.path} is public by definition (auth: none), e.g. a liveness probe.`
-            : `${route.method} ${route.path} takes a ${route.auth} credential, checked by its function ` +
-              "(functions/lib/auth.ts) so that auth failures are answered in the protocol's own shape; " +
-              'an API Gateway authorizer answers with its own body and cannot send a Basic challenge.',
-      });
+      Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: authorizationReason(route) });
     }
     const fallback = new HttpRoute(this, 'DefaultRoute', {
       httpApi: this.api,

@@ -6,7 +6,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 import { type Access, adapterQueueKey, DEPLOYMENT, type EnvKey, type FunctionDefinition } from './definition';
 import { wildcardResourceFinding } from './nag';
 import type { Queues } from './queues';
@@ -181,7 +181,10 @@ export class SyncHubFunction extends Construct {
       ADAPTER_QUEUE_URLS: () =>
         Stack.of(this).toJsonString(
           Object.fromEntries(
-            PLATFORM_NAMES.map((platform) => [platform, queues.queue(adapterQueueKey(platform)).queueUrl]),
+            INBOX_PLATFORM_NAMES.map((platform) => [
+              platform,
+              queues.queue(adapterQueueKey(platform)).queueUrl,
+            ]),
           ),
         ),
       INBOX_QUEUE_PREFIX: () => resources.inboxPrefix,

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 import type { SyncHubConfig } from './config';
 import {
   adapterQueueKey,
@@ -68,7 +68,7 @@ export class SyncHubStack extends Stack {
       environment: config.functionEnvironment,
     };
     const deployed = FUNCTIONS.filter((definition) => !definition.localOnly);
-    const adapterQueues = new Set(PLATFORM_NAMES.map(adapterQueueKey));
+    const adapterQueues = new Set(INBOX_PLATFORM_NAMES.map(adapterQueueKey));
     const isAdapter = (definition: FunctionDefinition) =>
       definition.trigger.kind === 'queue' && adapterQueues.has(definition.trigger.queue);
     const queueTriggered = deployed.filter(triggeredBy('queue'));

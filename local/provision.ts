@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { makeDynamoClient, makeSqsClient } from '../aws/clients';
-import { PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms';
 import {
   adapterQueueKey,
   deployedRouteKeys,
@@ -215,7 +215,9 @@ export const environmentFor = (provisioned: Provisioned, endpoints: EmulatorEndp
     DEVICES_TABLE: provisioned.tables.devices,
     INBOUND_QUEUE_URL: queueUrl('inbound'),
     ADAPTER_QUEUE_URLS: JSON.stringify(
-      Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))])),
+      Object.fromEntries(
+        INBOX_PLATFORM_NAMES.map((platform) => [platform, queueUrl(adapterQueueKey(platform))]),
+      ),
     ),
     INBOX_QUEUE_PREFIX: physicalNames(provisioned.prefix).inboxPrefix,
     STREAM_DLQ_URL: queueUrl('stream-dlq'),

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { CONTRACT, errorsOf, type Operation } from '../functions/schemas/contract';
+import { FRONT_OPERATIONS, FRONTS, type FrontOperation } from '../functions/schemas/fronts';
 import { ProblemSchema } from '../functions/schemas/responses';
-import { ROUTES, type RouteDefinition } from '../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../lib/definition';
 
 /** Requests are described as a client writes them, responses as a client reads them. */
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
@@ -86,9 +87,66 @@ const operationOf = (route: RouteDefinition) => {
   };
 };
 
+/** The methods OpenAPI 3.1 names; a protocol's own (PROPFIND, REPORT, ...) are listed beside them. */
+const OPENAPI_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
+
+/** A front's error responses, described once (`components.responses`) and referred to by its routes. */
+type FrontErrors = Map<string, { description: string; content: Record<string, unknown> }>;
+
+/**
+ * A protocol front's route (functions/schemas/fronts.ts): described under each method OpenAPI
+ * names that it serves (an `ANY` route that answers every method alike, under `get`), with
+ * `x-protocol-methods` listing every method it takes, its credential, its statuses, and its own
+ * error shape and document.
+ */
+const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
+  const key = `${route.method} ${route.path}`;
+  const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
+  if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
+  const front = FRONTS[operation.front];
+  const errors: Record<number, string> = { ...operation.errors };
+  if (route.auth !== 'none') {
+    errors[401] = 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`';
+    errors[503] = 'the credential or a store could not be checked in time: retry after `Retry-After` seconds';
+  }
+  const responses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(operation.responses))
+    responses[status] = { description };
+  for (const [status, description] of Object.entries(errors)) {
+    const name = `${operation.front}-${status}`;
+    frontErrors.set(name, {
+      description,
+      content: Object.fromEntries(
+        front.errorMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
+      ),
+    });
+    responses[status] = { $ref: `#/components/responses/${name}` };
+  }
+  const any = operation.methods.includes('ANY');
+  const methods = any
+    ? ['get']
+    : OPENAPI_METHODS.filter((method) => operation.methods.includes(method.toUpperCase()));
+  const item: Record<string, unknown> = { 'x-protocol-methods': any ? ['*'] : operation.methods };
+  for (const method of methods) {
+    item[method] = {
+      summary: operation.summary,
+      description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
+      operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
+      security: route.auth === 'none' || !front.credential ? [] : [{ [front.credential]: [] }],
+      responses,
+    };
+  }
+  return item;
+};
+
 export const buildOpenApi = () => {
   const paths: Record<string, Record<string, unknown>> = {};
+  const frontErrors: FrontErrors = new Map();
   for (const route of ROUTES) {
+    if (!isJsonRoute(route)) {
+      paths[route.path] = frontPathItem(route, frontErrors);
+      continue;
+    }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = operationOf(route);
   }
@@ -108,8 +166,15 @@ export const buildOpenApi = () => {
           scheme: 'bearer',
           description: 'The device token returned at registration',
         },
+        deviceBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description:
+            "A device of a protocol front (dav): user name = the device's id, password = its device token",
+        },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },
+      responses: Object.fromEntries([...frontErrors].sort(([a], [b]) => (a < b ? -1 : 1))),
     },
     paths,
   };

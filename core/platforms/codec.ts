@@ -17,12 +17,20 @@ export interface PushItems {
 }
 
 /**
+ * How a platform's devices get their data: `inbox` devices receive numbered messages through
+ * their own inbox queue (an adapter function per platform fills it); `pull` devices read the
+ * current state through a protocol front of their own (WebDAV), so nothing is queued for them.
+ */
+export type Delivery = 'inbox' | 'pull';
+
+/**
  * A platform codec converts between SyncHub's generic messages and one device format.
  * Adding a platform is one module implementing this plus one line in `core/platforms/index.ts`;
  * the adapter function, the inbound function and the infrastructure all read the registry.
  */
 export interface PlatformCodec {
   readonly name: string;
+  readonly delivery: 'inbox';
   /** Media types a push body may have on this platform (the first is the default). */
   readonly pushContentTypes: readonly string[];
   /**
@@ -59,6 +67,18 @@ export interface PlatformCodec {
    */
   decodePushItems?(body: string, contentType: string): PushItems;
 }
+
+/**
+ * A platform whose devices pull: it has no inbox, no adapter and no push body. Its protocol
+ * front (e.g. functions/dav/) translates requests into reads and writes of the same objects,
+ * under the same rules of what a device holds and may write.
+ */
+export interface PullPlatform {
+  readonly name: string;
+  readonly delivery: 'pull';
+}
+
+export type Platform = PlatformCodec | PullPlatform;
 
 /** The media type of a Content-Type header: parameters such as charset dropped, lower case. */
 export const mediaTypeOf = (contentType: string | undefined): string =>

@@ -46,6 +46,7 @@ export const encodePushResult = (result: PushResult): JsonValue => JSON.parse(JS
 
 export const jsonCodec: PlatformCodec = {
   name: 'json',
+  delivery: 'inbox',
   pushContentTypes: ['application/json'],
 
   encodeChange(change: ObjectChange): JsonValue {

@@ -183,6 +183,7 @@ const encodeDeletion = ({
 
 export const jsonPatchCodec: PlatformCodec = {
   name: 'jsonpatch',
+  delivery: 'inbox',
   pushContentTypes: ['application/json'],
 
   encodeChange(change: ObjectChange): JsonValue {

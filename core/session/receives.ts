@@ -1,4 +1,5 @@
 import type { LogEntry, ObjectChange, Origin, TransactionRecord } from '../model';
+import type { Delivery } from '../platforms/codec';
 import type { DeviceSelection, DeviceSession } from './device-session';
 import { receivesFromServer } from './guards';
 import { collectionInScope, filterOf, holds } from './holdings';
@@ -121,16 +122,19 @@ export const receivesEntry = (session: DeviceSession, entry: LogEntry): boolean 
 /**
  * Where a transaction stands for a device: `not-applicable` when none of it was meant for the
  * device (registered after it, nothing of it in its collections, its own, or nothing captured),
- * `delivered` once the device's delivery cursor passed its log entry, else `pending`. Filters
- * are not consulted: they may have changed since delivery, and a report is harmless.
+ * `delivered` once the device's delivery cursor passed its log entry, else `pending`. A device
+ * of a pull platform (`delivery: 'pull'`, e.g. dav) reads the objects themselves, so what
+ * committed is delivered to it. Filters are not consulted: they may have changed since
+ * delivery, and a report is harmless.
  */
 export const transactionDelivery = (
-  device: DeviceSelection & { createdAt: string; logCursor: number },
+  device: DeviceSelection & { createdAt: string; logCursor: number; delivery?: Delivery | undefined },
   record: Pick<TransactionRecord, 'origin' | 'createdAt' | 'members' | 'logSeq'>,
 ): 'not-applicable' | 'pending' | 'delivered' => {
   const concerned =
     device.createdAt <= record.createdAt &&
     record.members.some((member) => receivesFrom(device, record.origin, member.collection));
   if (!concerned || record.logSeq === 0) return 'not-applicable';
+  if (device.delivery === 'pull') return 'delivered';
   return record.logSeq !== undefined && device.logCursor >= record.logSeq ? 'delivered' : 'pending';
 };

@@ -2,8 +2,9 @@ import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
-import { ConflictError, NotFoundError } from '../../core/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
+import { hasInbox } from '../../core/platforms';
 import { UserSettingsSchema } from '../../core/policies';
 import { resyncForUserSettings } from '../../core/session/holdings';
 import { registrationSettings } from '../../core/settings';
@@ -70,9 +71,19 @@ export const handler = httpApi(userAuth(), {
       );
     }
     const { settings: userSettings } = await syncStore.getUserSettings(userId);
+    // The user's device defaults fill in what the registration leaves out.
+    const settings = registrationSettings(userSettings, body.settings);
+    const inboxed = hasInbox(body.platform);
+    // A pull device (dav) reads the server's objects: one that only sends has nothing to read.
+    if (!inboxed && settings.direction === 'from-device') {
+      throw new ValidationError(
+        `a ${body.platform} device reads the server's objects; its direction cannot be "from-device"`,
+      );
+    }
     const deviceId = newDeviceId();
     const deviceToken = newDeviceToken();
-    const queueUrl = await inbox.create(deviceId);
+    // A pull device has no inbox queue (its queueUrl stays empty).
+    const queueUrl = inboxed ? await inbox.create(deviceId) : '';
     // The device starts at the present: what exists already, it reads through the snapshot.
     const lastSeq = await syncStore.lastSeq(userId);
     const record: DeviceRecord = {
@@ -80,7 +91,7 @@ export const handler = httpApi(userAuth(), {
       deviceId,
       platform: body.platform,
       ...(body.name ? { name: body.name } : {}),
-      settings: registrationSettings(userSettings, body.settings),
+      settings,
       createdAt: new Date().toISOString(),
       queueUrl,
       tokenHash: hashToken(deviceToken),
@@ -93,7 +104,7 @@ export const handler = httpApi(userAuth(), {
     try {
       await registry.create(record);
     } catch (error) {
-      await inbox.remove(queueUrl);
+      if (queueUrl) await inbox.remove(queueUrl);
       throw error;
     }
     logger.info('device registered', { userId, deviceId, platform: record.platform });
@@ -113,7 +124,7 @@ export const handler = httpApi(userAuth(), {
     const device = await registry.get(userId, deviceId);
     if (!device) throw new NotFoundError(`no device ${deviceId}`);
     await registry.remove(device);
-    await inbox.remove(device.queueUrl);
+    if (device.queueUrl) await inbox.remove(device.queueUrl);
     logger.info('device removed', { userId, deviceId });
     return noContent();
   },

@@ -10,7 +10,7 @@ import { ConflictError, ForbiddenError, PayloadTooLargeError, UnauthorizedError 
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { decodePushItems } from '../../core/inbound';
 import { MAX_PUSH_BODY_BYTES } from '../../core/limits';
-import { codecFor } from '../../core/platforms';
+import { codecFor, hasInbox } from '../../core/platforms';
 import { assertPushMediaType } from '../../core/platforms/codec';
 import { parseSelection } from '../../core/selection';
 import { type DeviceSession, deviceSession } from '../../core/session/device-session';
@@ -67,6 +67,12 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
   const { userId, deviceId } = deviceOf(event);
   const device = await registry.get(userId, deviceId);
   if (!device) throw new UnauthorizedError('this device has been removed');
+  // A pull device (dav) has no inbox and writes through its own front.
+  if (!hasInbox(device.platform)) {
+    throw new ForbiddenError(
+      `a ${device.platform} device syncs through its own protocol front, not /v1/sync (docs/${device.platform}.md)`,
+    );
+  }
   return device;
 };
 

@@ -7,6 +7,7 @@ import { ObjectsStore } from '../../aws/objects-store';
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import type { TransactionRecord } from '../../core/model';
+import { deliveryOf } from '../../core/platforms';
 import { parseSelection } from '../../core/selection';
 import { transactionDelivery } from '../../core/session/receives';
 import {
@@ -118,7 +119,13 @@ const status: RouteHandler<'GET /v1/transactions/{txId}'> = async (event) => {
           ...(outcome.rollbackTxId ? { rollbackTxId: outcome.rollbackTxId } : {}),
           ...(outcome.rollbackImpossible ? { rollbackImpossible: outcome.rollbackImpossible } : {}),
         }
-      : { deviceId: device.deviceId, status: transactionDelivery({ ...device, selection }, record) };
+      : {
+          deviceId: device.deviceId,
+          status: transactionDelivery(
+            { ...device, selection, delivery: deliveryOf(device.platform) },
+            record,
+          ),
+        };
   });
   return json(200, {
     txId,

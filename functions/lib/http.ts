@@ -110,8 +110,8 @@ type Authenticate = (event: HttpEvent, context: Context) => Promise<unknown>;
 /** The identity `httpApi` established for an event, for `userIdOf` and `deviceOf`. */
 const callers = new WeakMap<HttpEvent, { user?: UserCaller; device?: DeviceCaller }>();
 
-/** A credential check leaves a second of the function's time to answer 503 in time. */
-const deadlineOf = (context: Context) =>
+/** A credential check leaves a second of the function's time to answer 503 in time (protocol fronts use it too). */
+export const deadlineOf = (context: Context) =>
   Math.max(100, Math.min(DEFAULT_AUTH_DEADLINE_MS, context.getRemainingTimeInMillis() - 1_000));
 
 const authenticator = (auth: HttpAuth): Authenticate => {

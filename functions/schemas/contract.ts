@@ -217,5 +217,10 @@ export const errorsOf = (route: RouteDefinition, operation: Operation): Record<n
   // any of which may be busy or slow.
   if (route.auth !== 'none')
     errors[503] = 'a store or the key set is busy: retry after `Retry-After` seconds';
-  return { ...errors, ...operation.errors };
+  // A device of a pull platform (dav) has no inbox: it syncs through its own protocol front.
+  const pull = 'the device is of a pull platform (dav), which syncs through its own protocol front';
+  if (route.auth === 'device') errors[403] = pull;
+  const own: Record<number, string> = { ...operation.errors };
+  if (route.auth === 'device' && own[403] !== undefined) own[403] = `${own[403]}; or ${pull}`;
+  return { ...errors, ...own };
 };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../client/device';
 import type { SyncHubUser } from '../../client/user';
-import { PLATFORM_NAMES } from '../../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../../core/platforms';
 import type { Runtime } from '../../local/runtime';
 import { json, type RawResponse, raw } from '../support/http';
 import { asPlatformDevice, type PlatformDevice, platformDevice } from '../support/platform-devices';
@@ -71,7 +71,7 @@ describe('any valid text syncs', () => {
   it('an emoji between plain notes reaches every device, and so does everything after it', async () => {
     const user = await newUser(runtime);
     const devices = await Promise.all(
-      PLATFORM_NAMES.map((platform) => platformDevice(user, platform, platform)),
+      INBOX_PLATFORM_NAMES.map((platform) => platformDevice(user, platform, platform)),
     );
     await user.put('notes', 'n0', { t: 'plain before' });
     await user.put('notes', 'n1', { t: 'emoji 😀' });
@@ -98,7 +98,7 @@ describe('any valid text syncs', () => {
     const user = await newUser(runtime);
     const pusher = await newDevice(user, 'json', 'pusher');
     const watchers = await Promise.all(
-      PLATFORM_NAMES.map((platform) => platformDevice(user, platform, platform)),
+      INBOX_PLATFORM_NAMES.map((platform) => platformDevice(user, platform, platform)),
     );
     const escaped = raw(runtime.baseUrl, 'POST', '/v1/sync/changes', {
       token: pusher.token,

@@ -5,7 +5,7 @@
  * answer CORS themselves (functions/lib/auth.ts, cors.ts); so every function serving an
  * authenticated route gets what checking its credential needs.
  */
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -152,10 +152,63 @@ describe('routes', () => {
       expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
   });
 
-  it('leaves only the liveness probe unauthenticated', () => {
+  it('leaves only the liveness probe and the DAV discovery redirects unauthenticated', () => {
     expect(deployedRoutes.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([
       '/v1/health',
+      '/.well-known/carddav',
+      '/.well-known/caldav',
     ]);
+  });
+});
+
+describe('the DAV front', () => {
+  const davRoutes = deployedRoutes.filter((route) => route.front === 'dav');
+
+  it('deploys its routes as ANY routes to the dav function, so every WebDAV method (PROPFIND, REPORT, MKCOL...) reaches it', () => {
+    expect(davRoutes.map((route) => `${route.method} ${route.path}`)).toEqual([
+      'ANY /v1/dav',
+      'ANY /v1/dav/{proxy+}',
+      'ANY /.well-known/carddav',
+      'ANY /.well-known/caldav',
+    ]);
+    for (const route of davRoutes) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        Target: targetOf('dav-api'),
+        AuthorizationType: 'NONE',
+      });
+    }
+  });
+
+  it('says in its cdk-nag acknowledgement why each route has no authorizer', () => {
+    const reasons = new Map(
+      stack.deviceApi.node.findAll().flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+          .filter(([id]) => /AwsSolutions-APIG4$/.test(id))
+          .map(([, reason]) => [construct.node.path, reason] as const),
+      ),
+    );
+    const reasonOf = (key: string) =>
+      [...reasons.entries()].find(([, reason]) => reason.startsWith(key))?.[1];
+    expect(reasonOf('ANY /v1/dav/{proxy+}')).toMatch(
+      /HTTP Basic.*checked by the dav function.*WWW-Authenticate: Basic/s,
+    );
+    expect(reasonOf('ANY /.well-known/caldav')).toMatch(/public on purpose: dav service discovery/);
+  });
+
+  it('gives the dav function what it reads and writes, and nothing to send or to change devices with', () => {
+    const role = logicalId(stack, functionsOf(stack).get('dav-api')!.function.role!);
+    const statements = statementsOfRole(template, role);
+    const actions = statements.flatMap(actionsOf);
+    expect(actions.filter((action) => action.startsWith('sqs:'))).toEqual([]);
+    const devicesTable = flat(getAtt(stack, stack.tables.table('devices'), 'Arn'));
+    const onDevices = statements
+      .filter((statement) => resourcesOf(statement).some((resource) => flat(resource) === devicesTable))
+      .flatMap(actionsOf);
+    expect(onDevices).toContain('dynamodb:GetItem');
+    expect(onDevices.filter((action) => /Put|Update|Delete|Write/.test(action))).toEqual([]);
   });
 });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLATFORM_NAMES } from '../../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../../core/platforms';
 import { buildStack } from './stack';
 
 /**
@@ -44,7 +44,7 @@ const deployTimeValue = (name: string): string => {
   const queueUrl = (queue: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${queue}`;
   if (name === 'ADAPTER_QUEUE_URLS') {
     return JSON.stringify(
-      Object.fromEntries(PLATFORM_NAMES.map((platform) => [platform, queueUrl(platform)])),
+      Object.fromEntries(INBOX_PLATFORM_NAMES.map((platform) => [platform, queueUrl(platform)])),
     );
   }
   if (name.endsWith('_URL')) return queueUrl(name.toLowerCase());

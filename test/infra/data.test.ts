@@ -59,6 +59,21 @@ describe('queues', () => {
     template.resourceCountIs('AWS::SQS::Queue', QUEUES.length);
   });
 
+  it('gives a pull platform (dav) no adapter queue and no adapter function', () => {
+    expect(QUEUES.map((queue) => queue.key).filter((key) => key.startsWith('adapter-dav'))).toEqual([]);
+    expect(
+      template.findResources('AWS::SQS::Queue', {
+        Properties: { QueueName: 'synchub-dev-adapter-dav.fifo' },
+      }),
+    ).toEqual({});
+    expect(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { FunctionName: 'synchub-dev-adapter-dav' },
+      }),
+    ).toEqual({});
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'synchub-dev-adapter-syncml' });
+  });
+
   it.each(QUEUES.map((queue) => [queue.key, queue] as const))(
     '%s: named, encrypted, retention, visibility and FIFO as defined',
     (_key, definition) => {

@@ -6,7 +6,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PLATFORM_NAMES } from '../../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../../core/platforms';
 import { FUNCTIONS, type FunctionDefinition, TABLES, type TableKey } from '../../lib/definition';
 import { INBOX_CLEANUP_FUNCTION } from '../../lib/inbox-cleanup';
 import type { SyncHubStack } from '../../lib/synchub-stack';
@@ -176,7 +176,7 @@ describe('IAM scoping', () => {
         .map((definition) => definition.key)
         .filter((key) => roleStatements(key).some((statement) => actionsOf(statement).includes(action)));
     expect(holders('sqs:CreateQueue')).toEqual([
-      ...PLATFORM_NAMES.map((platform) => `adapter-${platform}`),
+      ...INBOX_PLATFORM_NAMES.map((platform) => `adapter-${platform}`),
       'devices-api',
       'sync-api',
     ]);

@@ -2,8 +2,9 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { fieldIssues } from '../../core/validation';
 import { CONTRACT, errorsOf, type Operation } from '../../functions/schemas/contract';
+import { FRONT_OPERATIONS, FRONTS } from '../../functions/schemas/fronts';
 import { ProblemSchema } from '../../functions/schemas/responses';
-import { ROUTES } from '../../lib/definition';
+import { isJsonRoute, ROUTES, type RouteDefinition } from '../../lib/definition';
 
 const headerOf = (headers: Record<string, unknown> | undefined, name: string): string =>
   String(Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1] ?? '');
@@ -24,11 +25,12 @@ const schemaFaults = (schema: z.ZodType, body: unknown, what: string): string[] 
  * a response that breaks the contract reaches the test as a 500 saying why.
  */
 export const contractFaults = (key: string, result: APIGatewayProxyResultV2): string[] => {
-  const operation = (CONTRACT as Record<string, Operation>)[key];
   const route = ROUTES.find((candidate) => `${candidate.method} ${candidate.path}` === key);
-  // `$default` answers outside the contract (README, "Error shapes"); a route without a contract
-  // fails the OpenAPI test; protocol fronts answer in their own formats.
-  if (!operation || !route) return [];
+  // `$default` answers outside the contract (README, "Error shapes").
+  if (!route) return [];
+  if (!isJsonRoute(route)) return frontFaults(key, route, result);
+  const operation = (CONTRACT as Record<string, Operation>)[key];
+  if (!operation) return [`${key}: a JSON route the API contract does not describe`];
   const structured = typeof result === 'object' && result !== null && 'statusCode' in result;
   if (!structured) return [`${key} returned an unstructured result`];
   const status = result.statusCode ?? 200;
@@ -56,4 +58,37 @@ export const contractFaults = (key: string, result: APIGatewayProxyResultV2): st
   if (!contentType.startsWith('application/json'))
     return [`${key} ${status}: content-type is "${contentType}", not application/json`];
   return schemaFaults(declared.schema, body, `${key} ${status} body`);
+};
+
+/**
+ * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
+ * a status it does not declare (a 5xx other than 503 above all: no request may cause one), an
+ * error body of another media type than the front answers errors with, a 401 without the
+ * challenge its clients wait for, a 503 without Retry-After.
+ */
+const frontFaults = (key: string, route: RouteDefinition, result: APIGatewayProxyResultV2): string[] => {
+  const operation = FRONT_OPERATIONS[key];
+  if (!operation) return [`${key}: a front route functions/schemas/fronts.ts does not describe`];
+  if (typeof result !== 'object' || result === null || !('statusCode' in result))
+    return [`${key} returned an unstructured result`];
+  const status = result.statusCode ?? 200;
+  const authenticated = route.auth !== 'none';
+  const declared =
+    Object.hasOwn(operation.responses, status) ||
+    Object.hasOwn(operation.errors, status) ||
+    (authenticated && (status === 401 || status === 503));
+  if (!declared) return [`${key}: status ${status} is not one ${FRONTS[operation.front].docs} declares`];
+  const faults: string[] = [];
+  const contentType = headerOf(result.headers, 'content-type');
+  if (
+    status >= 400 &&
+    result.body &&
+    !FRONTS[operation.front].errorMediaTypes.some((type) => contentType.startsWith(type))
+  )
+    faults.push(`${key} ${status}: an error body of content-type "${contentType}"`);
+  if (status === 401 && !/^Basic /.test(headerOf(result.headers, 'www-authenticate')))
+    faults.push(`${key} 401 without a Basic challenge`);
+  if (status === 503 && headerOf(result.headers, 'retry-after') === '')
+    faults.push(`${key} 503 without Retry-After`);
+  return faults;
 };

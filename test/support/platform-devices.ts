@@ -29,8 +29,10 @@ export const asPlatformDevice = (device: SyncHubDevice): PlatformDevice => ({
 });
 
 /**
- * Registers a device of `platform` with its test client. A platform added to the registry
- * (core/platforms/index.ts) must get a line here, so tests over every platform include it.
+ * Registers a device of `platform` with its test client. A platform with an inbox added to the
+ * registry (core/platforms/index.ts, `INBOX_PLATFORM_NAMES`) must get a line here, so tests over
+ * every such platform include it. Pull platforms (dav) sync through their own protocol and
+ * collections, and are proven by their own tests (test/e2e/dav.test.ts).
  */
 export const platformDevice = async (
   user: SyncHubUser,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyJsonPatch } from '../../core/delta';
 import { UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
 import type { JsonObject, ObjectChange, PushResult, Replica } from '../../core/model';
-import { CODECS, codecFor, PLATFORM_NAMES } from '../../core/platforms';
+import { CODECS, codecFor, hasInbox, INBOX_PLATFORM_NAMES, PLATFORM_NAMES } from '../../core/platforms';
 import { assertPushMediaType, type PlatformCodec } from '../../core/platforms/codec';
 import { jsonCodec } from '../../core/platforms/json';
 import { jsonPatchCodec } from '../../core/platforms/jsonpatch';
@@ -42,7 +42,10 @@ const baseChange = {
 
 describe('platform registry', () => {
   it('registers every codec by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'dav']);
+    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(hasInbox('dav')).toBe(false);
+    expect(() => codecFor('dav')).toThrow(/no inbox/);
     expect(CODECS.json).toBe(jsonCodec);
     expect(codecFor('jsonpatch')).toBe(jsonPatchCodec);
   });

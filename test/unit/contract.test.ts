@@ -67,6 +67,50 @@ describe('the API contract check every e2e response passes (test/support/contrac
   });
 });
 
+describe("a protocol front's responses, by its own description (functions/schemas/fronts.ts)", () => {
+  const dav = route('ANY /v1/dav/{proxy+}');
+  const redirect = route('ANY /.well-known/carddav');
+  const answer = (statusCode: number, headers: Record<string, string> = {}, body?: string) => ({
+    statusCode,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+
+  it('accepts WebDAV answers: multistatus, DAV:error documents, text reasons, the Basic challenge', () => {
+    expect(
+      contractFaults(dav, answer(207, { 'content-type': 'application/xml; charset=utf-8' }, '<x/>')),
+    ).toEqual([]);
+    expect(
+      contractFaults(dav, answer(412, { 'content-type': 'text/plain; charset=utf-8' }, 'stale')),
+    ).toEqual([]);
+    expect(contractFaults(dav, answer(403, { 'content-type': 'application/xml' }, '<d:error/>'))).toEqual([]);
+    expect(
+      contractFaults(
+        dav,
+        answer(401, { 'www-authenticate': 'Basic realm="SyncHub"', 'content-type': 'text/plain' }, 'who'),
+      ),
+    ).toEqual([]);
+    expect(contractFaults(redirect, answer(301, { location: '/v1/dav/' }))).toEqual([]);
+  });
+
+  it('finds a 5xx, an error in the JSON API shape, a 401 without a challenge, a 503 without Retry-After', () => {
+    expect(contractFaults(dav, answer(500, { 'content-type': 'text/plain' }, 'x'))[0]).toMatch(
+      /status 500 is not one docs\/dav\.md declares/,
+    );
+    expect(contractFaults(dav, answer(400, { 'content-type': 'application/problem+json' }, '{}'))[0]).toMatch(
+      /content-type/,
+    );
+    expect(contractFaults(dav, answer(401, { 'content-type': 'text/plain' }, 'who'))).toEqual([
+      `${dav} 401 without a Basic challenge`,
+    ]);
+    expect(contractFaults(dav, answer(503, { 'content-type': 'text/plain' }, 'busy'))).toEqual([
+      `${dav} 503 without Retry-After`,
+    ]);
+    // Discovery takes no credential: it never answers 401.
+    expect(contractFaults(redirect, answer(401))[0]).toMatch(/status 401/);
+  });
+});
+
 /** Codec outputs are plain JSON values in core; on the wire they must take the declared shapes. */
 describe('what the codecs produce is what the message schemas declare', () => {
   const device = deviceSession(

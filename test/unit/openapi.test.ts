@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT } from '../../functions/schemas/contract';
-import { ROUTES } from '../../lib/definition';
+import { FRONT_OPERATIONS } from '../../functions/schemas/fronts';
+import { isJsonRoute, ROUTES } from '../../lib/definition';
 import { buildOpenApi } from '../../scripts/openapi';
 
 type Spec = {
@@ -18,10 +19,48 @@ type Spec = {
 };
 
 describe('the OpenAPI reference (docs/openapi.json)', () => {
-  it('describes every route of the definition, and nothing else', () => {
-    expect(Object.keys(CONTRACT).sort()).toEqual(
-      ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+  const keyOf = (route: (typeof ROUTES)[number]) => `${route.method} ${route.path}`;
+
+  it('describes every route of the definition, and nothing else: JSON routes by the contract, fronts by theirs', () => {
+    expect(Object.keys(CONTRACT).sort()).toEqual(ROUTES.filter(isJsonRoute).map(keyOf).sort());
+    expect(Object.keys(FRONT_OPERATIONS).sort()).toEqual(
+      ROUTES.filter((route) => !isJsonRoute(route))
+        .map(keyOf)
+        .sort(),
     );
+  });
+
+  it('describes the DAV routes as WebDAV: every method, Basic credentials, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { scheme: string }> };
+    };
+    const dav = spec.paths['/v1/dav/{proxy+}']!;
+    expect(dav['x-protocol-methods']).toEqual(expect.arrayContaining(['PROPFIND', 'REPORT', 'PUT', 'MKCOL']));
+    expect(Object.keys(dav).filter((key) => !key.startsWith('x-'))).toEqual([
+      'get',
+      'put',
+      'delete',
+      'options',
+      'head',
+    ]);
+    const put = dav.put as {
+      security: unknown;
+      description: string;
+      responses: Record<string, { content?: object }>;
+    };
+    expect(put.security).toEqual([{ deviceBasic: [] }]);
+    expect(spec.components.securitySchemes.deviceBasic!.scheme).toBe('basic');
+    expect(put.description).toMatch(/docs\/dav\.md/);
+    expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(['207', '401', '403', '412', '503']));
+    expect(put.responses['412']).toEqual({ $ref: '#/components/responses/dav-412' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['dav-412']!.content)).toEqual(['application/xml', 'text/plain']);
+    const wellKnown = spec.paths['/.well-known/carddav']!;
+    expect(wellKnown['x-protocol-methods']).toEqual(['*']);
+    expect((wellKnown.get as { security: unknown }).security).toEqual([]);
+    expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
   });
 
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
@@ -38,7 +77,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
 
   it('carries a response schema for every success with a body, and problem+json for every error', () => {
     const spec = buildOpenApi() as unknown as Spec;
-    for (const route of ROUTES) {
+    for (const route of ROUTES.filter(isJsonRoute)) {
       const { responses } = spec.paths[route.path]![route.method.toLowerCase()]!;
       for (const [status, response] of Object.entries(responses)) {
         if (status === '204') expect(response.content).toBeUndefined();
@@ -53,7 +92,7 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
       }
     }
     const poll = spec.paths['/v1/sync/messages']!.get!.responses;
-    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '503']);
+    expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '403', '503']);
     const put = spec.paths['/v1/objects/{collection}/{objectId}']!.put!.responses;
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
   });

@@ -5,11 +5,11 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { deepEqual } from '../../core/json';
 import type { JsonObject } from '../../core/model';
+import { ContentError } from '../../core/pim/content-error';
+import { calendarToEvent, eventToCalendar } from '../../core/pim/icalendar';
+import { contactToVCard, vcardToContact } from '../../core/pim/vcard';
 import { assertPushMediaType } from '../../core/platforms/codec';
 import { decodeContent, decodeSyncmlPush, syncmlCodecFor } from '../../core/platforms/syncml/codec';
-import { ContentError } from '../../core/platforms/syncml/content-error';
-import { calendarToEvent, eventToCalendar } from '../../core/platforms/syncml/icalendar';
-import { contactToVCard, vcardToContact } from '../../core/platforms/syncml/vcard';
 import { child, parseXml } from '../../core/platforms/syncml/xml';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/pim');

@@ -12,10 +12,12 @@ import type {
   Replica,
   SyncmlFormats,
 } from '../../model';
+import { ContentError } from '../../pim/content-error';
+import { calendarToEvent, eventToCalendar } from '../../pim/icalendar';
+import { contactToVCard, vcardToContact } from '../../pim/vcard';
 import { findInvalidText } from '../../unicode';
 import type { PlatformCodec, PushItems } from '../codec';
 import { requireData } from '../json';
-import { ContentError } from './content-error';
 import {
   type InCommand,
   type OutItem,
@@ -25,8 +27,6 @@ import {
   statusElements,
   syncPackage,
 } from './document';
-import { calendarToEvent, eventToCalendar } from './icalendar';
-import { contactToVCard, vcardToContact } from './vcard';
 import { isXmlText, parseXml } from './xml';
 
 /**
@@ -213,6 +213,7 @@ export function syncmlCodecFor(deviceId: string, formats: SyncmlFormats): Platfo
   };
   const codec: PlatformCodec = {
     name: 'syncml',
+    delivery: 'inbox',
     pushContentTypes: [SYNCML_MEDIA_TYPE],
 
     encodeChange(change: ObjectChange): JsonValue {

@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject, SyncmlFormats } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../model';
 import { asContentError, ContentError } from './content-error';
 import {
   addUnknown,

@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject, JsonValue } from '../../model';
+import type { JsonObject, JsonValue } from '../model';
 import { ContentError } from './content-error';
 
 /**

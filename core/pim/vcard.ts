@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
-import type { JsonObject, SyncmlFormats } from '../../model';
+import type { JsonObject, SyncmlFormats } from '../model';
 import { asContentError, ContentError } from './content-error';
 import {
   addUnknown,
@@ -122,6 +122,17 @@ const components = (value: unknown, count: number): (string | undefined)[] | und
   return Array.from({ length: count }, (_, i) => single(list[i]));
 };
 
+/**
+ * A property's types, with vCard 4.0's PREF parameter (RFC 6350 §5.3; Thunderbird writes
+ * `EMAIL;PREF=1:…`) read as the `pref` type vCard 3.0 says the same with (RFC 6350 A.2), so a
+ * preferred address stays preferred. 4.0's ranking (1–100) is not kept: only that one was chosen.
+ */
+const typesWithPref = (property: ICAL.Property): string[] | undefined => {
+  const types = typesOf(property);
+  if (property.getParameter('pref') === undefined || types?.includes('pref')) return types;
+  return [...(types ?? []), 'pref'];
+};
+
 const compact = <T extends Record<string, unknown>>(record: T): T =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
 
@@ -172,7 +183,10 @@ function vcard30ToContact(text: string): JsonObject {
       case 'email': {
         const v = single(value);
         if (valueCount !== 1 || !v) break;
-        list(property.name === 'tel' ? 'phones' : 'emails', compact({ value: v, types: typesOf(property) }));
+        list(
+          property.name === 'tel' ? 'phones' : 'emails',
+          compact({ value: v, types: typesWithPref(property) }),
+        );
         mapped = true;
         break;
       }
@@ -180,7 +194,7 @@ function vcard30ToContact(text: string): JsonObject {
         const parts = components(value, 7);
         if (!parts) break;
         const address = compact({
-          types: typesOf(property),
+          types: typesWithPref(property),
           ...Object.fromEntries(ADDRESS_PARTS.map((part, i) => [part, parts[i]])),
         });
         list('addresses', address);
