@@ -395,11 +395,13 @@ export const jsonApiFront = (forged: Forgeries): Front => {
           .map(({ segments, query, body, extra }): FuzzRequest => {
             const headers: Record<string, string | readonly string[]> = { ...extra, ...credential.headers };
             if (body.contentType !== undefined) headers['content-type'] = body.contentType;
-            let refused = body.refused;
+            let refused = body.refused || contractRefuses(shape, segments, query);
             if (shape.bodies.size > 0) {
               const type = mediaTypeOf(body.contentType);
               const accepted = acceptedTypes(shape, world, credential.device?.deviceId);
               if (accepted ? !accepted.includes(type) : !isJsonType(type)) refused = true;
+              else if (isJsonType(type) && bodyRefused(shape, world, credential.device?.deviceId, body.body))
+                refused = true;
             }
             const pathTargets =
               segments.collection !== undefined && segments.objectId !== undefined
@@ -423,6 +425,59 @@ export const jsonApiFront = (forged: Forgeries): Front => {
 
     check: (request, response, context) => jsonApiFaults(request, response, context),
   };
+};
+
+/**
+ * The contract as the oracle of what must be refused: path parameters or a query string the
+ * route's own schemas do not accept can only be answered 4xx (the handler validates with those
+ * very schemas; this checks that it does, on every route). Parameters as the gateway hands them
+ * over: path segments percent-decoded, repeated query keys joined with commas.
+ */
+const contractRefuses = (
+  shape: RouteShape,
+  segments: Readonly<Record<string, string>>,
+  query: string,
+): boolean => {
+  const { path, query: querySchema } = shape.operation;
+  if (path) {
+    const parameters: Record<string, string> = {};
+    for (const [name, segment] of Object.entries(segments)) {
+      try {
+        parameters[name] = decodeURIComponent(segment);
+      } catch {
+        return true;
+      }
+    }
+    if (!path.safeParse(parameters).success) return true;
+  }
+  if (querySchema && query !== '') {
+    const parameters: Record<string, string> = {};
+    for (const [key, value] of new URLSearchParams(query))
+      parameters[key] = Object.hasOwn(parameters, key) ? `${parameters[key]},${value}` : value;
+    if (!querySchema.safeParse(parameters).success) return true;
+  }
+  return false;
+};
+
+/** A JSON body the route's schema (its platform's, for a push) does not accept. */
+const bodyRefused = (
+  shape: RouteShape,
+  world: World,
+  device: string | undefined,
+  body: Buffer | undefined,
+) => {
+  const declared = shape.operation.body;
+  if (!declared || body === undefined) return false;
+  const platform = device ? world.devices.find((d) => d.deviceId === device)?.platform : undefined;
+  const schema = 'oneOf' in declared ? declared.oneOf.find(([name]) => name === platform)?.[1] : declared;
+  if (!schema) return false;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return true;
+  }
+  return !schema.safeParse(value).success;
 };
 
 const safeDecode = (segment: string) => {
