@@ -56,6 +56,7 @@ const malloryState = async (w: World) => {
 
 let malloryBefore: Awaited<ReturnType<typeof malloryState>>;
 let outcome: FuzzOutcome | undefined;
+let witnessSettingsBefore: unknown;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({ CORS_ALLOW_ORIGINS: ORIGIN });
@@ -63,6 +64,9 @@ beforeAll(async () => {
   client = new FuzzClient(runtime.baseUrl);
   fronts = [jsonApiFront(await forgeUserTokens(world)), syncmlSessionFront(), couchdbFront(), davFront()];
   malloryBefore = await malloryState(world);
+  witnessSettingsBefore = (await world.alice.user.transport.call('GET /v1/devices', {})).devices.find(
+    (d) => d.deviceId === world.witness.deviceId,
+  )?.settings;
 });
 afterAll(async () => {
   client?.close();
@@ -133,11 +137,14 @@ describe('fuzz: no 5xx from any input', () => {
     } finally {
       db.destroy();
     }
-    const devices = (await world.alice.user.transport.call('GET /v1/devices', {})).devices.map(
-      (d) => d.deviceId,
-    );
+    const listed = (await world.alice.user.transport.call('GET /v1/devices', {})).devices;
+    const devices = listed.map((d) => d.deviceId);
     expect(devices.filter((id) => !world.aliceDevices.has(id) && !world.expendable.includes(id))).toEqual([]);
     expect([...world.aliceDevices].filter((id) => !devices.includes(id))).toEqual([]);
+    // The witness never spoke: no other device's request moved its cursor or changed its settings.
+    const witness = listed.find((d) => d.deviceId === world.witness.deviceId);
+    expect(witness?.cursor).toBe(0);
+    expect(witness?.settings).toEqual(witnessSettingsBefore);
     expect(await malloryState(world)).toEqual(malloryBefore);
   });
 
