@@ -15,6 +15,8 @@ import type { World } from './world';
  * runs the handlers keeps a clean `Object.prototype`.
  */
 const COLLECTION = 'pp';
+/** How long the pipeline may take to carry a write to the objects table and the replicas (a bound, not a measure). */
+const SETTLE_MS = 60_000;
 
 const FIXED: readonly string[] = [
   '{"__proto__":{"polluted":true},"a":1}',
@@ -122,20 +124,28 @@ export const checkPollutionReadBack = async (world: World, payloads: readonly Re
     for (const [i, data] of pushed.entries()) expected.set(`d${i}`, data);
 
     const api = new Map<string, unknown>();
-    await eventually('the pushed objects', async () => {
-      for (const id of expected.keys()) {
-        if (api.has(id)) continue;
-        const read = await user.get(COLLECTION, id).catch(() => undefined);
-        if (read) api.set(id, read.data);
-      }
-      return api.size === expected.size ? true : undefined;
-    });
+    await eventually(
+      'the pushed objects',
+      async () => {
+        for (const id of expected.keys()) {
+          if (api.has(id)) continue;
+          const read = await user.get(COLLECTION, id).catch(() => undefined);
+          if (read) api.set(id, read.data);
+        }
+        return api.size === expected.size ? true : undefined;
+      },
+      SETTLE_MS,
+    );
     faults.push(...differences(expected, api).map((d) => `objects API ${d}`));
     for (const reader of readers) {
-      const snapshot = await eventually(`the ${reader.platform} snapshot`, async () => {
-        const read = await snapshotOf(world, reader.token, reader.platform);
-        return read.size === expected.size ? read : undefined;
-      });
+      const snapshot = await eventually(
+        `the ${reader.platform} snapshot`,
+        async () => {
+          const read = await snapshotOf(world, reader.token, reader.platform);
+          return read.size === expected.size ? read : undefined;
+        },
+        SETTLE_MS,
+      );
       faults.push(...differences(expected, snapshot).map((d) => `${reader.platform} snapshot ${d}`));
     }
   } finally {
