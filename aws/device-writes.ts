@@ -9,7 +9,8 @@ import type { SyncStore } from './sync-store';
 
 /**
  * "Apply one device write now", for every front whose client waits for the outcome (DAV PUT and
- * DELETE, a SyncML item, a CouchDB document): read the object (strongly consistent), let the
+ * DELETE, a SyncML item; replicated CouchDB revisions are settled in revision terms, many per
+ * transaction, by functions/couchdb/documents.ts on the same planPush): read the object (strongly consistent), let the
  * front decide the change against it, plan it with the push rules (core/device-write.ts), and
  * commit the object write (version-checked, origin = the device, so capture carries it to the
  * user's other devices and never back to this one) together with the front's own items (an id

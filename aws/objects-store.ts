@@ -171,19 +171,26 @@ export class ObjectsStore {
     return { items, ...(startKey && last ? { next: last.objectId } : {}) };
   }
 
+  /** Strongly consistent reads of these objects as stored (tombstones included; absent keys left out). */
+  async getStored(
+    userId: string,
+    keys: readonly { collection: string; objectId: string }[],
+  ): Promise<StoredObject[]> {
+    const items = await batchGetAll(
+      this.db,
+      this.table,
+      keys.map(({ collection, objectId }) => objectKey(userId, collection, objectId)),
+    );
+    return items.map(storedObjectFromItem);
+  }
+
   /** Strongly consistent reads of the objects a push touches. */
   async getMany(
     userId: string,
     keys: readonly { collection: string; objectId: string }[],
   ): Promise<Map<string, CurrentObject>> {
     const found = new Map<string, CurrentObject>();
-    const items = await batchGetAll(
-      this.db,
-      this.table,
-      keys.map(({ collection, objectId }) => objectKey(userId, collection, objectId)),
-    );
-    for (const item of items) {
-      const object = storedObjectFromItem(item);
+    for (const object of await this.getStored(userId, keys)) {
       found.set(`${object.collection}#${object.objectId}`, {
         version: object.version,
         deleted: object.deleted,

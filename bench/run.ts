@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { makeDynamoClient, makeSqsClient } from '../aws/clients';
+import { localUserToken, SyncHubUser } from '../client/user';
 import { type Emulators, startEmulators } from '../local/emulators';
 import { registerExitHook } from '../local/exit-hooks';
 import { type Runtime, startRuntime } from '../local/runtime';
@@ -25,6 +26,7 @@ import { economyOf } from './economy';
 import { type BundleResult, measureBundles } from './footprint';
 import { AwsMeter } from './meter';
 import { type PeerServer, runPeerLoad, startPeerServer } from './peer';
+import { runPouchReplication } from './pouch';
 import { PRICES } from './pricing';
 import { fmt, fmtSummary, percentile, ratio, summarize } from './stats';
 import {
@@ -67,6 +69,8 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [10, 30, 100],
     resync: [1_000],
+    pouchDocs: 200,
+    pouchEdits: 10,
   },
   default: {
     coreIterations: 20_000,
@@ -82,6 +86,8 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [20, 100, 300],
     resync: [1_000, 10_000],
+    pouchDocs: 1_000,
+    pouchEdits: 20,
   },
   full: {
     coreIterations: 50_000,
@@ -97,6 +103,8 @@ const PROFILES = {
     bursts: [1, 10, 100],
     burstWrites: [30, 200, 1_000],
     resync: [1_000, 10_000, 100_000],
+    pouchDocs: 5_000,
+    pouchEdits: 50,
   },
 } as const;
 const profile = PROFILES[MODE];
@@ -362,6 +370,42 @@ const main = async () => {
   }
   results.e2e = e2e;
 
+  // 4b. The same PouchDB workload replicated into SyncHub's CouchDB front and into the peer.
+  log(`PouchDB replication of ${profile.pouchDocs} documents: SyncHub's CouchDB front, then the peer…`);
+  const pouchUser = new SyncHubUser(
+    runtime.baseUrl,
+    await localUserToken(runtime.baseUrl, `pouch-${++runNumber}`),
+  );
+  const couchDevices = [
+    await pouchUser.registerDevice('couchdb' as 'json', 'writer'),
+    await pouchUser.registerDevice('couchdb' as 'json', 'reader'),
+  ];
+  const synchubPouch = await runPouchReplication(
+    {
+      url: `${runtime.baseUrl}/v1/couchdb`,
+      auth: [
+        { username: couchDevices[0]!.deviceId, password: couchDevices[0]!.deviceToken },
+        { username: couchDevices[1]!.deviceId, password: couchDevices[1]!.deviceToken },
+      ],
+    },
+    profile.pouchDocs,
+    profile.pouchEdits,
+  );
+  const peerDatabase = `${peer.url}/bench-pouch-${process.pid}`;
+  await fetch(peerDatabase, { method: 'PUT' });
+  const peerPouch = await runPouchReplication({ url: peerDatabase }, profile.pouchDocs, profile.pouchEdits);
+  await fetch(peerDatabase, { method: 'DELETE' }).catch(() => undefined);
+  results.pouch = {
+    synchub: synchubPouch,
+    peer: peerPouch,
+    ratio: {
+      push: ratio(synchubPouch.pushSeconds, peerPouch.pushSeconds),
+      pull: ratio(synchubPouch.pullSeconds, peerPouch.pullSeconds),
+      pullComplete: ratio(synchubPouch.pullCompleteSeconds, peerPouch.pullCompleteSeconds),
+      liveP50: ratio(synchubPouch.liveMs.median, peerPouch.liveMs.median),
+    },
+  };
+
   // 6a. Devices per user.
   const scale: Record<string, unknown>[] = [];
   for (const devices of profile.deviceScale) {
@@ -556,6 +600,29 @@ const printTable = (r: any) => {
     'CPU during flat run',
     `node ${fmt(cpu.nodeSeconds)} s, java ${fmt(cpu.javaSeconds)} s in ${fmt(cpu.wallSeconds)} s`,
     'node = handlers + gateway + fauxqs + devices (one core at most); java = DynamoDB Local',
+  );
+
+  const p = r.pouch;
+  section(`4b. PouchDB replication: SyncHub's CouchDB front vs the peer (${p.synchub.docs} documents)`);
+  row(
+    'push (replicate.to)',
+    `${fmt(p.synchub.pushSeconds)} s vs peer ${fmt(p.peer.pushSeconds)} s, ×${fmt(p.ratio.push)}`,
+    'a PouchDB 9 client pushes new documents one-shot (_revs_diff, _bulk_docs, checkpoints); SyncHub/peer',
+  );
+  row(
+    'pull (replicate.from)',
+    `${fmt(p.synchub.pullSeconds)} s vs peer ${fmt(p.peer.pullSeconds)} s, ×${fmt(p.ratio.pull)}`,
+    'a second, fresh PouchDB pulls them all (_changes, _bulk_get): until it holds every document',
+  );
+  row(
+    'pull, replication complete',
+    `${fmt(p.synchub.pullCompleteSeconds)} s vs peer ${fmt(p.peer.pullCompleteSeconds)} s, ×${fmt(p.ratio.pullComplete)}`,
+    "until the one-shot pull ends: on SyncHub it pages through the push's echoes arriving in its inbox",
+  );
+  row(
+    'live edit → other PouchDB',
+    `p50 ${fmt(p.synchub.liveMs.median)} ms vs peer ${fmt(p.peer.liveMs.median)} ms, ×${fmt(p.ratio.liveP50)}`,
+    `${p.synchub.liveEdits} edits one at a time while both sync live; SyncHub carries them through its change log`,
   );
 
   section('5. Cold start and footprint');

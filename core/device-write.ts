@@ -9,7 +9,7 @@ import { deepEqual, type JsonObject } from './json';
 
 /**
  * "Apply one device write now": what a protocol front whose client waits for the outcome does
- * with one change (a WebDAV PUT or DELETE, a SyncML item, a CouchDB document), instead of
+ * with one change (a WebDAV PUT or DELETE, a SyncML item), instead of
  * queueing it as a push. The rules are the inbound path's (`planPush` in core/inbound.ts: version
  * checks, the size limit, and the collection's conflict policy when the change is based on a
  * version the server no longer has); aws/device-writes.ts reads the object, asks the front to

@@ -54,7 +54,8 @@ export const parseRequestPart = <S extends z.ZodType>(
 /** Nesting beyond this is refused before any schema walks it (DynamoDB itself allows 32). */
 export const MAX_JSON_DEPTH = 64;
 
-const depthExceeds = (value: unknown, limit: number): boolean => {
+/** Does `value` nest deeper than `limit` levels? */
+export const depthExceeds = (value: unknown, limit: number): boolean => {
   // Iterative, so a hostile body cannot blow the stack here.
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {

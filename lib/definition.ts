@@ -291,6 +291,24 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Device API: poll, acknowledge, push, snapshot, settings.',
   },
   {
+    key: 'couchdb-api',
+    entry: 'functions/couchdb/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
+    // objects: replicated documents are written now (version-checked), like an app write;
+    // sync: revision trees, feeds, checkpoints, and the result entry a conflict appends;
+    // devices: tokens are looked up there; the implied ack (the next `since`) is written there,
+    // and the inbox queue made anew when it was lost.
+    access: {
+      tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
+      inbox: ['consume', 'recreate'],
+    },
+    // Long polls hold up to 20 s; API Gateway's integration timeout is 30 s.
+    timeoutSeconds: 28,
+    memoryMb: 512,
+    description: 'CouchDB front: the replication protocol PouchDB speaks, over the device inbox.',
+  },
+  {
     key: 'dav-api',
     entry: 'functions/dav/handler.ts',
     trigger: { kind: 'http' },
@@ -303,6 +321,24 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     // A first sync renders thousands of vCards in one multiget.
     memoryMb: 1024,
     description: 'CardDAV and CalDAV for dav devices (docs/dav.md).',
+  },
+  {
+    key: 'syncml-api',
+    entry: 'functions/syncml/handler.ts',
+    trigger: { kind: 'http' },
+    env: ['OBJECTS_TABLE', 'SYNC_TABLE', 'DEVICES_TABLE', 'INBOX_QUEUE_PREFIX'],
+    // objects: client changes are written synchronously; sync: session state, id maps, anchors
+    // (and the replica history a field merge reads); devices: the token lookup of the first
+    // message, the device record every message re-reads, and the inbox cursor a session moves as
+    // it drains the inbox, its change feed (a lost one is made anew).
+    access: {
+      tables: { objects: 'readwrite', sync: 'readwrite', devices: 'readwrite' },
+      inbox: ['consume', 'recreate'],
+    },
+    // A slow sync's message writes every item it carries; API Gateway's timeout is 30 s.
+    timeoutSeconds: 28,
+    memoryMb: 512,
+    description: 'SyncML 1.2 sessions over HTTP (OMA DS): POST /v1/syncml, authenticated in the SyncHdr.',
   },
   {
     key: 'health',
@@ -350,7 +386,7 @@ export type Auth = 'none' | 'user' | 'device';
  * does not describe them; functions/schemas/fronts.ts does, for the OpenAPI document and for the
  * e2e runs' response check.
  */
-export type ProtocolFront = 'dav';
+export type ProtocolFront = 'dav' | 'syncml' | 'couchdb';
 
 export interface RouteDefinition {
   /**
@@ -403,6 +439,13 @@ export const ROUTES: readonly RouteDefinition[] = [
   // RFC 6764 discovery: redirects to /v1/dav/, for any method, without credentials.
   { method: 'ANY', path: '/.well-known/carddav', function: 'dav-api', auth: 'none', front: 'dav' },
   { method: 'ANY', path: '/.well-known/caldav', function: 'dav-api', auth: 'none', front: 'dav' },
+  // SyncML sessions (docs/syncml.md): the device credential travels in the first message's
+  // SyncHdr (its Cred), later messages by the RespURI's session key; failures are SyncML statuses.
+  { method: 'POST', path: '/v1/syncml', function: 'syncml-api', auth: 'device', front: 'syncml' },
+  // The CouchDB front (functions/schemas/fronts.ts): device credentials as PouchDB sends them
+  // (Basic deviceId:token, or Bearer), errors in CouchDB's shape; preflights need none.
+  { method: 'ANY', path: '/v1/couchdb', function: 'couchdb-api', auth: 'device', front: 'couchdb' },
+  { method: 'ANY', path: '/v1/couchdb/{proxy+}', function: 'couchdb-api', auth: 'device', front: 'couchdb' },
 ];
 
 /**

@@ -8,7 +8,13 @@ export const METRICS = {
   namespace: 'SyncHub',
   service: 'synchub',
   /** Counts along the sync path. */
-  flow: ['ChangesCaptured', 'MessagesRouted', 'MessagesDelivered', 'MessagesAcknowledged'],
+  flow: [
+    'ChangesCaptured',
+    'MessagesRouted',
+    'MessagesDelivered',
+    'MessagesAcknowledged',
+    'SyncmlSessionsCompleted',
+  ],
   /** Counts of things that went wrong (for a device or an adapter). */
   problems: [
     'PushConflicts',

@@ -104,22 +104,36 @@ const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
   const operation: FrontOperation | undefined = FRONT_OPERATIONS[key];
   if (!operation) throw new Error(`functions/schemas/fronts.ts describes no route ${key}`);
   const front = FRONTS[operation.front];
-  const errors: Record<number, string> = { ...operation.errors };
-  if (route.auth !== 'none') {
-    errors[401] = 'no valid credential: `WWW-Authenticate: Basic realm="SyncHub"`';
-    errors[503] = 'the credential or a store could not be checked in time: retry after `Retry-After` seconds';
-  }
+  const content = (types: readonly string[], errorBody = false) =>
+    Object.fromEntries(
+      types.map((type) => [
+        type,
+        {
+          schema:
+            type === 'application/problem+json'
+              ? PROBLEM_REF
+              : errorBody && front.errorMembers
+                ? {
+                    type: 'object',
+                    required: front.errorMembers,
+                    properties: Object.fromEntries(
+                      front.errorMembers.map((name) => [name, { type: 'string' }]),
+                    ),
+                  }
+                : { type: 'string' },
+        },
+      ]),
+    );
+  const errors: Record<number, string> = {
+    ...operation.errors,
+    ...(route.auth === 'none' ? {} : front.authErrors),
+  };
   const responses: Record<string, unknown> = {};
   for (const [status, description] of Object.entries(operation.responses))
-    responses[status] = { description };
+    responses[status] = { description, ...(front.mediaTypes ? { content: content(front.mediaTypes) } : {}) };
   for (const [status, description] of Object.entries(errors)) {
     const name = `${operation.front}-${status}`;
-    frontErrors.set(name, {
-      description,
-      content: Object.fromEntries(
-        front.errorMediaTypes.map((type) => [type, { schema: { type: 'string' } }]),
-      ),
-    });
+    frontErrors.set(name, { description, content: content(front.errorMediaTypes, true) });
     responses[status] = { $ref: `#/components/responses/${name}` };
   }
   const any = operation.methods.includes('ANY');
@@ -132,7 +146,17 @@ const frontPathItem = (route: RouteDefinition, frontErrors: FrontErrors) => {
       summary: operation.summary,
       description: `A ${operation.front} protocol route, not the JSON API: see ${front.docs}. Errors: ${front.errorShape}.`,
       operationId: `${key.replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}_${method}`,
-      security: route.auth === 'none' || !front.credential ? [] : [{ [front.credential]: [] }],
+      // SyncML: the first message of a session authenticates in its body; later ones by the session key.
+      // CouchDB: browsers' CORS preflights carry no credential.
+      security:
+        route.auth === 'none' || (method === 'options' && front.anonymousOptions)
+          ? []
+          : front.credentials.flatMap((scheme): Record<string, string[]>[] =>
+              scheme === 'syncmlSession' ? [{}, { syncmlSession: [] }] : [{ [scheme]: [] }],
+            ),
+      ...(front.mediaTypes && ['post', 'put', 'patch'].includes(method)
+        ? { requestBody: { required: true, content: content(front.mediaTypes) } }
+        : {}),
       responses,
     };
   }
@@ -170,7 +194,16 @@ export const buildOpenApi = () => {
           type: 'http',
           scheme: 'basic',
           description:
-            "A device of a protocol front (dav): user name = the device's id, password = its device token",
+            "A device of a protocol front (dav, couchdb): user name = the device's id, password = its device token",
+        },
+        syncmlSession: {
+          type: 'apiKey',
+          in: 'query',
+          name: 's',
+          description:
+            'A SyncML session (docs/syncml.md): the first message carries the device credential in its SyncHdr ' +
+            "(`<Cred>` of type syncml:auth-basic, b64 of deviceId:deviceToken); the server's RespURI carries the " +
+            'session key every later message of the session is sent with',
         },
       },
       schemas: { Problem: jsonSchema(ProblemSchema, 'output') },

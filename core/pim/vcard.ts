@@ -250,8 +250,42 @@ export function contactToVCard(data: JsonObject, version: VCardVersion): string 
   return version === 'vcard21' ? modernToLegacy(modern, VCARD21) : modern;
 }
 
+/** Properties that describe the writer of one copy (its software, its clock), not the contact. */
+const WRITER_PROPERTIES = new Set(['PRODID', 'REV']);
+
+/**
+ * Drops the content lines that carry nothing: an empty property means "not set" (SyncML clients
+ * pad every item with each property they know, `TITLE:`, `ORG:;;;`, `ADR:;;;;;;`…), and PRODID /
+ * REV describe the copy's writer. Works on unfolded lines, before any parser turns an empty
+ * value into something (`GEO:;` into `0;0`).
+ */
+export function withoutEmptyProperties(text: string): string {
+  // Physical lines with their own line ends, grouped into content lines (a folded line starts
+  // with a blank); kept groups are written back byte for byte.
+  const physical = text.match(/[^\r\n]*(?:\r\n|\r|\n|$)/g) ?? [];
+  const groups: string[][] = [];
+  for (const line of physical) {
+    if (line === '') continue;
+    if (/^[ \t]/.test(line) && groups.length > 0) groups.at(-1)!.push(line);
+    else groups.push([line]);
+  }
+  return groups
+    .filter((group) => {
+      const line = group.map((part, i) => (i === 0 ? part : part.slice(1)).replace(/[\r\n]+$/, '')).join('');
+      // The value starts after the first colon outside a quoted parameter value.
+      const colon = /^(?:[^:"]|"[^"]*")*:/.exec(line);
+      if (!colon) return true;
+      const name = (/^[^;:]*/.exec(line)?.[0] ?? '').replace(/^.*\./, '').toUpperCase();
+      if (WRITER_PROPERTIES.has(name)) return false;
+      return !/^[;,\s]*$/.test(line.slice(colon[0].length));
+    })
+    .map((group) => group.join(''))
+    .join('');
+}
+
 /** Reads either version: a 2.1 card goes through the legacy syntax step first. */
-export function vcardToContact(text: string): JsonObject {
+export function vcardToContact(input: string): JsonObject {
+  const text = withoutEmptyProperties(input);
   const version = /^VERSION:\s*([0-9.]+)\s*$/im.exec(text)?.[1];
   if (version === '2.1')
     return asContentError('VCARD', () => vcard30ToContact(legacyToModern(text, VCARD21)));

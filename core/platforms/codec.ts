@@ -34,6 +34,13 @@ export interface PlatformCodec {
   /** Media types a push body may have on this platform (the first is the default). */
   readonly pushContentTypes: readonly string[];
   /**
+   * The protocol front the platform's devices sync through instead of the JSON sync API (path
+   * under the API, and its docs). That front alone reads, acknowledges and pushes for them, so
+   * the JSON API's inbox, push, snapshot and digest routes refuse such a device (403): a second
+   * reader would take messages from its inbox behind the front's back. Its settings stay there.
+   */
+  readonly front?: { readonly path: string; readonly docs: string };
+  /**
    * The payload of a `change` inbox message. Throws when the change cannot be expressed on
    * this platform; the adapter then tells the device to resync instead of losing it.
    */

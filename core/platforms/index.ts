@@ -1,4 +1,5 @@
 import type { Delivery, Platform, PlatformCodec } from './codec';
+import { couchdbCodec } from './couchdb';
 import { davPlatform } from './dav/platform';
 import { jsonCodec } from './json';
 import { jsonPatchCodec } from './jsonpatch';
@@ -9,6 +10,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   [jsonCodec.name]: jsonCodec,
   [jsonPatchCodec.name]: jsonPatchCodec,
   [syncmlCodec.name]: syncmlCodec,
+  [couchdbCodec.name]: couchdbCodec,
   [davPlatform.name]: davPlatform,
 };
 

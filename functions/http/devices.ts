@@ -1,4 +1,5 @@
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { DeviceRecords } from '../../aws/device-records';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox } from '../../aws/inbox';
 import { SyncStore } from '../../aws/sync-store';
@@ -20,6 +21,7 @@ const config = tuning();
 const db = makeDocumentClient();
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+const deviceRecords = new DeviceRecords(db, requireEnv('SYNC_TABLE'));
 const inbox = new Inbox(makeSqsClient(), {
   prefix: requireEnv('INBOX_QUEUE_PREFIX'),
   visibilityTimeoutSeconds: config.inboxVisibilityTimeoutSeconds,
@@ -122,10 +124,17 @@ export const handler = httpApi(userAuth(), {
     const { deviceId } = validate(DevicePathSchema, event.pathParameters ?? {}, 'invalid path');
     // Looked up under the caller's own user: another user's device is simply not found.
     const device = await registry.get(userId, deviceId);
-    if (!device) throw new NotFoundError(`no device ${deviceId}`);
+    // Protocol fronts' records of the device (a SyncML id map, anchors…) go after the device, so
+    // none can be made for it any more; a removal answered 503 there is finished by its retry,
+    // which finds the device gone (404) and forgets what is left. Only the caller's own user's.
+    if (!device) {
+      await deviceRecords.forget(userId, deviceId);
+      throw new NotFoundError(`no device ${deviceId}`);
+    }
     await registry.remove(device);
     if (device.queueUrl) await inbox.remove(device.queueUrl);
-    logger.info('device removed', { userId, deviceId });
+    const forgotten = await deviceRecords.forget(userId, deviceId);
+    logger.info('device removed', { userId, deviceId, forgotten });
     return noContent();
   },
 });

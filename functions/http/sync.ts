@@ -76,6 +76,22 @@ const callingDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
   return device;
 };
 
+/**
+ * The calling device, when it syncs through the JSON API: a platform with a protocol front of
+ * its own (core/platforms, `front`) reads, acknowledges and pushes there, and a poll or an ack
+ * here would take messages from its inbox behind the front's back. Its settings stay here.
+ */
+const inboxDevice = async (event: HttpEvent): Promise<DeviceRecord> => {
+  const device = await callingDevice(event);
+  const { front } = codecFor(device.platform);
+  if (front) {
+    throw new ForbiddenError(
+      `a ${device.platform} device reads its inbox and pushes through its own front, {base}${front.path} (${front.docs}), not /v1/sync`,
+    );
+  }
+  return device;
+};
+
 const MAX_RECEIVES_PER_POLL = 10;
 
 /** The device's session: what it holds depends on the user's settings too. */
@@ -124,7 +140,7 @@ const decodeCursor = (cursor: string) => {
 
 export const handler = httpApi(deviceAuth(registry), {
   'GET /v1/sync/messages': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { wait = 0, max = 10 } = validate(PollQuerySchema, queryOf(event), 'invalid query');
     let queueUrl = device.queueUrl;
     const receiveBundles = async (waitSeconds: number): Promise<ReceivedBundle[]> => {
@@ -165,7 +181,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'POST /v1/sync/ack': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { upTo, failed = [] } = readJsonBody(event, AckBodySchema, 16_384);
     const plan = planAck(device, upTo);
     if (plan.kind === 'beyond') {
@@ -198,7 +214,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'POST /v1/sync/changes': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     refuse(pushRefusal(device));
     const codec = codecFor(device.platform);
     const contentType = assertPushMediaType(codec, contentTypeOf(event));
@@ -235,7 +251,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'GET /v1/sync/digest': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const { collection } = validate(DigestQuerySchema, queryOf(event), 'invalid query');
     refuse(readRefusal(device));
     if (collection) refuse(collectionRefusal({ ...device, selection }, collection));
@@ -252,7 +268,7 @@ export const handler = httpApi(deviceAuth(registry), {
   },
 
   'GET /v1/sync/snapshot': async (event) => {
-    const device = await callingDevice(event);
+    const device = await inboxDevice(event);
     const query = validate(SnapshotQuerySchema, queryOf(event), 'invalid query');
     refuse(readRefusal(device));
     if (query.collection) refuse(collectionRefusal({ ...device, selection }, query.collection));

@@ -153,12 +153,16 @@ export const CONTRACT = {
     summary: "Poll the device's inbox, in seq order, long-polling up to `wait` seconds",
     query: PollQuerySchema,
     responses: { 200: { description: 'the next messages, in seq order', schema: PollResponseSchema } },
+    errors: { 403: "the device's platform reads its inbox through its own protocol front (couchdb)" },
   },
   'POST /v1/sync/ack': {
     summary: 'Acknowledge messages up to a seq; report transactions the device could not apply',
     body: AckBodySchema,
     responses: { 200: { description: 'the cursor', schema: AckResponseSchema } },
-    errors: { 409: '`upTo` is beyond the last message sent (`lastSeq` says which that is)' },
+    errors: {
+      403: "the device's platform reads its inbox through its own protocol front (couchdb)",
+      409: '`upTo` is beyond the last message sent (`lastSeq` says which that is)',
+    },
   },
   'POST /v1/sync/changes': {
     summary: "Push changes in the device's format (syncml devices push application/vnd.syncml+xml)",
@@ -172,19 +176,25 @@ export const CONTRACT = {
     responses: {
       202: { description: 'accepted; the outcome arrives as a `result` message', schema: PushAcceptedSchema },
     },
-    errors: { 403: "the device's direction or collections do not allow this push" },
+    errors: {
+      403: "the device's direction or collections do not allow this push, or its platform pushes through its own protocol front (couchdb)",
+    },
   },
   'GET /v1/sync/snapshot': {
     summary: 'A page of the objects the device holds, in its format',
     query: SnapshotQuerySchema,
     responses: { 200: { description: 'a page; `next` when there are more', schema: SnapshotPageSchema } },
-    errors: { 403: 'nothing is sent to this device, or the collection is not one of its own' },
+    errors: {
+      403: 'nothing is sent to this device, the collection is not one of its own, or its platform reads through its own protocol front (couchdb)',
+    },
   },
   'GET /v1/sync/digest': {
     summary: 'Per-collection count and digest of what the device should hold',
     query: DigestQuerySchema,
     responses: { 200: { description: 'the digests', schema: DigestResponseSchema } },
-    errors: { 403: 'nothing is sent to this device, or the collection is not one of its own' },
+    errors: {
+      403: 'nothing is sent to this device, the collection is not one of its own, or its platform reads through its own protocol front (couchdb)',
+    },
   },
   'GET /v1/sync/settings': {
     summary: "The device's settings",

@@ -203,6 +203,23 @@ export const SyncmlInboxMessageSchema = inboxMessageOf(
   z.union([SyncmlDocumentSchema, TransactionOutcomeSchema]),
 );
 
+/**
+ * couchdb: a message names the documents (`collection:objectId`) whose current state the device
+ * must be shown, a transaction's in one message. These never leave the server: the CouchDB front
+ * reads them from the inbox into the device's `_changes` feed (docs/couchdb.md), so they are not
+ * among what the JSON API returns below.
+ */
+export const CouchdbChangeSchema = z.strictObject({
+  ids: z.array(z.string()),
+  txId: TransactionIdSchema.optional(),
+});
+export const CouchdbInboxMessageSchema = inboxMessageOf(CouchdbChangeSchema, CouchdbChangeSchema);
+export const CouchdbSnapshotItemSchema = z.strictObject({
+  id: z.string(),
+  version: VersionSchema,
+  deleted: z.literal(true).optional(),
+});
+
 /** What `GET /v1/sync/messages` returns, whatever the device's platform. */
 export const InboxMessageSchema = z.union([
   JsonInboxMessageSchema,

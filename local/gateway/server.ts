@@ -35,8 +35,15 @@ export interface GatewayOptions {
   readonly checkResponse?: ResponseCheck;
 }
 
-/** Says what is wrong with a handler's response to a route key (nothing: an empty list). */
-export type ResponseCheck = (routeKey: string, result: APIGatewayProxyResultV2) => readonly string[];
+/**
+ * Says what is wrong with a handler's response to a route key (nothing: an empty list); the
+ * request's method tells which of an `ANY` route's operations answered.
+ */
+export type ResponseCheck = (
+  routeKey: string,
+  result: APIGatewayProxyResultV2,
+  method: string,
+) => readonly string[];
 
 export interface Gateway {
   readonly url: string;
@@ -170,7 +177,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
       log(`function failed on ${routeKey}: ${describeError(outcome.error)}`);
       return sendGatewayMessage(response, 500);
     }
-    const faults = options.checkResponse?.(routeKey, outcome.result) ?? [];
+    const faults = options.checkResponse?.(routeKey, outcome.result, method.toUpperCase()) ?? [];
     if (faults.length > 0) {
       log(`the response broke the API contract on ${routeKey}: ${faults.join('; ')}`);
       return sendProblem(

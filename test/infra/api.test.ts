@@ -159,6 +159,28 @@ describe('routes', () => {
       '/.well-known/caldav',
     ]);
   });
+
+  it('routes POST /v1/syncml to the SyncML function', () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: { IntegrationUri: getAtt(stack, functionsOf(stack).get('syncml-api')!.function, 'Arn') },
+    });
+    expect(Object.keys(integrations)).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /v1/syncml',
+      AuthorizationType: 'NONE',
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: Object.keys(integrations)[0] }]] },
+    });
+  });
+
+  it('routes every method on the CouchDB database and below it to the couchdb function', () => {
+    for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `ANY ${path}`,
+        Target: targetOf('couchdb-api'),
+        AuthorizationType: 'NONE',
+      });
+    }
+  });
 });
 
 describe('the DAV front', () => {

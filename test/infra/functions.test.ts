@@ -170,7 +170,7 @@ describe('IAM scoping', () => {
     );
   });
 
-  it('grants queue creation to the devices API (registration), the sync API and the adapters (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
+  it('grants queue creation to the devices API (registration), the sync API, the SyncML API, the CouchDB front and the adapters (a lost inbox made anew) only, and queue deletion to the devices API and the cleanup only', () => {
     const holders = (action: string) =>
       deployed
         .map((definition) => definition.key)
@@ -179,6 +179,8 @@ describe('IAM scoping', () => {
       ...INBOX_PLATFORM_NAMES.map((platform) => `adapter-${platform}`),
       'devices-api',
       'sync-api',
+      'syncml-api',
+      'couchdb-api',
     ]);
     expect(holders('sqs:DeleteQueue')).toEqual(['devices-api', 'inbox-cleanup']);
     for (const statement of allStatements()) {

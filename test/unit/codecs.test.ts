@@ -42,8 +42,8 @@ const baseChange = {
 
 describe('platform registry', () => {
   it('registers every codec by name', () => {
-    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'dav']);
-    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml']);
+    expect(PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'couchdb', 'dav']);
+    expect(INBOX_PLATFORM_NAMES).toStrictEqual(['json', 'jsonpatch', 'syncml', 'couchdb']);
     expect(hasInbox('dav')).toBe(false);
     expect(() => codecFor('dav')).toThrow(/no inbox/);
     expect(CODECS.json).toBe(jsonCodec);

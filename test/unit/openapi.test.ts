@@ -63,6 +63,36 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     expect(Object.keys((wellKnown.get as { responses: object }).responses)).toEqual(['301']);
   });
 
+  it('describes POST /v1/syncml as SyncML: its media type, the session credential, its own error shape and document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { securitySchemes: Record<string, { type: string; in?: string; name?: string }> };
+    };
+    const item = spec.paths['/v1/syncml']!;
+    expect(item['x-protocol-methods']).toEqual(['POST']);
+    const post = item.post as {
+      security: unknown;
+      description: string;
+      requestBody: { content: Record<string, unknown> };
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(post.requestBody.content)).toEqual(['application/vnd.syncml+xml']);
+    expect(post.security).toEqual([{}, { syncmlSession: [] }]);
+    expect(spec.components.securitySchemes.syncmlSession).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 's',
+    });
+    expect(post.description).toMatch(/docs\/syncml\.md/);
+    // Authentication failures and a busy store are SyncML statuses in the 200, never HTTP ones.
+    expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415']);
+    expect(Object.keys(post.responses['200']!.content!)).toEqual(['application/vnd.syncml+xml']);
+    expect(post.responses['415']).toEqual({ $ref: '#/components/responses/syncml-415' });
+    const responses = (spec.components as unknown as { responses: Record<string, { content: object }> })
+      .responses;
+    expect(Object.keys(responses['syncml-415']!.content)).toEqual(['application/problem+json']);
+  });
+
   it('is what the route definition and the API contract make it (run `npm run openapi` after a change)', () => {
     const committed = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApi())));
@@ -95,5 +125,28 @@ describe('the OpenAPI reference (docs/openapi.json)', () => {
     expect(Object.keys(poll).sort()).toEqual(['200', '400', '401', '403', '503']);
     const put = spec.paths['/v1/objects/{collection}/{objectId}']!.put!.responses;
     expect(Object.keys(put).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '503']);
+  });
+
+  it('describes the CouchDB routes: their methods, Basic or Bearer, CouchDB JSON errors and the document', () => {
+    const spec = buildOpenApi() as unknown as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components: { responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+    };
+    for (const path of ['/v1/couchdb', '/v1/couchdb/{proxy+}']) {
+      const item = spec.paths[path]!;
+      expect(item['x-protocol-methods']).toEqual(expect.arrayContaining(['GET', 'PUT', 'DELETE', 'OPTIONS']));
+      const get = item.get as { security: unknown; description: string; responses: Record<string, unknown> };
+      expect(get.security).toEqual([{ deviceBasic: [] }, { deviceToken: [] }]);
+      // Browsers' preflights carry no credential.
+      expect((item.options as { security: unknown }).security).toEqual([]);
+      expect(get.description).toMatch(/docs\/couchdb\.md/);
+      expect(get.responses['401']).toEqual({ $ref: '#/components/responses/couchdb-401' });
+    }
+    expect(Object.keys(spec.paths['/v1/couchdb/{proxy+}']!)).toContain('post');
+    expect(spec.components.responses['couchdb-401']!.content['application/json']!.schema).toEqual({
+      type: 'object',
+      required: ['error', 'reason'],
+      properties: { error: { type: 'string' }, reason: { type: 'string' } },
+    });
   });
 });

@@ -49,8 +49,11 @@ const contact = fc
       fc.record({ value: fc.emailAddress().filter((e) => !/[,;\\]/.test(e)), types: opt(types) }),
       { maxLength: 2 },
     ),
+    // An address with no part is an empty ADR, which means "not set" (docs/syncml.md).
     addresses: fc.array(
-      fc.record({ types: opt(types), street: opt(word), locality: opt(word), country: opt(word) }),
+      fc
+        .record({ types: opt(types), street: opt(word), locality: opt(word), country: opt(word) })
+        .filter((address) => !!(address.street || address.locality || address.country)),
       { maxLength: 1 },
     ),
     organization: opt(word),

@@ -34,7 +34,7 @@ import { isXmlText, parseXml } from './xml';
  * vCard, events as iCalendar, notes as plain text, anything else as JSON (docs/syncml.md).
  */
 
-const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
+export const DEFAULT_FORMATS: SyncmlFormats = { contacts: 'vcard30', events: 'icalendar20' };
 
 const TYPES = {
   vcard30: 'text/vcard',

@@ -10,7 +10,7 @@ import { invalidRequest } from '../../validation';
  * character references ourselves, which cannot expand.
  */
 
-const MAX_XML_BYTES = 900_000;
+export const MAX_XML_BYTES = 900_000;
 const MAX_XML_ELEMENTS = 20_000;
 /** A SyncML push nests about 8 deep (SyncML > SyncBody > Atomic > Sync > Add > Item > Meta > Type). */
 const MAX_XML_DEPTH = 24;
@@ -151,7 +151,7 @@ export const childrenNamed = (element: XmlElement | undefined, name: string): Xm
 export const childText = (element: XmlElement | undefined, name: string): string | undefined =>
   child(element, name)?.text.trim();
 
-const escapeXml = (text: string): string =>
+export const escapeXml = (text: string): string =>
   text
     .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
     .replace(

@@ -21,11 +21,12 @@ const anyJson = fc
   .chain((base) => fc.dictionary(anyText, fc.oneof(anyText, fc.constant(base)), { maxKeys: 4 }));
 
 describe('queueJson', () => {
-  it('is read back by JSON.parse as exactly the value, and holds nothing a queue refuses', () => {
+  it('is read back by JSON.parse as exactly the value JSON.stringify would give, and holds nothing a queue refuses', () => {
     fc.assert(
       fc.property(anyJson, (value) => {
         const text = queueJson(value);
-        expect(JSON.parse(text)).toEqual(value);
+        // As JSON has the value: -0 has no JSON text of its own and reads back as 0.
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
         expect(REFUSED_BY_SQS.test(text)).toBe(false);
         expect(REFUSED_BY_EMULATOR.test(text)).toBe(false);
       }),
