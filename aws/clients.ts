@@ -2,6 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { deadlineSignal } from './deadline';
 
 /**
  * SDK clients, built once per module (Lambda init) and injected into the stores. On AWS the
@@ -69,12 +71,53 @@ const withMiddleware = <
 const retryStrategy = () =>
   new ConfiguredRetryStrategy(4, (attempt) => Math.floor(Math.random() * Math.min(640, 40 * 2 ** attempt)));
 
+/**
+ * Time limits of one HTTP attempt, per service. Without them a DynamoDB that stops answering (a
+ * paused DynamoDB Local, a network partition) holds a call until the function is killed at its
+ * timeout. `connectionTimeout` bounds the TCP connect, `requestTimeout` the attempt until the
+ * answer's headers, `socketTimeout` any silence after that (a body that stops halfway); the SDK
+ * retries a timed-out attempt like any transient failure, within the retry budget above.
+ * DynamoDB answers in milliseconds, and a slow transaction on a loaded DynamoDB Local in well
+ * under a second. SQS sends too; an SQS long poll waits up to 20 s, so a receive sets its own
+ * limit from its wait (`longPollOptions`), and SQS sockets may stay silent that long.
+ */
+export const ATTEMPT_TIMEOUTS = {
+  dynamodb: { connectionTimeout: 1_000, requestTimeout: 3_000, socketTimeout: 3_000 },
+  sqs: { connectionTimeout: 1_000, requestTimeout: 5_000, socketTimeout: 25_000 },
+} as const;
+
+/** Send options of a receive that long-polls `waitSeconds`: its attempt may take that long, and 5 s more. */
+export const longPollOptions = (waitSeconds: number): { requestTimeout: number } => ({
+  requestTimeout: (waitSeconds + 5) * 1_000,
+});
+
+/**
+ * The SDK's Node.js HTTP handler, with every attempt also aborted at the deadline of the
+ * invocation it belongs to (aws/deadline.ts), so a function stops waiting on a dependency in
+ * time to answer 503 or to report its records as failed.
+ */
+class DeadlineHttpHandler extends NodeHttpHandler {
+  override handle(...[request, options = {}]: Parameters<NodeHttpHandler['handle']>) {
+    const deadline = deadlineSignal();
+    if (!deadline) return super.handle(request, options);
+    const own = options.abortSignal as AbortSignal | undefined;
+    return super.handle(request, {
+      ...options,
+      abortSignal: own ? AbortSignal.any([own, deadline]) : deadline,
+    });
+  }
+}
+
+const requestHandler = (limits: (typeof ATTEMPT_TIMEOUTS)[keyof typeof ATTEMPT_TIMEOUTS]) =>
+  new DeadlineHttpHandler({ ...limits, throwOnRequestTimeout: true });
+
 export const makeDynamoClient = (options: ClientOptions = fromEnv()): DynamoDBClient =>
   withMiddleware(
     new DynamoDBClient({
       ...(options.region ? { region: options.region } : {}),
       ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
       retryStrategy: retryStrategy(),
+      requestHandler: requestHandler(ATTEMPT_TIMEOUTS.dynamodb),
     }),
   );
 
@@ -90,5 +133,6 @@ export const makeSqsClient = (options: ClientOptions = fromEnv()): SQSClient =>
       ...(options.region ? { region: options.region } : {}),
       ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false } : {}),
       retryStrategy: retryStrategy(),
+      requestHandler: requestHandler(ATTEMPT_TIMEOUTS.sqs),
     }),
   );

@@ -54,7 +54,20 @@ const TRANSIENT_NAMES = new Set([
   'AbortError',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+/** A table or queue that cannot be reached (refused, reset, unroutable, name not resolving). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
 
 /** Cancellation reasons that say "try again", not "your conditions failed". */
 const TRANSIENT_CANCELLATIONS = new Set([

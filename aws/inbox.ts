@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { InboxMessage } from '../core/model';
+import { longPollOptions } from './clients';
 import { isMissingQueue } from './errors';
 import { QueueSender } from './queue-messages';
 
@@ -92,6 +93,7 @@ export class Inbox {
         MaxNumberOfMessages: Math.min(10, Math.max(1, maxMessages)),
         VisibilityTimeout: this.options.visibilityTimeoutSeconds,
       }),
+      longPollOptions(waitSeconds),
     );
     return (Messages ?? []).map((message) => ({
       handle: message.ReceiptHandle!,
@@ -99,14 +101,20 @@ export class Inbox {
     }));
   }
 
-  /** Deletes acknowledged bundles. A stale handle is harmless: the bundle comes back and is dropped then. */
+  /**
+   * Deletes acknowledged bundles. A stale handle is harmless: the bundle comes back and is dropped
+   * then. So is a queue that is gone (lost, or removed with its device): so are its bundles, and
+   * the device's next poll makes it anew if the device is still registered.
+   */
   async delete(queueUrl: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += 10) {
-      await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: handles.slice(i, i + 10).map((handle, n) => ({ Id: `d${n}`, ReceiptHandle: handle })),
-        }),
+      await this.unlessGone(
+        this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: handles.slice(i, i + 10).map((handle, n) => ({ Id: `d${n}`, ReceiptHandle: handle })),
+          }),
+        ),
       );
     }
   }
@@ -114,14 +122,25 @@ export class Inbox {
   /** Makes partly acknowledged bundles visible again at once, so the rest is not held back. */
   async release(queueUrl: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += 10) {
-      await this.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: handles
-            .slice(i, i + 10)
-            .map((handle, n) => ({ Id: `v${n}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
-        }),
+      await this.unlessGone(
+        this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: handles
+              .slice(i, i + 10)
+              .map((handle, n) => ({ Id: `v${n}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
+          }),
+        ),
       );
+    }
+  }
+
+  /** Settles a call on bundles of a queue that may be gone: nothing is left to settle then. */
+  private async unlessGone(call: Promise<unknown>): Promise<void> {
+    try {
+      await call;
+    } catch (error) {
+      if (!isMissingQueue(error)) throw error;
     }
   }
 }

@@ -20,14 +20,19 @@ export class SyncHubHttpError extends Error {
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   readonly attempts: number;
-  /** Wait before the second attempt; doubles for each further one (unless Retry-After says). */
+  /** Wait before the second attempt; doubles for each further one (Retry-After, when longer, wins). */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   /** How to wait (tests pass one that does not). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
+/**
+ * Eight attempts, waiting 0.2, 0.4, 0.8, 1.6, 3.2, 5 and 5 s (or Retry-After, when longer): a
+ * request refused with 503 rides out about 16 s of an outage (more when each 503 itself took a
+ * while, as when a paused store makes the function wait for its deadline) before it is raised.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 200, maxDelayMs: 5_000 };
 
 type Operation<K extends RouteKey> = Contract[K];
 type PathOf<K extends string> = K extends `${string} ${infer Path}` ? Path : never;
@@ -152,9 +157,9 @@ export class Transport {
       const refused = response.status === 429 || response.status === 503;
       const lostAnswer = response.status === 502 || response.status === 504;
       if (!last && (refused || (lostAnswer && mayRepeat))) {
-        await sleep(
-          Math.min(this.retry.maxDelayMs, retryAfterMs(response.headers.get('retry-after')) ?? backoff),
-        );
+        // Retry-After is the least to wait; a long outage backs off further.
+        const retryAfter = retryAfterMs(response.headers.get('retry-after')) ?? 0;
+        await sleep(Math.min(this.retry.maxDelayMs, Math.max(retryAfter, backoff)));
         continue;
       }
       throw new SyncHubHttpError(

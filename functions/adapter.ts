@@ -31,7 +31,6 @@ const inbox = new Inbox(sqs, {
   retentionSeconds: INBOX_RETENTION_SECONDS,
 });
 const selection = parseSelection(config.excludedCollections);
-const processor = new SqsFifoPartialProcessorAsync();
 
 /** Write-to-inbox latency of each delivered change (EMF keeps up to 100 values per metric). */
 const recordLatency = (entries: readonly LogEntry[], now: number) => {
@@ -135,5 +134,10 @@ const settingsOf = (userId: string) => {
 
 export const handler = withObservability(async (event: SQSEvent, context: Context) => {
   settingsRead = new Map();
-  return processPartialResponse(event, deliver, processor, { context, skipGroupOnError: true });
+  // A processor per invocation: it holds the batch being processed, and invocations that overlap
+  // in one module (the local runtime's, never Lambda's) must not report each other's records.
+  return processPartialResponse(event, deliver, new SqsFifoPartialProcessorAsync(), {
+    context,
+    skipGroupOnError: true,
+  });
 });

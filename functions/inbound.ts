@@ -26,7 +26,6 @@ const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
 const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
 const committer = new Committer(db);
 const selection = parseSelection(config.excludedCollections);
-const processor = new SqsFifoPartialProcessorAsync();
 
 /**
  * How the push's conflicts resolve, by the session's policies. Field merges and custom
@@ -120,6 +119,11 @@ const handleInbound = recordScoped(
       : applyPush(record),
 );
 
+// A processor per invocation: it holds the batch being processed, and invocations that overlap
+// in one module (the local runtime's, never Lambda's) must not report each other's records.
 export const handler = withObservability(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, handleInbound, processor, { context, skipGroupOnError: true }),
+  processPartialResponse(event, handleInbound, new SqsFifoPartialProcessorAsync(), {
+    context,
+    skipGroupOnError: true,
+  }),
 );

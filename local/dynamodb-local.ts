@@ -12,6 +12,16 @@ import { findFreePort } from './free-port';
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The Java process's id. */
+  readonly pid: number;
+  /**
+   * Freezes the Java process (SIGSTOP), as a DynamoDB that stops answering: connections are
+   * still accepted by the kernel, requests get no answer. For fault injection (tests, soak).
+   */
+  pause(): void;
+  /** Lets a paused process run again (SIGCONT); what it was sent meanwhile is answered then. */
+  resume(): void;
+  readonly paused: boolean;
   stop(): Promise<void>;
 }
 
@@ -66,8 +76,18 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
     child.once('exit', () => resolve());
     child.once('error', () => resolve());
   });
+  let paused = false;
+  const resume = () => {
+    if (paused && !isGone(child)) child.kill('SIGCONT');
+    paused = false;
+  };
+  // A stopped process would hold SIGTERM pending forever: it is resumed before it is stopped.
+  // SIGKILL ends it stopped or not.
   const unregister = registerExitHook({
-    stop: () => stopChild(child, exited),
+    stop: () => {
+      resume();
+      return stopChild(child, exited);
+    },
     release: () => {
       if (!isGone(child)) child.kill('SIGKILL');
     },
@@ -75,6 +95,7 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
+    resume();
     stopping ??= stopChild(child, exited).finally(unregister);
     return stopping;
   };
@@ -85,7 +106,21 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
     await stop();
     throw error;
   }
-  return { endpoint, port, stop };
+  return {
+    endpoint,
+    port,
+    pid: child.pid!,
+    pause: () => {
+      if (isGone(child)) throw new Error('DynamoDB Local is not running');
+      child.kill('SIGSTOP');
+      paused = true;
+    },
+    resume,
+    get paused() {
+      return paused;
+    },
+    stop,
+  };
 };
 
 const isGone = (child: ChildProcess): boolean =>

@@ -1,15 +1,22 @@
 import type { AnyPluggable } from '../aws/clients';
 
 /**
- * Fault injection for the local runtime and the tests: an AWS SDK middleware, added to every
+ * Fault injection for the local runtime and the tests. Two kinds:
+ *
+ * - dependency faults (`inject`): an AWS SDK middleware, added to every
  * client aws/clients.ts makes (the handlers' clients and the event sources'), that makes chosen
  * DynamoDB and SQS calls fail the way AWS fails them — throttling, timeouts, server errors, a
  * transaction cancelled for throttling, a batch read answered with every key unprocessed — or
  * stall for a while, with a given probability or a given number of times. Never part of a
  * deployment: only the local runtime registers it (`startRuntime({ faults })`, `runtime.faults`).
  *
- * `layer: 'call'` (the default) fails the call as the caller sees it after the SDK gave up
- * retrying; `layer: 'attempt'` fails single HTTP attempts, which the SDK's own retries may absorb.
+ *   `layer: 'call'` (the default) fails the call as the caller sees it after the SDK gave up
+ *   retrying; `layer: 'attempt'` fails single HTTP attempts, which the SDK's own retries may absorb;
+ * - function faults (`injectInvocation`): a stream or queue function throws on a fraction of the
+ *   records it is invoked with, before or after doing its work, at the local event-source
+ *   boundary, so Lambda's own retry, bisect and dead-letter handling (local/event-sources/) runs.
+ *
+ * A paused DynamoDB is not a fault here: local/dynamodb-local.ts `pause()` stops the real process.
  */
 
 export type FaultKind =
@@ -47,6 +54,27 @@ export interface FaultRule {
   readonly layer?: 'call' | 'attempt';
   /** For `delay`. */
   readonly delayMs?: number;
+}
+
+export interface InvocationFaultRule {
+  /** Only functions whose name contains this (locally `${prefix}${key}`: `capture`, `adapter-json`...); all when absent. */
+  readonly function?: string;
+  /** Chance, per record, that the invocation holding it throws (0..1): a batch of n fails with 1-(1-p)^n. */
+  readonly probability: number;
+  /**
+   * `before`: the function throws instead of running (a crash at start); `after`: it does its
+   * work, then throws (the work is done but the event source sees a failure and retries it).
+   * Either at random when absent.
+   */
+  readonly at?: 'before' | 'after';
+  /** At most this many failed invocations; unlimited when absent. */
+  readonly times?: number;
+}
+
+/** What the event sources ask before invoking a function with a batch. */
+export interface InvocationFaults {
+  /** Whether the invocation of `functionName` with `recordCount` records throws, and when. */
+  invocationFault(functionName: string, recordCount: number): 'before' | 'after' | undefined;
 }
 
 export interface InjectedFault {
@@ -163,8 +191,9 @@ const outcomeOf = (
   }
 };
 
-export class Faults {
+export class Faults implements InvocationFaults {
   private readonly active: ActiveRule[] = [];
+  private readonly invocationRules: { rule: InvocationFaultRule; injected: number }[] = [];
 
   /** `random` decides probabilistic injections (seed it for a reproducible soak run). */
   constructor(private readonly random: () => number = Math.random) {}
@@ -183,9 +212,38 @@ export class Faults {
     };
   }
 
+  /** Makes event-source functions throw on a fraction of their records (see `InvocationFaultRule`). */
+  injectInvocation(rule: InvocationFaultRule): InjectedFault {
+    const active = { rule, injected: 0 };
+    this.invocationRules.push(active);
+    return {
+      get injected() {
+        return active.injected;
+      },
+      remove: () => {
+        const index = this.invocationRules.indexOf(active);
+        if (index >= 0) this.invocationRules.splice(index, 1);
+      },
+    };
+  }
+
+  invocationFault(functionName: string, recordCount: number): 'before' | 'after' | undefined {
+    for (const active of this.invocationRules) {
+      const { rule } = active;
+      if (rule.function !== undefined && !functionName.includes(rule.function)) continue;
+      if (rule.times !== undefined && active.injected >= rule.times) continue;
+      const chance = 1 - (1 - Math.min(1, Math.max(0, rule.probability))) ** recordCount;
+      if (this.random() >= chance) continue;
+      active.injected++;
+      return rule.at ?? (this.random() < 0.5 ? 'before' : 'after');
+    }
+    return undefined;
+  }
+
   /** Removes every rule. */
   clear(): void {
     this.active.length = 0;
+    this.invocationRules.length = 0;
   }
 
   /** The middleware for aws/clients.ts `addClientMiddleware` (the local runtime registers it). */

@@ -23,7 +23,8 @@ const callbackStyleUnsupported = (name: string) => () => {
 /**
  * A fresh Lambda context per invocation, as the Lambda runtime builds one: a random request
  * id, the function's ARN, memory and a deadline from the definition's timeout. The local
- * runtime does not kill an invocation that overruns; the event sources report overruns.
+ * runtime cannot kill an invocation that overruns: the gateway answers it as API Gateway answers
+ * a timed-out function, the event sources report it (local/event-sources/invoke.ts).
  */
 export const lambdaContextFactory = (options: LambdaContextOptions): ContextFactory => {
   const region = options.region ?? LOCAL_REGION;

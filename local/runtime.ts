@@ -117,6 +117,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
             dynamodbEndpoint: options.endpoints.dynamodbEndpoint,
             sqsEndpoint: options.endpoints.sqsEndpoint,
             region: LOCAL_REGION,
+            faults,
             ...(options.log ? { log: options.log } : {}),
           }),
         );
@@ -130,6 +131,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
             createContext: contextFor(definition),
             sqsEndpoint: options.endpoints.sqsEndpoint,
             region: LOCAL_REGION,
+            faults,
             ...(options.log ? { log: options.log } : {}),
           }),
         );

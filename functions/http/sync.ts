@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
+import { withDeadline } from '../../aws/deadline';
 import { type DeviceRecord, DeviceRegistry } from '../../aws/device-registry';
 import { Inbox, isMissingQueue } from '../../aws/inbox';
 import { MAX_QUEUE_MESSAGE_BYTES, QueueSender, queueMessageBytes } from '../../aws/queue-messages';
@@ -122,6 +123,27 @@ const remakeQueue = async (device: DeviceRecord): Promise<string> => {
   return queueUrl;
 };
 
+/**
+ * A poll that fails after receiving bundles (a 503) leaves them hidden for the visibility timeout
+ * and not remembered as in flight: the device's retry would find its inbox blocked (one FIFO
+ * group) and be told its messages were lost, and resync for nothing. Make them visible again
+ * first, under a second of its own (the invocation's deadline may be what failed it); if that
+ * fails too, the resync is what remains, and it loses nothing.
+ */
+const releaseUnanswered = async (queueUrl: string, received: readonly ReceivedBundle[]) => {
+  if (received.length === 0) return;
+  try {
+    await withDeadline(1_000, () =>
+      inbox.release(
+        queueUrl,
+        received.map((bundle) => bundle.handle),
+      ),
+    );
+  } catch (error) {
+    logger.warn('could not release the bundles of a failed poll', { error: error as Error });
+  }
+};
+
 const invalidCursor = (message: string) => invalidRequest('query', [{ path: '/cursor', message }]);
 const SnapshotCursorSchema = z.strictObject({ c: CollectionSchema, o: ObjectIdSchema });
 const encodeCursor = (at: { collection: string; objectId: string }) =>
@@ -153,31 +175,36 @@ export const handler = httpApi(deviceAuth(registry), {
       }
     };
     const received: ReceivedBundle[] = [];
-    for (
-      let receive = 0;
-      receive < MAX_RECEIVES_PER_POLL && freshCount(received, device.ackedSeq) < max;
-      receive++
-    ) {
-      const bundles = await receiveBundles(receive === 0 ? wait : 0);
-      if (bundles.length === 0) break;
-      received.push(...bundles);
-    }
-    const plan = planPoll(device, received, {
-      max,
-      longPoll: wait > 0,
-      queueRemade: queueUrl !== device.queueUrl,
-      now: Date.now(),
-      visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
-    });
-    if (plan.stale.length > 0) await inbox.delete(queueUrl, plan.stale);
-    if (plan.gap) {
-      logger.warn('inbox messages lost before delivery; the device resyncs', {
-        deviceId: device.deviceId,
-        ...plan.gap,
+    try {
+      for (
+        let receive = 0;
+        receive < MAX_RECEIVES_PER_POLL && freshCount(received, device.ackedSeq) < max;
+        receive++
+      ) {
+        const bundles = await receiveBundles(receive === 0 ? wait : 0);
+        if (bundles.length === 0) break;
+        received.push(...bundles);
+      }
+      const plan = planPoll(device, received, {
+        max,
+        longPoll: wait > 0,
+        queueRemade: queueUrl !== device.queueUrl,
+        now: Date.now(),
+        visibilityMs: config.inboxVisibilityTimeoutSeconds * 1000,
       });
+      if (plan.stale.length > 0) await inbox.delete(queueUrl, plan.stale);
+      if (plan.gap) {
+        logger.warn('inbox messages lost before delivery; the device resyncs', {
+          deviceId: device.deviceId,
+          ...plan.gap,
+        });
+      }
+      if (plan.inflight) await registry.setInflight(device, plan.inflight);
+      return json(200, { messages: plan.messages });
+    } catch (error) {
+      await releaseUnanswered(queueUrl, received);
+      throw error;
     }
-    if (plan.inflight) await registry.setInflight(device, plan.inflight);
-    return json(200, { messages: plan.messages });
   },
 
   'POST /v1/sync/ack': async (event) => {

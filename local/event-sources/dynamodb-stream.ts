@@ -15,6 +15,7 @@ import { makeSqsClient } from '../../aws/clients';
 import { MessageTooLargeError, type QueueMessage, QueueSender } from '../../aws/queue-messages';
 import type { Trigger } from '../../lib/definition';
 import { LOCAL_REGION } from '../emulators';
+import type { InvocationFaults } from '../faults';
 import type { ContextFactory } from '../lambda-context';
 import {
   describeError,
@@ -24,6 +25,7 @@ import {
   type Log,
   pause,
   stderrLog,
+  withInjectedFault,
 } from './invoke';
 import { toLambdaStreamRecord } from './stream-records';
 
@@ -42,6 +44,8 @@ export interface StreamPollerOptions {
   readonly sqsEndpoint: string;
   readonly region?: string;
   readonly log?: Log;
+  /** Function faults to inject (local/faults.ts); none when absent. */
+  readonly faults?: InvocationFaults;
   /** The clock that record ages are measured with. */
   readonly now?: () => number;
 }
@@ -227,12 +231,11 @@ class StreamPoller {
     if (records.length === 0) return [];
 
     const lambdaRecords = records.map((record) => this.toLambda(record));
-    const outcome = await invoke(
+    const handler = withInjectedFault(
       this.options.handler,
-      { Records: lambdaRecords },
-      this.options.createContext,
-      this.log,
+      this.options.faults?.invocationFault(this.functionName, lambdaRecords.length),
     );
+    const outcome = await invoke(handler, { Records: lambdaRecords }, this.options.createContext, this.log);
     const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
     const failed = outcome.ok ? failedIdentifiers(outcome.result, new Set(sequenceNumbers)) : 'all';
     if (failed === undefined) return [];

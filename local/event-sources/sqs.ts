@@ -6,8 +6,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { makeSqsClient } from '../../aws/clients';
+import { longPollOptions, makeSqsClient } from '../../aws/clients';
 import { LOCAL_REGION } from '../emulators';
+import type { InvocationFaults } from '../faults';
 import type { ContextFactory } from '../lambda-context';
 import type { EventSourcePoller } from './dynamodb-stream';
 import {
@@ -18,6 +19,7 @@ import {
   type Log,
   pause,
   stderrLog,
+  withInjectedFault,
 } from './invoke';
 import { toLambdaSqsRecord } from './sqs-records';
 
@@ -33,6 +35,8 @@ export interface QueuePollerOptions {
   readonly sqsEndpoint: string;
   readonly region?: string;
   readonly log?: Log;
+  /** Function faults to inject (local/faults.ts); none when absent. */
+  readonly faults?: InvocationFaults;
   /** Invocations in flight at once for this queue. */
   readonly concurrency?: number;
   /**
@@ -166,19 +170,18 @@ class QueuePoller {
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
-      { abortSignal: this.abort.signal },
+      { abortSignal: this.abort.signal, ...longPollOptions(WAIT_TIME_SECONDS) },
     );
     return Messages ?? [];
   }
 
   private async process(messages: Message[]): Promise<void> {
     const records = messages.map((message) => toLambdaSqsRecord(message, this.options.queueArn, this.region));
-    const outcome = await invoke(
+    const handler = withInjectedFault(
       this.options.handler,
-      { Records: records },
-      this.options.createContext,
-      this.log,
+      this.options.faults?.invocationFault(this.functionName, records.length),
     );
+    const outcome = await invoke(handler, { Records: records }, this.options.createContext, this.log);
     const ids = new Set(records.map((record) => record.messageId));
     const failed = outcome.ok ? failedIdentifiers(outcome.result, ids) : 'all';
     const failedIds = new Set(failed === 'all' ? ids : (failed ?? []));

@@ -172,7 +172,8 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
         ? [routeKeyOf(found.route), functionOf(found.route.function), found.pathParameters]
         : [DEFAULT_ROUTE_KEY, fallback!, {}];
     const event = buildHttpEvent(parseRequest(request, routeKey), routeKey, pathParameters, body);
-    const outcome = await invoke(target.handler, event, target.createContext, log);
+    // Past its timeout Lambda kills the function and API Gateway answers 500 itself: so here.
+    const outcome = await invoke(target.handler, event, target.createContext, log, { enforceTimeout: true });
     if (!outcome.ok) {
       log(`function failed on ${routeKey}: ${describeError(outcome.error)}`);
       return sendGatewayMessage(response, 500);

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeSqsClient } from '../../aws/clients';
 import { MAX_ATTEMPTS } from '../../aws/retry';
@@ -46,6 +46,21 @@ const deadLetters = async (queue: string): Promise<string[]> => {
   );
   return Messages.map((message) => message.Body ?? '');
 };
+
+/** Waits until nothing is left in one of this runtime's queues, in flight included. */
+const drained = (queue: string) =>
+  eventually(`${queue} to drain`, async () => {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: runtime.provisioned.queueUrls[queue]!,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const left =
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return left === 0 ? true : undefined;
+  });
 
 describe('transient failures', () => {
   it('capture meets throttling and timeouts: the record is retried and delivered, never dead-lettered', async () => {
@@ -141,6 +156,34 @@ describe('transient failures', () => {
     });
     expect(faults.map((fault) => fault.injected)).toEqual([2, 2]);
     expect(phone.view('notes')).toEqual({ 'notes/r1': { i: 1 }, 'notes/r2': { i: 2 }, 'notes/r3': { i: 3 } });
+    expect(await deadLetters('stream-dlq')).toEqual([]);
+    expect(await deadLetters('adapter-json-dlq')).toEqual([]);
+  });
+
+  it('functions throwing on their records, before or after their work, are retried by their event source: delivered once, nothing dead-lettered', async () => {
+    const user = await newUser(runtime);
+    const phone = await newDevice(user, 'json', 'phone');
+    const faults = [
+      // Capture does its work and then throws: the retried record finds it done.
+      runtime.faults.injectInvocation({ function: 'capture', probability: 1, at: 'after', times: 2 }),
+      runtime.faults.injectInvocation({ function: 'router', probability: 1, at: 'before', times: 2 }),
+      // The adapter sends the bundle and then throws: the retry sends it again (deduplicated).
+      runtime.faults.injectInvocation({ function: 'adapter-json', probability: 1, at: 'after', times: 2 }),
+    ];
+    injected.push(...faults);
+    await user.put('notes', 'thrown', { t: 'still here' });
+    await eventually('the phone to receive the note', async () => {
+      await phone.sync({ wait: 1 });
+      return phone.get('notes', 'thrown');
+    });
+    // The device may have it before the retries ran (the work was done before the throw).
+    await eventually('every injected throw', async () =>
+      faults.every((fault) => fault.injected === 2) ? true : undefined,
+    );
+    await drained('adapter-json');
+    await phone.sync({ wait: 1 });
+    // Exactly once, in one message.
+    expect(phone.lastSeq).toBe(1);
     expect(await deadLetters('stream-dlq')).toEqual([]);
     expect(await deadLetters('adapter-json-dlq')).toEqual([]);
   });

@@ -179,8 +179,8 @@ describe('IAM scoping', () => {
       ...INBOX_PLATFORM_NAMES.map((platform) => `adapter-${platform}`),
       'devices-api',
       'sync-api',
-      'syncml-api',
       'couchdb-api',
+      'syncml-api',
     ]);
     expect(holders('sqs:DeleteQueue')).toEqual(['devices-api', 'inbox-cleanup']);
     for (const statement of allStatements()) {
