@@ -10,6 +10,13 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Powertools as the local runtime runs it: no EMF lines or traces. Handlers run in process by
+    // unit tests log errors only; the e2e runtime sets its own level (LOG_LEVEL, default WARN).
+    env: {
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
     reporters: ['default', './test/support/count-reporter.ts'],
   },
 });

@@ -42,12 +42,21 @@ export interface DeviceRecord extends Device {
   settingsVersion: number;
 }
 
+/**
+ * Settings are kept as JSON text, like the user's (user-settings.ts): a filter may compare with
+ * any JSON number, and DynamoDB's own numbers stop at 1e-130 and 1e126 (a native map of
+ * `{"eq": 1e-200}` is refused as a ValidationException). Records written as a map still read.
+ */
+const settingsToItem = (settings: DeviceSettings): string => JSON.stringify(settings);
+const settingsFromItem = (value: unknown): DeviceSettings =>
+  typeof value === 'string' ? (JSON.parse(value) as DeviceSettings) : (value as DeviceSettings);
+
 const recordFromItem = (item: Record<string, unknown>): DeviceRecord => ({
   userId: String(item.userId),
   deviceId: String(item.deviceId),
   platform: String(item.platform),
   ...(typeof item.name === 'string' ? { name: item.name } : {}),
-  settings: item.settings as DeviceSettings,
+  settings: settingsFromItem(item.settings),
   createdAt: String(item.createdAt),
   queueUrl: String(item.queueUrl),
   tokenHash: String(item.tokenHash),
@@ -123,7 +132,13 @@ export class DeviceRegistry {
             {
               Put: {
                 TableName: this.table,
-                Item: { pk: userPk(record.userId), sk: deviceSk(record.deviceId), tokenHash, ...rest },
+                Item: {
+                  pk: userPk(record.userId),
+                  sk: deviceSk(record.deviceId),
+                  tokenHash,
+                  ...rest,
+                  settings: settingsToItem(rest.settings),
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -378,7 +393,7 @@ export class DeviceRegistry {
         UpdateExpression:
           'SET settings = :settings, settingsVersion = if_not_exists(settingsVersion, :one) + :one',
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':settings': settings, ':one': 1 },
+        ExpressionAttributeValues: { ':settings': settingsToItem(settings), ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),
     );

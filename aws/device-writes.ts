@@ -3,9 +3,8 @@ import { type DeviceWrite, type DeviceWriteOutcome, planDeviceWrite } from '../c
 import type { CurrentObject } from '../core/inbound';
 import type { DeviceSession } from '../core/session/device-session';
 import { conflictResolution, writesNeedingBase } from '../core/session/push';
-import type { Committer, TransactItem } from './commit';
-import type { ObjectsStore } from './objects-store';
-import type { SyncStore } from './sync-store';
+import type { TransactItem } from './commit';
+import type { CommitterPort, ObjectsPort, SyncStorePort } from './ports';
 
 /**
  * "Apply one device write now", for every front whose client waits for the outcome (DAV PUT and
@@ -49,9 +48,9 @@ export interface DeviceWriteRequest {
 
 export class DeviceWrites {
   constructor(
-    private readonly committer: Committer,
-    private readonly objects: ObjectsStore,
-    private readonly syncStore: SyncStore,
+    private readonly committer: CommitterPort,
+    private readonly objects: ObjectsPort,
+    private readonly syncStore: SyncStorePort,
     /** The deployment's `custom` conflict resolvers (functions/conflict-resolvers.ts). */
     private readonly resolvers: ConflictResolvers,
   ) {}
@@ -101,3 +100,6 @@ export class DeviceWrites {
     return conflictResolution(session, replicas, this.resolvers);
   }
 }
+
+/** The service as a port (aws/ports.ts has the others), so a front's in-process test can stand it in. */
+export type DeviceWritesPort = { [K in keyof DeviceWrites]: DeviceWrites[K] };

@@ -1,5 +1,5 @@
 /**
- * Small, pure statistics helpers for the benchmark (unit-tested in test/unit/bench-stats.test.ts).
+ * Small, pure statistics helpers for the benchmark (unit-tested in test/unit/bench/stats.test.ts).
  */
 
 /** The p-th percentile (0..100) of `values` by linear interpolation between closest ranks. */

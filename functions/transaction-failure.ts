@@ -1,10 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import type { Attempt, Committer, TransactItem } from '../aws/commit';
-import type { DeviceRegistry } from '../aws/device-registry';
-import type { ObjectsStore } from '../aws/objects-store';
-import type { SyncStore } from '../aws/sync-store';
+import type { Attempt, TransactItem } from '../aws/commit';
+import type { CommitterPort, DeviceRegistryPort, ObjectsPort, SyncStorePort } from '../aws/ports';
 import type { TransactionOutcome } from '../core/model';
 import { decideFailure, outcomeEntries } from '../core/session/outcomes';
 import { planRollback, transactionErrorPolicy } from '../core/transactions';
@@ -27,10 +25,10 @@ export const transactionFailureHandler = ({
   syncStore,
   registry,
 }: {
-  committer: Committer;
-  objects: ObjectsStore;
-  syncStore: SyncStore;
-  registry: DeviceRegistry;
+  committer: CommitterPort;
+  objects: ObjectsPort;
+  syncStore: SyncStorePort;
+  registry: DeviceRegistryPort;
 }) => {
   return async (record: SQSRecord): Promise<void> => {
     const userId = messageAttribute(record, 'userId');

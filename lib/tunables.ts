@@ -4,7 +4,7 @@
  * side (lib/config.ts) reads the tunables from context and fails `cdk synth` on a bad value; the
  * functions read theirs from the environment at cold start (functions/lib/config.ts) with the
  * very same rules, so a value the stack accepts is one every function accepts. docs/operations.md
- * lists them (test/unit/tunables.test.ts keeps it true). Plain data: no CDK, no AWS SDK.
+ * lists them (test/unit/lib/tunables.test.ts keeps it true). Plain data: no CDK, no AWS SDK.
  */
 import { parseDeltaAssignments } from '../core/delta';
 import { CollectionSchema } from '../core/ids';

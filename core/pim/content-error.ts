@@ -5,3 +5,17 @@
 export class ContentError extends Error {
   override readonly name = 'ContentError';
 }
+
+/**
+ * Runs a conversion of device content with a third-party parser (ical.js) and reports whatever
+ * it throws as a ContentError: ical.js parses a value only when it is read, so a malformed
+ * DTSTART surfaces as a plain Error in the middle of a mapping, long after parsing succeeded.
+ */
+export const asContentError = <T>(what: string, convert: () => T): T => {
+  try {
+    return convert();
+  } catch (error) {
+    if (error instanceof ContentError) throw error;
+    throw new ContentError(`not a valid ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+};

@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
 import type { JsonObject, SyncmlFormats } from '../model';
-import { ContentError } from './content-error';
+import { asContentError, ContentError } from './content-error';
 import {
   addUnknown,
   CarriableText,
@@ -349,8 +349,10 @@ export function calendarToEvent(text: string, objectId: string): JsonObject {
   const vcal = version === '1.0';
   if (!vcal && version !== '2.0')
     throw new ContentError(`unsupported calendar VERSION ${version ?? '(missing)'}`);
-  const calendar = parseOne(vcal ? legacyToModern(text, VCALENDAR10) : text, 'vcalendar');
-  const events = calendar.getAllSubcomponents('vevent');
-  if (events.length !== 1) throw new ContentError(`expected exactly one VEVENT, found ${events.length}`);
-  return componentToEvent(events[0]!, objectId, vcal);
+  return asContentError('VCALENDAR', () => {
+    const calendar = parseOne(vcal ? legacyToModern(text, VCALENDAR10) : text, 'vcalendar');
+    const events = calendar.getAllSubcomponents('vevent');
+    if (events.length !== 1) throw new ContentError(`expected exactly one VEVENT, found ${events.length}`);
+    return componentToEvent(events[0]!, objectId, vcal);
+  });
 }

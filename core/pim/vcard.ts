@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import * as z from 'zod';
 import type { JsonObject, SyncmlFormats } from '../model';
-import { ContentError } from './content-error';
+import { asContentError, ContentError } from './content-error';
 import {
   addUnknown,
   CarriableText,
@@ -287,7 +287,8 @@ export function withoutEmptyProperties(text: string): string {
 export function vcardToContact(input: string): JsonObject {
   const text = withoutEmptyProperties(input);
   const version = /^VERSION:\s*([0-9.]+)\s*$/im.exec(text)?.[1];
-  if (version === '2.1') return vcard30ToContact(legacyToModern(text, VCARD21));
-  if (version === '3.0' || version === '4.0') return vcard30ToContact(text);
+  if (version === '2.1')
+    return asContentError('VCARD', () => vcard30ToContact(legacyToModern(text, VCARD21)));
+  if (version === '3.0' || version === '4.0') return asContentError('VCARD', () => vcard30ToContact(text));
   throw new ContentError(`unsupported vCard VERSION ${version ?? '(missing)'}`);
 }

@@ -1,8 +1,6 @@
-import type { DavStore } from '../../aws/dav-store';
 import type { DeviceRecord } from '../../aws/device-registry';
-import type { DeviceWrites } from '../../aws/device-writes';
-import type { ObjectsStore } from '../../aws/objects-store';
-import type { SyncStore } from '../../aws/sync-store';
+import type { DeviceWritesPort } from '../../aws/device-writes';
+import type { DavStorePort, ObjectsPort, SyncStorePort } from '../../aws/ports';
 import { ValidationError } from '../../core/errors';
 import type { JsonObject, StoredObject } from '../../core/model';
 import { renderMember } from '../../core/platforms/dav/content';
@@ -17,11 +15,11 @@ import type { DavRules, ExposedCollection } from './rules';
 
 export interface DavDeps {
   /** The front's own reads and items (consistent listings, member names, the UID index). */
-  readonly store: DavStore;
-  readonly objects: ObjectsStore;
-  readonly syncStore: SyncStore;
+  readonly store: DavStorePort;
+  readonly objects: ObjectsPort;
+  readonly syncStore: SyncStorePort;
   /** The one "apply one device write now" service. */
-  readonly writes: DeviceWrites;
+  readonly writes: DeviceWritesPort;
 }
 
 export interface DavRequest {

@@ -6,13 +6,14 @@ import { DeviceRegistry } from '../../aws/device-registry';
 import { DeviceWrites } from '../../aws/device-writes';
 import { isTooLarge, isTransient } from '../../aws/errors';
 import { ObjectsStore } from '../../aws/objects-store';
+import type { DeviceRegistryPort } from '../../aws/ports';
 import { SyncStore } from '../../aws/sync-store';
 import { ForbiddenError, SyncHubError, UnauthorizedError } from '../../core/errors';
 import { DAV_ROOT, parseDavPath } from '../../core/platforms/dav/hrefs';
 import { errorDocument } from '../../core/platforms/dav/multistatus';
 import { davPlatform } from '../../core/platforms/dav/platform';
 import { DavRequestError } from '../../core/platforms/dav/requests';
-import { parseSelection } from '../../core/selection';
+import { parseSelection, type SelectionConfig } from '../../core/selection';
 import { deviceSession } from '../../core/session/device-session';
 import { conflictResolvers } from '../conflict-resolvers';
 import { AuthenticationError, AuthUnavailableError, authenticateDevice, credentialsOf } from '../lib/auth';
@@ -35,18 +36,11 @@ import { put, refuse, remove } from './writes';
  * one "apply one device write now" service (aws/device-writes.ts). docs/dav.md has the map.
  */
 
-const config = tuning();
-const db = makeDocumentClient();
-const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
-const registry = new DeviceRegistry(db, requireEnv('DEVICES_TABLE'));
-const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
-const selection = parseSelection(config.excludedCollections);
-const deps: DavDeps = {
-  store: new DavStore(db, requireEnv('OBJECTS_TABLE'), requireEnv('SYNC_TABLE'), config.tombstoneTtlSeconds),
-  objects,
-  syncStore,
-  writes: new DeviceWrites(new Committer(db), objects, syncStore, conflictResolvers),
-};
+/** The DAV function's ports: the device registry (the credential check) and the requests' own. */
+export interface DavHandlerDeps extends DavDeps {
+  readonly registry: DeviceRegistryPort;
+  readonly selection: SelectionConfig;
+}
 
 type Method = (deps: DavDeps, request: DavRequest) => Promise<HttpResult>;
 
@@ -109,49 +103,80 @@ const failure = (event: HttpEvent, error: unknown): HttpResult => {
   return text(event, 500, 'an unexpected error occurred; it has been logged');
 };
 
-/**
- * The calling dav device, from its credential only: HTTP Basic with the deviceId as user name
- * and the device token as password (functions/lib/auth.ts checks both). DAV clients speak
- * Basic; a Bearer token is refused here so that every client meets the same challenge.
- */
-const callingDevice = async (event: HttpEvent, context: Context) => {
-  if (credentialsOf(event).some((credential) => credential.scheme !== 'basic')) {
-    throw new AuthenticationError('invalid', 'DAV takes HTTP Basic credentials: the device id and its token');
-  }
-  const caller = await authenticateDevice(event, registry, { deadlineMs: deadlineOf(context) });
-  logger.appendKeys({ userId: caller.userId, deviceId: caller.deviceId });
-  if (caller.platform !== davPlatform.name) {
-    throw new ForbiddenError(
-      `this device is registered for platform "${caller.platform}"; register a dav device`,
-    );
-  }
-  const device = await registry.get(caller.userId, caller.deviceId);
-  if (!device) throw new AuthenticationError('invalid', 'this device has been removed');
-  return device;
+/** The DAV function over `deps`. */
+export const createHandler = (deps: DavHandlerDeps) => {
+  const { registry, syncStore, selection } = deps;
+
+  /**
+   * The calling dav device, from its credential only: HTTP Basic with the deviceId as user name
+   * and the device token as password (functions/lib/auth.ts checks both). DAV clients speak
+   * Basic; a Bearer token is refused here so that every client meets the same challenge.
+   */
+  const callingDevice = async (event: HttpEvent, context: Context) => {
+    if (credentialsOf(event).some((credential) => credential.scheme !== 'basic')) {
+      throw new AuthenticationError(
+        'invalid',
+        'DAV takes HTTP Basic credentials: the device id and its token',
+      );
+    }
+    const caller = await authenticateDevice(event, registry, { deadlineMs: deadlineOf(context) });
+    logger.appendKeys({ userId: caller.userId, deviceId: caller.deviceId });
+    if (caller.platform !== davPlatform.name) {
+      throw new ForbiddenError(
+        `this device is registered for platform "${caller.platform}"; register a dav device`,
+      );
+    }
+    const device = await registry.get(caller.userId, caller.deviceId);
+    if (!device) throw new AuthenticationError('invalid', 'this device has been removed');
+    return device;
+  };
+
+  const serve = async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const method = event.requestContext.http.method.toUpperCase();
+    if (isWellKnown(event.rawPath)) {
+      return respond(event, 301, undefined, { location: DAV_ROOT, 'cache-control': 'no-store' });
+    }
+    const handler = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
+    const device = await callingDevice(event, context);
+    if (!handler) {
+      return text(event, 405, `${method.slice(0, 20)} is not supported on DAV resources`, {
+        allow: ALLOWED_METHODS,
+      });
+    }
+    const path = parseDavPath(event.rawPath);
+    const { settings: userSettings } = await syncStore.getUserSettings(device.userId);
+    const session = deviceSession(device, userSettings, selection);
+    return handler(deps, { event, path, device, session, rules: davRules(session) });
+  };
+
+  return withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    try {
+      return await serve(event, context);
+    } catch (error) {
+      return failure(event, error);
+    }
+  });
 };
 
-const serve = async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-  const method = event.requestContext.http.method.toUpperCase();
-  if (isWellKnown(event.rawPath)) {
-    return respond(event, 301, undefined, { location: DAV_ROOT, 'cache-control': 'no-store' });
-  }
-  const handler = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
-  const device = await callingDevice(event, context);
-  if (!handler) {
-    return text(event, 405, `${method.slice(0, 20)} is not supported on DAV resources`, {
-      allow: ALLOWED_METHODS,
-    });
-  }
-  const path = parseDavPath(event.rawPath);
-  const { settings: userSettings } = await syncStore.getUserSettings(device.userId);
-  const session = deviceSession(device, userSettings, selection);
-  return handler(deps, { event, path, device, session, rules: davRules(session) });
+/** The live ports, made once per container from the function's environment. */
+export const liveDeps = (): DavHandlerDeps => {
+  const config = tuning();
+  const db = makeDocumentClient();
+  const objects = new ObjectsStore(db, requireEnv('OBJECTS_TABLE'), config.tombstoneTtlSeconds);
+  const syncStore = new SyncStore(db, requireEnv('SYNC_TABLE'), config);
+  return {
+    registry: new DeviceRegistry(db, requireEnv('DEVICES_TABLE')),
+    selection: parseSelection(config.excludedCollections),
+    store: new DavStore(
+      db,
+      requireEnv('OBJECTS_TABLE'),
+      requireEnv('SYNC_TABLE'),
+      config.tombstoneTtlSeconds,
+    ),
+    objects,
+    syncStore,
+    writes: new DeviceWrites(new Committer(db), objects, syncStore, conflictResolvers),
+  };
 };
 
-export const handler = withObservability(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-  try {
-    return await serve(event, context);
-  } catch (error) {
-    return failure(event, error);
-  }
-});
+export const handler = createHandler(liveDeps());

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../core/errors';
 import type { RouteDefinition } from '../../lib/definition';
 import { routeTable } from '../../lib/route-table';
-import { corsHeaders, corsPolicyFromEnv, isPreflight, preflightResponse } from '../lib/cors';
+import { type CorsPolicy, corsHeaders, corsPolicyFromEnv, isPreflight, preflightResponse } from '../lib/cors';
 import { requireEnv } from '../lib/env';
 import { problemOf } from '../lib/problem';
 
@@ -19,40 +19,59 @@ type HttpResult = APIGatewayProxyStructuredResultV2;
  * answers preflights): the routes come from `ROUTE_KEYS`, no logger, no SDK.
  */
 const ROUTE_KEY = /^(GET|PUT|POST|DELETE|ANY) (\/\S*)$/;
-const routes = ((): RouteDefinition[] => {
-  const keys: unknown = JSON.parse(requireEnv('ROUTE_KEYS'));
-  if (!Array.isArray(keys)) throw new Error('environment variable ROUTE_KEYS must be a JSON array');
-  return keys.map((key) => {
+
+/** What the `$default` function answers from: the deployed routes' keys and the CORS policy. */
+export interface FallbackDeps {
+  readonly routeKeys: readonly unknown[];
+  readonly cors: CorsPolicy;
+}
+
+const routesOf = (keys: readonly unknown[]): RouteDefinition[] =>
+  keys.map((key) => {
     const parsed = typeof key === 'string' ? ROUTE_KEY.exec(key) : null;
     if (!parsed) throw new Error(`ROUTE_KEYS: ${JSON.stringify(key)} is not a route key`);
     return { method: parsed[1] as RouteDefinition['method'], path: parsed[2]!, function: '', auth: 'none' };
   });
-})();
-const match = routeTable(routes);
-const cors = corsPolicyFromEnv();
 
-const withCors = (event: HttpEvent, result: HttpResult): HttpResult => ({
-  ...result,
-  headers: { ...result.headers, ...corsHeaders(event, cors) },
-});
+/** The `$default` function over `deps`. */
+export const createHandler = ({ routeKeys, cors }: FallbackDeps) => {
+  const match = routeTable(routesOf(routeKeys));
 
-export const handler = async (event: HttpEvent): Promise<HttpResult> => {
-  const method = event.requestContext.http.method;
-  const path = event.rawPath;
-  const found = match(method, path);
-  if (found.kind === 'method-not-allowed') {
-    if (method === 'OPTIONS') {
-      const methods = [...found.allowed, 'OPTIONS'];
-      if (isPreflight(event)) return preflightResponse(event, cors, { methods });
-      return withCors(event, { statusCode: 204, headers: { allow: methods.join(', ') } });
+  const withCors = (event: HttpEvent, result: HttpResult): HttpResult => ({
+    ...result,
+    headers: { ...result.headers, ...corsHeaders(event, cors) },
+  });
+
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    const method = event.requestContext.http.method;
+    const path = event.rawPath;
+    const found = match(method, path);
+    if (found.kind === 'method-not-allowed') {
+      if (method === 'OPTIONS') {
+        const methods = [...found.allowed, 'OPTIONS'];
+        if (isPreflight(event)) return preflightResponse(event, cors, { methods });
+        return withCors(event, { statusCode: 204, headers: { allow: methods.join(', ') } });
+      }
+      const problem = problemOf(
+        new MethodNotAllowedError(`${method} is not allowed on ${path}; use ${found.allowed.join(', ')}`),
+        path,
+      );
+      return withCors(event, {
+        ...problem,
+        headers: { ...problem.headers, allow: found.allowed.join(', ') },
+      });
     }
-    const problem = problemOf(
-      new MethodNotAllowedError(`${method} is not allowed on ${path}; use ${found.allowed.join(', ')}`),
-      path,
-    );
-    return withCors(event, { ...problem, headers: { ...problem.headers, allow: found.allowed.join(', ') } });
-  }
-  if (found.kind === 'bad-path') return withCors(event, problemOf(new ValidationError(found.detail), path));
-  // `route`: only when API Gateway and this table disagree; answered as API Gateway would have.
-  return withCors(event, problemOf(new NotFoundError(`no route ${method} ${path}`), path));
+    if (found.kind === 'bad-path') return withCors(event, problemOf(new ValidationError(found.detail), path));
+    // `route`: only when API Gateway and this table disagree; answered as API Gateway would have.
+    return withCors(event, problemOf(new NotFoundError(`no route ${method} ${path}`), path));
+  };
 };
+
+/** The function's environment: the route keys the stack passes, and `CORS_ALLOW_ORIGINS`. */
+export const liveDeps = (): FallbackDeps => {
+  const keys: unknown = JSON.parse(requireEnv('ROUTE_KEYS'));
+  if (!Array.isArray(keys)) throw new Error('environment variable ROUTE_KEYS must be a JSON array');
+  return { routeKeys: keys, cors: corsPolicyFromEnv() };
+};
+
+export const handler = createHandler(liveDeps());

@@ -1,4 +1,4 @@
-import type { QueueSender } from '../../aws/queue-messages';
+import type { QueueSenderPort } from '../../aws/ports';
 
 export interface TransactionFailureReport {
   userId: string;
@@ -13,7 +13,7 @@ export interface TransactionFailureReport {
  * pushes, so a report is handled in order with them; deduplicated per device and transaction.
  */
 export const reportTransactionFailures = (
-  queues: QueueSender,
+  queues: QueueSenderPort,
   inboundQueueUrl: string,
   reports: readonly TransactionFailureReport[],
 ): Promise<void> =>

@@ -90,8 +90,10 @@ const sendProblem = (response: ServerResponse, instance: string, p: Problem): vo
  * and shape for the same mistake on AWS and here (README, "Error shapes").
  */
 export const GATEWAY_MESSAGES = {
+  400: 'Bad Request',
   404: 'Not Found',
   413: 'Request Entity Too Large',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
 } as const;
 
@@ -194,6 +196,22 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
       if (!response.headersSent) sendGatewayMessage(response, 500);
       else response.destroy();
     });
+  });
+  // Requests the HTTP parser refuses before any route sees them (a header section over Node's
+  // 16 KB, malformed framing): Node would answer a bare status; answer in the gateway's shape.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    // An answer to HEAD has no body (the client would read one as the next response).
+    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    const body = head ? '' : JSON.stringify({ message: GATEWAY_MESSAGES[status] });
+    socket.end(
+      `HTTP/1.1 ${status} ${GATEWAY_MESSAGES[status]}\r\ncontent-type: application/json\r\n` +
+        `${head ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`}connection: close\r\n\r\n${body}`,
+    );
   });
   // Long polls last up to 20 s; keep idle sockets from holding a stop for long.
   server.keepAliveTimeout = 5_000;

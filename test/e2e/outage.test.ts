@@ -10,6 +10,7 @@ import { type Runtime, startRuntime } from '../../local/runtime';
 import { contractFaults } from '../support/contract';
 import { type RawResponse, raw } from '../support/http';
 import { eventually, newDevice, newUser } from '../support/runtime';
+import { alert, message, view } from '../support/syncml-messages';
 
 /**
  * Dependencies failing is not a 500. This file runs SyncHub on a DynamoDB Local of its own and
@@ -102,26 +103,53 @@ const requestsFor = (user: SyncHubUser, phone: SyncHubDevice & { id: string }, s
   } satisfies Record<string, [string, Parameters<typeof raw>[3]]>;
 };
 
+/** A SyncML first message: it authenticates in its SyncHdr (`syncml:auth-basic`), then alerts. */
+const syncmlFirstMessage = (device: { deviceId: string; deviceToken: string }) =>
+  message(1, alert(1, 201, 'contacts', 'n1')).replace(
+    '</Source>',
+    `</Source><Cred><Meta><Format xmlns='syncml:metinf'>b64</Format><Type xmlns='syncml:metinf'>syncml:auth-basic</Type></Meta>` +
+      `<Data>${Buffer.from(`${device.deviceId}:${device.deviceToken}`).toString('base64')}</Data></Cred>`,
+  );
+
+type Device = { deviceId: string; deviceToken: string };
+const basicOf = (device: Device) => ({
+  authorization: `Basic ${Buffer.from(`${device.deviceId}:${device.deviceToken}`).toString('base64')}`,
+});
+
 /**
  * One request for each route of the protocol fronts, in the front's own protocol: a dav device
- * with HTTP Basic (WebDAV methods on the DAV root and under it).
+ * with HTTP Basic (WebDAV methods on the DAV root and under it), a couchdb device as PouchDB
+ * sends (Basic; the database and its `_changes`), a syncml device's first message.
  */
-const frontRequestsFor = (dav: { deviceId: string; deviceToken: string }) => {
-  const basic = {
-    authorization: `Basic ${Buffer.from(`${dav.deviceId}:${dav.deviceToken}`).toString('base64')}`,
-  };
+const frontRequestsFor = (devices: { dav: Device; couchdb: Device; syncml: Device }) => {
+  const dav = basicOf(devices.dav);
+  const couchdb = basicOf(devices.couchdb);
   const vcard = 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:paused\r\nFN:Paused\r\nEND:VCARD\r\n';
   return [
-    ['ANY /v1/dav', 'PROPFIND', '/v1/dav', { headers: { ...basic, depth: '0' } }],
-    ['ANY /v1/dav/{proxy+}', 'PROPFIND', '/v1/dav/addressbooks/', { headers: { ...basic, depth: '1' } }],
+    ['ANY /v1/dav', 'PROPFIND', '/v1/dav', { headers: { ...dav, depth: '0' } }],
+    ['ANY /v1/dav/{proxy+}', 'PROPFIND', '/v1/dav/addressbooks/', { headers: { ...dav, depth: '1' } }],
     [
       'ANY /v1/dav/{proxy+}',
       'PUT',
       '/v1/dav/addressbooks/contacts/paused.vcf',
-      { headers: { ...basic, 'if-none-match': '*' }, body: vcard, contentType: 'text/vcard' },
+      { headers: { ...dav, 'if-none-match': '*' }, body: vcard, contentType: 'text/vcard' },
+    ],
+    ['ANY /v1/couchdb', 'GET', '/v1/couchdb/', { headers: couchdb }],
+    ['ANY /v1/couchdb/{proxy+}', 'GET', '/v1/couchdb/_changes?since=0&limit=10', { headers: couchdb }],
+    [
+      'POST /v1/syncml',
+      'POST',
+      '/v1/syncml',
+      { body: syncmlFirstMessage(devices.syncml), contentType: 'application/vnd.syncml+xml' },
     ],
   ] as const satisfies readonly (readonly [string, string, string, Parameters<typeof raw>[3]])[];
 };
+
+/** The SyncHdr status of a SyncML reply: SyncML says "busy" inside its HTTP 200. */
+const syncHdrStatus = (response: RawResponse) =>
+  response.status === 200
+    ? view(response.text).statuses.find((status) => status.cmd === 'SyncHdr')?.code
+    : undefined;
 
 /** What a client of the route's protocol needs to see to retry: the status and when. */
 const summary = (response: RawResponse, front: boolean) => ({
@@ -142,9 +170,11 @@ describe('DynamoDB paused (SIGSTOP)', () => {
     const phone = await newDevice(user, 'json', 'phone');
     const spare = await newDevice(user, 'json', 'spare');
     const dav = await user.registerDevice('dav' as 'json', 'dav');
+    const couchdb = await user.registerDevice('couchdb' as 'json', 'couchdb');
+    const syncml = await user.registerDevice('syncml', 'syncml');
     await user.put('notes', 'a', { v: 1 });
     const requests = requestsFor(user, phone, spare.id);
-    const fronts = frontRequestsFor(dav);
+    const fronts = frontRequestsFor({ dav, couchdb, syncml });
     // Every route behind a credential is here: a route added later must be added to this check.
     expect(new Set([...Object.keys(requests), ...fronts.map(([key]) => key)])).toEqual(
       new Set(
@@ -162,12 +192,19 @@ describe('DynamoDB paused (SIGSTOP)', () => {
         }),
         ...fronts.map(async ([key, method, path, options]) => {
           const response = await raw(runtime.baseUrl, method, path, options);
+          if (key === 'POST /v1/syncml')
+            return [key, { status: response.status, syncHdr: syncHdrStatus(response) }] as const;
           return [`${key} (${method} ${path})`, summary(response, true)] as const;
         }),
       ]),
     );
 
     for (const [key, answer] of answers) {
+      // SyncML: an HTTP 5xx is a broken transport to its clients; "busy" is a SyncHdr 503.
+      if (key === 'POST /v1/syncml') {
+        expect({ key, ...answer }).toEqual({ key, status: 200, syncHdr: 503 });
+        continue;
+      }
       const front = key.startsWith('ANY ');
       expect({ key, ...answer }).toEqual({
         key,

@@ -164,7 +164,9 @@ describe('device pushes', () => {
     );
     const sqs = makeSqsClient({ sqsEndpoint: runtime.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1' });
     const queueName = `${runtime.env.INBOX_QUEUE_PREFIX}${device.id}.fifo`;
-    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).resolves.toBeDefined();
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).resolves.toMatchObject({
+      QueueUrl: expect.stringContaining(queueName),
+    });
 
     await user.removeDevice(device.id);
 

@@ -26,18 +26,19 @@ export const newUser = async (runtime: Runtime, name = 'user'): Promise<SyncHubU
   return new SyncHubUser(runtime.baseUrl, await localUserToken(runtime.baseUrl, userId));
 };
 
-/** Waits until `check` returns a value other than undefined, polling; fails with `what`. */
+/** Waits until `check` returns a value other than undefined, polling every `intervalMs`; fails with `what`. */
 export const eventually = async <T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 20_000,
+  intervalMs = 100,
 ): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 };
 

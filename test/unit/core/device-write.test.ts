@@ -3,7 +3,7 @@ import { type DeviceWrite, planDeviceWrite, writeOp } from '../../../core/device
 import type { CurrentObject } from '../../../core/inbound';
 import { MAX_OBJECT_DATA_BYTES } from '../../../core/limits';
 import { conflictResolution } from '../../../core/session/push';
-import { session } from './session/fixtures';
+import { session } from '../../support/session';
 
 const write = (fields: Partial<DeviceWrite> = {}): DeviceWrite => ({
   collection: 'contacts',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceSettingsInputSchema, registrationSettings, resolveSettings } from '../../../core/settings';
+import { fieldIssues } from '../../../core/validation';
 
 describe('device settings', () => {
   it('fill in the defaults and drop empty overrides', () => {
@@ -30,7 +31,15 @@ describe('device settings', () => {
     expect(DeviceSettingsInputSchema.safeParse({ collections: ['a', 'a'] }).error?.issues[0]?.message).toBe(
       'collections must not repeat a name',
     );
-    expect(DeviceSettingsInputSchema.safeParse({ syncml: { contacts: 'vcard40' } }).success).toBe(false);
-    expect(DeviceSettingsInputSchema.safeParse({ surprise: true }).success).toBe(false);
+    const issues = (value: unknown) =>
+      fieldIssues(DeviceSettingsInputSchema.safeParse(value).error?.issues ?? []);
+    expect(issues({ syncml: { contacts: 'vcard40' } })).toEqual([
+      { path: '/syncml/contacts', message: expect.stringContaining('"vcard30"|"vcard21"') },
+    ]);
+    expect(issues({ surprise: true })).toEqual([{ path: '/surprise', message: 'unknown field' }]);
+    expect(DeviceSettingsInputSchema.parse({ collections: ['notes'], direction: 'to-device' })).toEqual({
+      collections: ['notes'],
+      direction: 'to-device',
+    });
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '../../../../core/couchdb/revisions';
 import type { ConflictPolicy, InboxMessage, JsonObject } from '../../../../core/model';
 import { conflictResolution } from '../../../../core/session/push';
-import { session } from '../session/fixtures';
+import { session } from '../../../support/session';
 
 const live = (version: number, view: JsonObject) => ({ version, deleted: false, view });
 

@@ -3,7 +3,7 @@ import type { LogEntry, ObjectChange } from '../../../../core/model';
 import { jsonCodec } from '../../../../core/platforms/json';
 import { jsonPatchCodec } from '../../../../core/platforms/jsonpatch';
 import { bundleMessages, logGapIn, planDelivery } from '../../../../core/session/delivery';
-import { change, changeEntry, session } from './fixtures';
+import { change, changeEntry, session } from '../../../support/session';
 
 const note = (logSeq: number, collection: string, origin: ObjectChange['origin'] = { kind: 'app' }) =>
   changeEntry(logSeq, change({ collection, objectId: `o${logSeq}`, data: { n: logSeq }, origin }));

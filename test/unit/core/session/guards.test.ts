@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectionRefusal, pushRefusal, readRefusal, writeRefusal } from '../../../../core/session/guards';
-import { session } from './fixtures';
+import { session } from '../../../support/session';
 
 describe('guards', () => {
   it('lets a to-device device read but not push, and a from-device device push but not read', () => {

@@ -6,7 +6,7 @@ import {
   resyncForDeviceSettings,
   resyncForUserSettings,
 } from '../../../../core/session/holdings';
-import { session } from './fixtures';
+import { session } from '../../../support/session';
 
 const replica = (collection: string, objectId: string, data?: Record<string, string>): Replica => ({
   collection,
@@ -83,10 +83,10 @@ describe('resync notices', () => {
         { ...before, collectionSettings: { notes: { filter: { a: 1 } } } },
         at,
       ),
-    ).toBeDefined();
+    ).toMatchObject({ kind: 'resync', targetDeviceIds: ['d'] });
     expect(
       resyncForDeviceSettings(device, before, { ...before, direction: 'from-device' }, at),
-    ).toBeDefined();
+    ).toMatchObject({ kind: 'resync', targetDeviceIds: ['d'] });
   });
 
   it("resyncs every device's collections whose user filter changed", () => {

@@ -3,7 +3,7 @@ import type { ConflictResolvers } from '../../../../core/conflicts';
 import { type CurrentObject, objectKey, planPush } from '../../../../core/inbound';
 import type { InboundWrite, Replica } from '../../../../core/model';
 import { conflictPolicyOf, conflictResolution, writesNeedingBase } from '../../../../core/session/push';
-import { session } from './fixtures';
+import { session } from '../../../support/session';
 
 const write = (fields: Partial<InboundWrite> & Pick<InboundWrite, 'collection'>): InboundWrite => ({
   changeId: 'c1',

@@ -6,7 +6,7 @@ import {
   transactionDelivery,
   viewOfChange,
 } from '../../../../core/session/receives';
-import { change, changeEntry, session } from './fixtures';
+import { change, changeEntry, session } from '../../../support/session';
 
 describe('receivesEntry', () => {
   const note = (logSeq: number, origin: ObjectChange['origin'] = { kind: 'app' }) =>
