@@ -87,12 +87,12 @@ const frontFaults = (
   const front = FRONTS[operation.front];
   const status = result.statusCode ?? 200;
   const served = operation.methods.includes('ANY') || operation.methods.includes(method);
-  if (!served && method !== 'ANY' && status !== 405)
+  // The credential is checked before the method: any method may be refused for it (401, 503).
+  const authError = route.auth !== 'none' && Object.hasOwn(front.authErrors, status);
+  if (!served && method !== 'ANY' && status !== 405 && !authError)
     return [`${key}: ${method} is not a method the front serves, yet it answered ${status}`];
   const declared =
-    Object.hasOwn(operation.responses, status) ||
-    Object.hasOwn(operation.errors, status) ||
-    (route.auth !== 'none' && Object.hasOwn(front.authErrors, status));
+    Object.hasOwn(operation.responses, status) || Object.hasOwn(operation.errors, status) || authError;
   if (!declared) return [`${key}: status ${status} is not one ${front.docs} declares`];
   const faults: string[] = [];
   const contentType = headerOf(result.headers, 'content-type');
