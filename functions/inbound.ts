@@ -131,6 +131,14 @@ export const createHandler = (deps: InboundDeps) => {
 
   const isPush = (record: SQSRecord) => record.messageAttributes?.kind?.stringValue !== 'tx-failure';
 
+  const identityOf = (record: SQSRecord) => {
+    try {
+      return pushIdentity(record);
+    } catch {
+      return undefined;
+    }
+  };
+
   /**
    * A push (or a transaction failure report) that failed however often it was tried: given up on
    * so that the device's later pushes are not held behind it (its FIFO group). The device gets a
@@ -143,8 +151,10 @@ export const createHandler = (deps: InboundDeps) => {
         0,
         1000,
       );
-    if (isPush(record)) {
-      const { userId, deviceId, pushId } = pushIdentity(record);
+    // A push that names its device (a message without the attributes cannot be answered, only kept).
+    const identity = isPush(record) ? identityOf(record) : undefined;
+    if (identity) {
+      const { userId, deviceId, pushId } = identity;
       await committer.optimistically(`push ${pushId}`, async () => {
         if (await syncStore.pushHandled(userId, deviceId, pushId)) return { done: true, value: undefined };
         const lastSeq = await syncStore.lastSeq(userId);

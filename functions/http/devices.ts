@@ -16,7 +16,7 @@ import { INBOX_RETENTION_SECONDS, requireEnv, tuning } from '../lib/config';
 import { httpApi, json, noContent, readJsonBody, userAuth, userIdOf, validate } from '../lib/http';
 import { logger } from '../lib/observability';
 import { assertResolversExist } from '../lib/policy-checks';
-import { hashToken, newDeviceId, newNamedDeviceToken } from '../lib/tokens';
+import { hashToken, newDeviceId, newDeviceTokenFor } from '../lib/tokens';
 import { DevicePathSchema, RegisterDeviceBodySchema } from '../schemas';
 
 /** The devices API's ports: the registry, the user's settings and change log, the inbox queues. */
@@ -87,7 +87,7 @@ export const createHandler = ({ registry, syncStore, inbox, deviceRecords, users
         );
       }
       const deviceId = newDeviceId();
-      const deviceToken = newNamedDeviceToken(userId, deviceId);
+      const deviceToken = newDeviceTokenFor(body.platform, userId, deviceId);
       // A pull device has no inbox queue (its queueUrl stays empty).
       const queueUrl = inboxed ? await inbox.create(deviceId) : '';
       // The device starts at the present: what exists already, it reads through the snapshot.

@@ -15,6 +15,18 @@ import { createHash, randomBytes } from 'node:crypto';
 export const newDeviceToken = () => `sdt_${randomBytes(32).toString('base64url')}`;
 export const newNamedDeviceToken = (userId: string, deviceId: string) =>
   `sdt.${Buffer.from(userId, 'utf8').toString('base64url')}.${deviceId}.${randomBytes(32).toString('base64url')}`;
+/**
+ * SyncML clients keep the password in a short buffer: SyncEvolution's engine stops with "value
+ * truncated to fit into field or buffer" (status 20040) before it sends anything when given a
+ * token that names its device (its user id is in it). SyncML devices get the 47-character form;
+ * their check reads the token row first, once per session (later messages go by the session key).
+ */
+const SHORT_TOKEN_PLATFORMS: ReadonlySet<string> = new Set(['syncml']);
+
+/** The token a newly registered device of `platform` gets. */
+export const newDeviceTokenFor = (platform: string, userId: string, deviceId: string) =>
+  SHORT_TOKEN_PLATFORMS.has(platform) ? newDeviceToken() : newNamedDeviceToken(userId, deviceId);
+
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 const NAMED_TOKEN = /^sdt\.([A-Za-z0-9_-]{1,400})\.(d_[a-z0-9]{20})\.[A-Za-z0-9_-]{43}$/;
 export const DEVICE_TOKEN_PATTERN =

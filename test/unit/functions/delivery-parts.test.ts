@@ -8,6 +8,7 @@ import {
   DEVICE_TOKEN_PATTERN,
   deviceNamedBy,
   newDeviceToken,
+  newDeviceTokenFor,
   newNamedDeviceToken,
 } from '../../../functions/lib/tokens';
 import { AckTokenSchema } from '../../../functions/schemas/requests';
@@ -116,5 +117,15 @@ describe('device tokens', () => {
     // The same user id spelled with base64 padding is not a second spelling of the token.
     const [, user, deviceId, secret] = token.split('.');
     expect(deviceNamedBy(`sdt.${user}=.${deviceId}.${secret}`)).toBeUndefined();
+  });
+
+  it('are short for SyncML devices, whose clients truncate long passwords; named for the others', () => {
+    const syncml = newDeviceTokenFor('syncml', 'user@example.org', 'd_abcdefghijklmnopqrst');
+    expect(syncml).toMatch(/^sdt_[A-Za-z0-9_-]{43}$/);
+    for (const platform of ['json', 'jsonpatch', 'couchdb', 'dav'])
+      expect(deviceNamedBy(newDeviceTokenFor(platform, 'u1', 'd_abcdefghijklmnopqrst'))).toEqual({
+        userId: 'u1',
+        deviceId: 'd_abcdefghijklmnopqrst',
+      });
   });
 });

@@ -9,6 +9,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeviceRecord } from '../../../aws/device-registry';
 import type { LogEntry, UserSettings } from '../../../core/model';
+import { MAX_DELIVERY_ATTEMPTS } from '../../../functions/lib/envelope';
 import { deviceAuth, httpApi } from '../../../functions/lib/http';
 import { MetricName, metrics } from '../../../functions/lib/observability';
 import { reportTransactionFailures } from '../../../functions/lib/transaction-failures';
@@ -248,7 +249,7 @@ describe('device pushes', () => {
     expect(await aws.objects.get('alice', 'tasks', 't')).toMatchObject({ version: 1 });
   });
 
-  it('fails a message that lacks the attributes the sync API always sets (a bug: it goes to the DLQ)', async () => {
+  it('fails a message that lacks the attributes the sync API always sets (a bug), and keeps it in the DLQ after its last attempt', async () => {
     const laptop = await addDevice(aws, { userId: 'alice' });
     const [record] = await pushed([
       { changeId: 'c1', op: 'add', collection: 'notes', objectId: 'n1', data: {} },
@@ -262,8 +263,23 @@ describe('device pushes', () => {
     const response = await consume([broken, fine!]);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record!.messageId }]);
     expect(await aws.objects.get('alice', 'notes', 'n1')).toBeUndefined();
-    // A batch of nothing but failures fails the invocation, as Lambda's partial batch processing expects.
-    await expect(consume([broken])).rejects.toThrow('All records failed processing');
+    // Alone in its batch, it is reported failed too (the event source retries it)...
+    expect((await consume([broken])).batchItemFailures).toEqual([{ itemIdentifier: record!.messageId }]);
+    expect(aws.queues.messages(INBOUND_DLQ)).toEqual([]);
+    // ...until its last attempt: then it is kept whole in the DLQ with why, and settled.
+    const last = {
+      ...broken,
+      attributes: { ...broken.attributes, ApproximateReceiveCount: String(MAX_DELIVERY_ATTEMPTS) },
+    };
+    expect((await consume([last])).batchItemFailures).toEqual([]);
+    const [kept] = aws.queues.messages(INBOUND_DLQ);
+    expect(kept?.attributes).toMatchObject({
+      reason: expect.stringMatching(
+        new RegExp(`^could not be applied after ${MAX_DELIVERY_ATTEMPTS} attempts`),
+      ),
+    });
+    expect(kept?.body).toEqual(JSON.parse(broken.body));
+    expect(await aws.objects.get('alice', 'notes', 'n1')).toBeUndefined();
   });
 });
 
