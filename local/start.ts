@@ -84,6 +84,12 @@ Try:
        -H 'content-type: application/json' -d '{"platform":"json","name":"my-phone"}'
   curl -s "${runtime.baseUrl}/v1/sync/messages?wait=5" -H "authorization: Bearer <deviceToken>"
 More tokens: curl -s -X POST ${runtime.baseUrl}/v1/local/token -H 'content-type: application/json' -d '{"userId":"alice"}'
+
+Point real sync software at it: register a device of its platform ("couchdb", "dav" or "syncml"
+in the POST /v1/devices above), then use its deviceId as user name and its deviceToken as password:
+  PouchDB        new PouchDB('${runtime.baseUrl}/v1/couchdb', { auth: { username, password } })
+  CardDAV/CalDAV ${runtime.baseUrl}/v1/dav/   (vdirsyncer, Thunderbird, DAVx5; README: CardDAV and CalDAV)
+  SyncML         syncURL=${runtime.baseUrl}/v1/syncml   (SyncEvolution; docs/syncml.md)
 `);
 };
 
