@@ -67,7 +67,7 @@ export const contractFaults = (
 
 /**
  * What is wrong with a protocol front's response by its description (functions/schemas/fronts.ts):
- * a method it does not serve (but for a 405 saying so), a status it does not declare (a 5xx
+ * a method it does not serve answered with success, a status it does not declare (a 5xx
  * above all: no request may cause one but a 503 of a front that answers a failed credential check
  * over HTTP; a SyncML front says even "busy" inside its protocol), a body of another media type
  * than the front answers with, an error that is not of its error shape, a 401 that is not what
@@ -87,10 +87,11 @@ const frontFaults = (
   const front = FRONTS[operation.front];
   const status = result.statusCode ?? 200;
   const served = operation.methods.includes('ANY') || operation.methods.includes(method);
-  // The credential is checked before the method: any method may be refused for it (401, 503).
-  const authError = route.auth !== 'none' && Object.hasOwn(front.authErrors, status);
-  if (!served && method !== 'ANY' && status !== 405 && !authError)
+  // A method it does not serve is refused (405), or first for what comes before the method:
+  // the credential (401, 503), the device's platform (403)... but never served.
+  if (!served && method !== 'ANY' && status < 400)
     return [`${key}: ${method} is not a method the front serves, yet it answered ${status}`];
+  const authError = route.auth !== 'none' && Object.hasOwn(front.authErrors, status);
   const declared =
     Object.hasOwn(operation.responses, status) || Object.hasOwn(operation.errors, status) || authError;
   if (!declared) return [`${key}: status ${status} is not one ${front.docs} declares`];

@@ -78,13 +78,14 @@ describe("a protocol front's responses, by its own description (functions/schema
     expect(contractFaults(redirect, answer(301, { location: '/v1/dav/' }))).toEqual([]);
   });
 
-  it('lets a method the front does not serve be refused for its credential first, else only with 405', () => {
+  it('lets a method the front does not serve be refused (its credential or device first), never served', () => {
     const challenge = { 'www-authenticate': 'Basic realm="SyncHub"', 'content-type': 'text/plain' };
     expect(contractFaults(dav, answer(401, challenge, 'who'), 'MOVE')).toEqual([]);
+    expect(contractFaults(dav, answer(403, { 'content-type': 'text/plain' }, 'no'), 'COPY')).toEqual([]);
     expect(contractFaults(dav, answer(405, { 'content-type': 'text/plain' }, 'no'), 'MOVE')).toEqual([]);
-    expect(contractFaults(dav, answer(404, { 'content-type': 'text/plain' }, 'no'), 'MOVE')[0]).toMatch(
-      /MOVE is not a method the front serves, yet it answered 404/,
-    );
+    expect(
+      contractFaults(dav, answer(207, { 'content-type': 'application/xml' }, '<x/>'), 'MOVE')[0],
+    ).toMatch(/MOVE is not a method the front serves, yet it answered 207/);
   });
 
   it('finds a 5xx, an error in the JSON API shape, a 401 without a challenge, a 503 without Retry-After', () => {
