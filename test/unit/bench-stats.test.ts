@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { barChart, latencyChart, stageChart } from '../../bench/charts';
 import { economyOf } from '../../bench/economy';
 import { callerOf, inboxDevice, queueKind } from '../../bench/meter';
 import { costOf } from '../../bench/pricing';
@@ -135,5 +136,16 @@ describe('bench meter and economy', () => {
     // 3 non-empty ESM receives + 5 API requests + 1 stream batch (no authorizer invocations).
     expect(economy.usage.lambdaInvocations).toBe(9);
     expect(costOf(economy.usage).total).toBeGreaterThan(0);
+  });
+});
+
+describe('bench charts', () => {
+  it('gives every chart its title as the SVG text alternative, escaped', () => {
+    const chart = latencyChart('p50 < p99 & more', [50, 99], [{ label: 'a', values: [10, 100] }]);
+    expect(chart).toMatch(/^<svg [^>]*>\n<title>p50 &lt; p99 &amp; more<\/title>\n/);
+    expect(barChart('Requests', 'calls', [{ name: 'n', bars: [{ label: '1', value: 2 }] }])).toContain(
+      '<title>Requests (calls)</title>',
+    );
+    expect(stageChart('Stages', [{ name: 'rate', stages: { a: 1 } }])).toContain('<title>Stages</title>');
   });
 });
