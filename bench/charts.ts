@@ -8,8 +8,9 @@ const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const svg = (width: number, height: number, body: string[]) =>
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>\n<rect width="100%" height="100%" fill="white"/>\n${body.join('\n')}\n</svg>\n`;
+/** An SVG document; `title` is its text alternative (screen readers, and Biome's a11y lint of docs/). */
+const svg = (width: number, height: number, title: string, body: string[]) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>\n<title>${escapeXml(title)}</title>\n<rect width="100%" height="100%" fill="white"/>\n${body.join('\n')}\n</svg>\n`;
 const text = (x: number, y: number, content: string, extra = '') =>
   `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${escapeXml(content)}</text>`;
 const short = (value: number) =>
@@ -29,7 +30,7 @@ export const latencyChart = (
 ): string => {
   const [width, height, left, right, top, bottom] = [720, 360, 60, 170, 36, 44];
   const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v) && v > 0);
-  if (all.length === 0) return svg(width, height, [text(20, 24, `${title}: no data`)]);
+  if (all.length === 0) return svg(width, height, title, [text(20, 24, `${title}: no data`)]);
   const low = 10 ** Math.floor(Math.log10(Math.min(...all)));
   const high = 10 ** Math.ceil(Math.log10(Math.max(...all)));
   const x = (ms: number) =>
@@ -62,7 +63,7 @@ export const latencyChart = (
     );
     body.push(text(width - right + 32, top + index * 20 + 10, s.label));
   });
-  return svg(width, height, body);
+  return svg(width, height, title, body);
 };
 
 export interface Bar {
@@ -106,7 +107,7 @@ export const barChart = (
     }
     at += slot;
   });
-  return svg(width, height, body);
+  return svg(width, height, `${title} (${unit})`, body);
 };
 
 /** Where a delivery's median time goes, hop by hop, one stacked bar per scenario. */
@@ -141,5 +142,5 @@ export const stageChart = (
     body.push(`<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`);
     body.push(text(x + 18, y, name));
   });
-  return svg(width, height, body);
+  return svg(width, height, title, body);
 };

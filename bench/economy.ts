@@ -15,6 +15,8 @@ export interface Economy {
   allRequestsPerDelivery: number;
   /** Handler calls per delivery by "Service Operation target". */
   perOperation: Record<string, number>;
+  /** The same by the function that made the call (bench/meter.ts `callerOf`): `router`, `adapter`… */
+  byFunction: Record<string, Record<string, number>>;
   /** Device API requests (polls + acks) per delivery, and objects API writes per delivery. */
   httpPerDelivery: number;
   usage: Usage;
@@ -28,6 +30,7 @@ export const economyOf = (
   deliveries: number,
 ): Economy => {
   const perOperation: Record<string, number> = {};
+  const byFunction: Record<string, Record<string, number>> = {};
   let handler = 0;
   let eventSource = 0;
   const usage: Usage = {
@@ -53,6 +56,9 @@ export const economyOf = (
     handler += count.calls;
     const key = `${count.service} ${count.operation} ${count.target}`;
     perOperation[key] = (perOperation[key] ?? 0) + count.calls / deliveries;
+    const own = byFunction[count.caller] ?? {};
+    byFunction[count.caller] = own;
+    own[key] = (own[key] ?? 0) + count.calls / deliveries;
     if (count.service === 'SQS') {
       if (count.fifo) usage.sqsFifoRequests += count.billedRequests;
       else usage.sqsStandardRequests += count.billedRequests;
@@ -70,6 +76,7 @@ export const economyOf = (
     handlerRequestsPerDelivery: handler / deliveries,
     allRequestsPerDelivery: (handler + eventSource) / deliveries,
     perOperation,
+    byFunction,
     httpPerDelivery: (http.polls + http.acks) / deliveries,
     usage,
     costPerMillionDeliveries: {

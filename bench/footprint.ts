@@ -76,7 +76,6 @@ const DUMMY_ENV: Record<string, string> = {
   POWERTOOLS_SERVICE_NAME: 'synchub',
   POWERTOOLS_METRICS_NAMESPACE: 'SyncHub',
   POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_TRACE_ENABLED: 'false',
   AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
 };
 
@@ -146,10 +145,12 @@ export const measureBundles = async (options: { repeats: number }): Promise<Bund
     for (let round = 0; round < options.repeats; round++) {
       for (const definition of functions) {
         for (const variant of VARIANTS) {
-          const tracing =
-            variant === 'untraced'
-              ? { POWERTOOLS_TRACE_ENABLED: 'false' }
-              : { AWS_LAMBDA_FUNCTION_NAME: `bench-${definition.key}` };
+          // As on Lambda (functions/lib/middleware.ts): tracing unless POWERTOOLS_TRACE_ENABLED
+          // is 'false', which only the untraced variant sets.
+          const tracing = {
+            AWS_LAMBDA_FUNCTION_NAME: `bench-${definition.key}`,
+            ...(variant === 'untraced' ? { POWERTOOLS_TRACE_ENABLED: 'false' } : {}),
+          };
           const { stdout } = await run(
             process.execPath,
             ['--input-type=module', '-e', IMPORT_PROBE, built.get(definition.key)![variant].file],

@@ -11,6 +11,8 @@ import { addClientMiddleware } from '../aws/clients';
 
 export interface CallCount {
   service: 'DynamoDB' | 'SQS';
+  /** Who made the client: a function's module (`router`, `http/sync`…), `local` or `bench`. */
+  caller: string;
   operation: string;
   target: string;
   /** Called by a Lambda event source mapping (polling a function's queue), not by a handler. */
@@ -122,6 +124,27 @@ const sqsPayloadBytes = (
   return 0;
 };
 
+/**
+ * Who is making a client, from the stack at its creation: every function makes its own clients
+ * at module scope (functions/router.ts, functions/http/sync.ts…), so the first frame under
+ * functions/ names it; the local runtime's event sources and provisioning are `local`.
+ */
+export const callerOf = (stack: string): string => {
+  const fn = /\/functions\/([\w/-]+)\.ts/.exec(stack);
+  if (fn) return fn[1]!;
+  return /\/local\/[\w/-]+\.ts/.test(stack) ? 'local' : 'bench';
+};
+
+const creatorStack = (): string => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  try {
+    return new Error().stack ?? '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+};
+
 export class AwsMeter {
   private counts = new Map<string, CallCount>();
   /** Keep queue traces (router envelopes, inbox sends and receives) for the stage breakdown. */
@@ -137,9 +160,11 @@ export class AwsMeter {
     const meter = this;
     this.unregister = addClientMiddleware({
       applyToStack(stack) {
+        // Called as the client is made (aws/clients.ts), so the stack shows who made it.
+        const caller = callerOf(creatorStack());
         (stack as unknown as { add(middleware: unknown, options: object): void }).add(
           // biome-ignore lint/suspicious/noExplicitAny: one middleware for every command of two clients
-          (next: any, context: any) => async (args: any) => meter.observe(next, context, args),
+          (next: any, context: any) => async (args: any) => meter.observe(next, context, args, caller),
           { step: 'initialize', name: 'synchubBenchMeter', override: true },
         );
       },
@@ -173,7 +198,7 @@ export class AwsMeter {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: SDK middleware plumbing
-  private async observe(next: any, context: any, args: any): Promise<any> {
+  private async observe(next: any, context: any, args: any, caller: string): Promise<any> {
     const client = String(context.clientName ?? '');
     const service: CallCount['service'] = client.startsWith('SQS') ? 'SQS' : 'DynamoDB';
     const raw = String(context.commandName ?? '?').replace(/Command$/, '');
@@ -191,11 +216,12 @@ export class AwsMeter {
       fifo = String(input.QueueUrl ?? '').endsWith('.fifo');
       eventSource = ESM_OPERATIONS.has(operation) && target !== 'inbox';
     }
-    const key = `${service}|${operation}|${target}|${eventSource}`;
+    const key = `${service}|${operation}|${target}|${eventSource}|${caller}`;
     let count = this.counts.get(key);
     if (!count) {
       count = {
         service,
+        caller,
         operation,
         target,
         eventSource,

@@ -34,6 +34,7 @@ import { fmt, fmtSummary, percentile, ratio, summarize } from './stats';
 import {
   measureCapture,
   measureIdlePolls,
+  type PayloadSizes,
   readLog,
   registerUser,
   runSyncHubLoad,
@@ -607,6 +608,19 @@ const printTable = (r: any) => {
   );
   for (const [op, perDelivery] of ops.slice(0, 8))
     row(`  ${op}`, fmt(perDelivery), 'calls per delivered change (flat-out run 1)');
+  for (const [name, run] of [
+    ['fixed rate', e2e.rate.synchub[0]],
+    ['flat out', firstFlat],
+  ] as const) {
+    const byFunction = Object.entries(run.economy.byFunction as Record<string, Record<string, number>>)
+      .map(([fn, calls]) => [fn, Object.values(calls).reduce((sum, n) => sum + n, 0)] as const)
+      .sort((a, b) => b[1] - a[1]);
+    row(
+      `  by function, ${name}`,
+      byFunction.map(([fn, n]) => `${fn} ${fmt(n)}`).join(', '),
+      'calls per delivered change by the function making them (run 1)',
+    );
+  }
   const c = firstFlat.economy.costPerMillionDeliveries;
   row(
     'cost per million deliveries',
@@ -673,29 +687,51 @@ const printTable = (r: any) => {
     `DynamoDB ${fmt(f.dynamodbGetItemMs)} ms, SQS ${fmt(f.sqsCallMs)} ms, gateway ${fmt(f.gatewayHealthMs)} ms`,
     'p50 of one idle call: what each of the ~15 calls on a delivery path costs locally',
   );
-  const payloads: Record<string, { messages: number; bytes: number }> = {};
+  const payloads: Record<string, PayloadSizes> = {};
   for (const run of [...e2e.rate.synchub, ...e2e.flat.synchub])
     for (const [platform, sizes] of Object.entries(
-      (run.http.payloads ?? {}) as Record<string, { messages: number; bytes: number }>,
+      (run.http.payloads ?? {}) as Record<string, PayloadSizes>,
     )) {
-      const total = payloads[platform] ?? { messages: 0, bytes: 0 };
+      const total = payloads[platform] ?? { messages: 0, bytes: 0, edits: 0, editBytes: 0 };
       total.messages += sizes.messages;
       total.bytes += sizes.bytes;
+      total.edits += sizes.edits;
+      total.editBytes += sizes.editBytes;
       payloads[platform] = total;
     }
-  for (const [platform, sizes] of Object.entries(payloads))
+  for (const [platform, sizes] of Object.entries(payloads)) {
+    const adds = sizes.messages - sizes.edits;
     row(
       `bytes per delivery, ${platform}`,
-      `${fmt(sizes.bytes / Math.max(1, sizes.messages))} B`,
-      'change payload a device receives (JSON), mean over both end-to-end runs (an add and a one-field edit per contact)',
+      `${fmt(sizes.bytes / Math.max(1, sizes.messages))} B (add ${fmt((sizes.bytes - sizes.editBytes) / Math.max(1, adds))} B, one-field edit ${fmt(sizes.editBytes / Math.max(1, sizes.edits))} B)`,
+      'change payload a device receives (JSON), mean over both end-to-end runs: ~700 B contacts, each added then edited in one field (jsonpatch edit: target < 150 B)',
     );
+  }
   if (stages && rateStages) {
-    const perOp = firstFlat.economy.perOperation as Record<string, number>;
-    const routerCalls = (perOp['DynamoDB Query devices'] ?? 0) + (perOp['SQS SendMessageBatch adapter'] ?? 0);
+    // The router's own calls (the adapter queries the devices too): one device Query per
+    // invocation (one user per run), one send per adapter queue.
+    const shareOf = (breakdown: { stages: Record<string, { p50: number }> }) => {
+      const sum = Object.values(breakdown.stages).reduce((total, stage) => total + stage.p50, 0);
+      return (100 * breakdown.stages['sync stream + router']!.p50) / Math.max(1, sum);
+    };
+    const routerOf = (run: { economy: { byFunction: Record<string, Record<string, number>> } }) => {
+      const own = run.economy.byFunction.router ?? {};
+      return {
+        calls: Object.values(own).reduce((sum, n) => sum + n, 0),
+        invocations: own['DynamoDB Query devices'] ?? 0,
+      };
+    };
+    const rateRouter = routerOf(e2e.rate.synchub[0]);
+    const flatRouter = routerOf(firstFlat);
     row(
       'sync-table stream hop',
-      `${fmt(rateStages.stages['sync stream + router'].p50)} ms (rate), ${fmt(stages.stages['sync stream + router'].p50)} ms (flat); router ${fmt(routerCalls)} req/delivery`,
-      'log entry written → envelope sent (stream pickup + router); its requests would move to capture without the hop',
+      `${fmt(rateStages.stages['sync stream + router'].p50)} ms = ${fmt(shareOf(rateStages))} % (rate), ${fmt(stages.stages['sync stream + router'].p50)} ms = ${fmt(shareOf(stages))} % (flat)`,
+      "log entry written → envelope sent (stream pickup + router): median, and its share of the stages' medians summed",
+    );
+    row(
+      '  router requests/delivery',
+      `${fmt(rateRouter.calls)} (rate), ${fmt(flatRouter.calls)} (flat); invocations ${fmt(rateRouter.invocations)}, ${fmt(flatRouter.invocations)}`,
+      "the router's DynamoDB + SQS calls and Lambda invocations per delivered change; without the hop capture would make the same calls in its own invocation",
     );
   }
   const conflicts = [...e2e.rate.synchub, ...e2e.flat.synchub].reduce(

@@ -64,6 +64,14 @@ export const registerUser = async (
   return { userId, user, devices };
 };
 
+export interface PayloadSizes {
+  messages: number;
+  bytes: number;
+  /** Of which edits of an object the device held (version > 1): the workload changes one field. */
+  edits: number;
+  editBytes: number;
+}
+
 export interface HttpCounts {
   puts: number;
   polls: number;
@@ -72,7 +80,7 @@ export interface HttpCounts {
   /** Acks refused with 409 although the device had received the message (see runSyncHubLoad). */
   ackConflicts?: number;
   /** Change messages received and their payload bytes (JSON, UTF-8), by the device's platform. */
-  payloads?: Record<string, { messages: number; bytes: number }>;
+  payloads?: Record<string, PayloadSizes>;
 }
 
 /**
@@ -112,11 +120,16 @@ export const runSyncHubLoad = async (
       const at = Date.now();
       for (const message of device.apply(messages)) {
         if (message.type !== 'change') continue;
-        const sizes = http.payloads![device.platform] ?? { messages: 0, bytes: 0 };
+        const sizes = http.payloads![device.platform] ?? { messages: 0, bytes: 0, edits: 0, editBytes: 0 };
+        const bytes = Buffer.byteLength(JSON.stringify(message.payload));
+        const payload = message.payload as { objectId: string; version: number; deleted?: boolean };
         sizes.messages++;
-        sizes.bytes += Buffer.byteLength(JSON.stringify(message.payload));
+        sizes.bytes += bytes;
+        if (payload.version > 1 && !payload.deleted) {
+          sizes.edits++;
+          sizes.editBytes += bytes;
+        }
         http.payloads![device.platform] = sizes;
-        const payload = message.payload as { objectId: string; version: number };
         deliveries.push({ device: index, objectId: payload.objectId, version: payload.version, at });
         received[index]!++;
       }

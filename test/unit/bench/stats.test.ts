@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { barChart, latencyChart, stageChart } from '../../../bench/charts';
 import { economyOf } from '../../../bench/economy';
-import { inboxDevice, queueKind } from '../../../bench/meter';
+import { callerOf, inboxDevice, queueKind } from '../../../bench/meter';
 import { costOf } from '../../../bench/pricing';
 import { fmt, percentile, ratio, summarize } from '../../../bench/stats';
 import { latencies } from '../../../bench/workload';
@@ -57,6 +58,17 @@ describe('bench workload accounting', () => {
 });
 
 describe('bench meter and economy', () => {
+  it('names the function that made a client from the stack at its creation', () => {
+    const frames = (...paths: string[]) =>
+      ['Error', ...paths.map((path) => `    at file:///work/x/${path}:1:1`)].join('\n');
+    expect(callerOf(frames('aws/clients.ts', 'functions/router.ts', 'local/runtime.ts'))).toBe('router');
+    expect(callerOf(frames('aws/clients.ts', 'functions/http/sync.ts', 'local/runtime.ts'))).toBe(
+      'http/sync',
+    );
+    expect(callerOf(frames('aws/clients.ts', 'local/event-sources/sqs.ts'))).toBe('local');
+    expect(callerOf(frames('aws/clients.ts', 'bench/run.ts'))).toBe('bench');
+  });
+
   it('classifies queues and finds the device of an inbox', () => {
     expect(queueKind('http://127.0.0.1:1/000/p-inbox-dev1.fifo')).toBe('inbox');
     expect(queueKind('http://127.0.0.1:1/000/p-adapter-json.fifo')).toBe('adapter');
@@ -79,6 +91,7 @@ describe('bench meter and economy', () => {
         {
           ...base,
           service: 'DynamoDB',
+          caller: 'http/sync',
           operation: 'GetItem',
           target: 'devices',
           eventSource: false,
@@ -89,6 +102,7 @@ describe('bench meter and economy', () => {
         {
           ...base,
           service: 'SQS',
+          caller: 'adapter',
           operation: 'SendMessageBatch',
           target: 'inbox',
           eventSource: false,
@@ -98,6 +112,7 @@ describe('bench meter and economy', () => {
         {
           ...base,
           service: 'SQS',
+          caller: 'local',
           operation: 'ReceiveMessage',
           target: 'adapter',
           eventSource: true,
@@ -113,9 +128,24 @@ describe('bench meter and economy', () => {
     expect(economy.handlerRequestsPerDelivery).toBe(0.75);
     expect(economy.allRequestsPerDelivery).toBe(0.9);
     expect(economy.perOperation['DynamoDB GetItem devices']).toBe(0.5);
+    expect(economy.byFunction).toEqual({
+      'http/sync': { 'DynamoDB GetItem devices': 0.5 },
+      adapter: { 'SQS SendMessageBatch inbox': 0.25 },
+    });
     expect(economy.usage.sqsFifoRequests).toBe(8);
     // 3 non-empty ESM receives + 5 API requests + 1 stream batch (no authorizer invocations).
     expect(economy.usage.lambdaInvocations).toBe(9);
     expect(costOf(economy.usage).total).toBeGreaterThan(0);
+  });
+});
+
+describe('bench charts', () => {
+  it('gives every chart its title as the SVG text alternative, escaped', () => {
+    const chart = latencyChart('p50 < p99 & more', [50, 99], [{ label: 'a', values: [10, 100] }]);
+    expect(chart).toMatch(/^<svg [^>]*>\n<title>p50 &lt; p99 &amp; more<\/title>\n/);
+    expect(barChart('Requests', 'calls', [{ name: 'n', bars: [{ label: '1', value: 2 }] }])).toContain(
+      '<title>Requests (calls)</title>',
+    );
+    expect(stageChart('Stages', [{ name: 'rate', stages: { a: 1 } }])).toContain('<title>Stages</title>');
   });
 });
