@@ -80,7 +80,9 @@ export class WorkSignal {
   };
 }
 
-const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?(Command)?$/;
+// The document client's names (TransactWriteCommand) and the ones its middleware sees, the
+// low-level client's (TransactWriteItemsCommand, BatchWriteItemCommand, PutItemCommand).
+const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Items?)?(Command)?$/;
 
 /** An item's sort key, from a document-client value or a low-level attribute. */
 const sortKeyOf = (item: unknown): string | undefined => {

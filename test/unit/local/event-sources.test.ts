@@ -152,7 +152,19 @@ describe('waking on work', () => {
     expect(
       writtenTables('BatchWriteItemCommand', { RequestItems: { t3: [{ PutRequest: { Item: {} } }] } }),
     ).toEqual(['t3']);
+    // The names the runtime's middleware sees: the low-level client's (every change log write is one).
+    expect(
+      writtenTables('TransactWriteItemsCommand', {
+        TransactItems: [{ Put: { TableName: 't1' } }, { ConditionCheck: { TableName: 't4' } }],
+      }),
+    ).toContain('t1');
+    expect(writtenTables('PutItemCommand', { TableName: 't1' })).toEqual(['t1']);
+    expect(writtenTables('UpdateItemCommand', { TableName: 't2' })).toEqual(['t2']);
     expect(writtenTables('GetCommand', { TableName: 't1' })).toEqual([]);
+    expect(writtenTables('GetItemCommand', { TableName: 't1' })).toEqual([]);
+    expect(
+      writtenTables('TransactGetItemsCommand', { TransactItems: [{ Get: { TableName: 't1' } }] }),
+    ).toEqual([]);
     expect(writtenTables('QueryCommand', { TableName: 't1' })).toEqual([]);
   });
 
