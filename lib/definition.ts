@@ -3,7 +3,7 @@
  * and the local runtime (local/) both read it, so what runs locally and what is deployed
  * cannot drift apart. Plain data: no CDK and no AWS SDK imports here.
  */
-import { INBOX_PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms/names';
 import { METRICS } from './metrics';
 import { INBOX_RETENTION_SECONDS } from './tunables';
 

@@ -6,7 +6,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { INBOX_PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms/names';
 import { BUNDLE_ALIASES, ESM_REQUIRE_BANNER, RUNTIME_SDK_PACKAGES, USE_RUNTIME_SDK } from './bundling';
 import { type Access, adapterQueueKey, DEPLOYMENT, type EnvKey, type FunctionDefinition } from './definition';
 import { wildcardResourceFinding } from './nag';

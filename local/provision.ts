@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { makeDynamoClient, makeSqsClient } from '../aws/clients';
-import { INBOX_PLATFORM_NAMES } from '../core/platforms';
+import { INBOX_PLATFORM_NAMES } from '../core/platforms/names';
 import {
   adapterQueueKey,
   deployedRouteKeys,

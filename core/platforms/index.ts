@@ -1,8 +1,9 @@
-import type { Delivery, Platform, PlatformCodec } from './codec';
+import type { Platform, PlatformCodec } from './codec';
 import { couchdbCodec } from './couchdb';
 import { davPlatform } from './dav/platform';
 import { jsonCodec } from './json';
 import { jsonPatchCodec } from './jsonpatch';
+import { deliveryOf, PLATFORM_NAMES } from './names';
 import { syncmlCodec } from './syncml/codec';
 
 /** The platform registry: one line per platform. Functions and infrastructure read it. */
@@ -14,23 +15,15 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   [davPlatform.name]: davPlatform,
 };
 
-/** Every platform a device may register with. */
-export const PLATFORM_NAMES: readonly string[] = Object.keys(PLATFORMS);
+// The registry and the names without codecs (./names.ts) are one list: a platform added to one
+// only is a programming error, caught the first time the registry loads (every test run).
+for (const name of new Set([...Object.keys(PLATFORMS), ...PLATFORM_NAMES])) {
+  if (PLATFORMS[name]?.delivery !== deliveryOf(name))
+    throw new Error(`platform "${name}" differs between core/platforms/index.ts and names.ts`);
+}
 
 const platformOf = (platform: string): Platform | undefined =>
   Object.hasOwn(PLATFORMS, platform) ? PLATFORMS[platform] : undefined;
-
-/** How a platform's devices get their data (codec.ts `Delivery`); undefined for an unknown platform. */
-export const deliveryOf = (platform: string): Delivery | undefined => platformOf(platform)?.delivery;
-
-/**
- * Does this platform's device get an inbox queue (and its platform an adapter queue and
- * function)? Pull platforms do not: nothing is queued or routed for their devices.
- */
-export const hasInbox = (platform: string): boolean => deliveryOf(platform) === 'inbox';
-
-/** The platforms with inboxes: one adapter queue and function each. */
-export const INBOX_PLATFORM_NAMES: readonly string[] = PLATFORM_NAMES.filter(hasInbox);
 
 /** The codecs of the inbox platforms, by name. */
 export const CODECS: Readonly<Record<string, PlatformCodec>> = Object.fromEntries(
@@ -48,3 +41,4 @@ export const codecFor = (platform: string): PlatformCodec => {
 };
 
 export type { Delivery, Platform, PlatformCodec } from './codec';
+export { deliveryOf, hasInbox, INBOX_PLATFORM_NAMES, PLATFORM_NAMES } from './names';

@@ -10,6 +10,7 @@ const LOADERS: Readonly<Record<string, () => Promise<PlatformCodec>>> = {
   json: async () => (await import('./json')).jsonCodec,
   jsonpatch: async () => (await import('./jsonpatch')).jsonPatchCodec,
   syncml: async () => (await import('./syncml/codec')).syncmlCodec,
+  couchdb: async () => (await import('./couchdb')).couchdbCodec,
 };
 
 const loaded = new Map<string, Promise<PlatformCodec>>();

@@ -6,7 +6,7 @@ import type { DeviceRecordsPort, DeviceRegistryPort, InboxPort, SyncStorePort } 
 import { SyncStore } from '../../aws/sync-store';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors';
 import { MAX_DEVICES_PER_USER } from '../../core/limits';
-import { hasInbox } from '../../core/platforms';
+import { hasInbox } from '../../core/platforms/names';
 import { UserSettingsSchema } from '../../core/policies';
 import { resyncForUserSettings } from '../../core/session/holdings';
 import { registrationSettings } from '../../core/settings';

@@ -7,8 +7,9 @@ import { ForbiddenError, PayloadTooLargeError, UnauthorizedError } from '../../c
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { decodePushItems } from '../../core/inbound';
 import { MAX_PUSH_BODY_BYTES } from '../../core/limits';
-import { codecFor, hasInbox } from '../../core/platforms';
 import { assertPushMediaType } from '../../core/platforms/codec';
+import { loadCodec } from '../../core/platforms/load';
+import { hasInbox } from '../../core/platforms/names';
 import type { SelectionConfig } from '../../core/selection';
 import { type DeviceSession, deviceSession } from '../../core/session/device-session';
 import {
@@ -77,7 +78,7 @@ export const callingDevice = async (
  */
 export const inboxDevice = async (registry: DeviceRegistryPort, event: HttpEvent): Promise<DeviceRecord> => {
   const device = await callingDevice(registry, event);
-  const { front } = codecFor(device.platform);
+  const { front } = await loadCodec(device.platform);
   if (front) {
     throw new ForbiddenError(
       `a ${device.platform} device reads its inbox and pushes through its own front, {base}${front.path} (${front.docs}), not /v1/sync`,
@@ -128,7 +129,7 @@ export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selec
     'POST /v1/sync/changes': async (event) => {
       const device = await inboxDeviceOf(event);
       refuse(pushRefusal(device));
-      const codec = codecFor(device.platform);
+      const codec = await loadCodec(device.platform);
       const contentType = assertPushMediaType(codec, contentTypeOf(event));
       const body = rawBody(event, MAX_PUSH_BODY_BYTES);
       // A codec that rejects items one by one (syncml) reports them in the result, not here.
@@ -193,7 +194,7 @@ export const syncRoutes = ({ registry, syncStore, queues, inboundQueueUrl, selec
         syncStore.readReplicas(device.userId, query.collection, query.limit ?? 100, after),
         sessionOf(device),
       ]);
-      const platformCodec = codecFor(device.platform);
+      const platformCodec = await loadCodec(device.platform);
       const codec = platformCodec.forDevice?.(device) ?? platformCodec;
       const items = heldObjects(session, page.replicas).map((replica) => codec.encodeSnapshotItem(replica));
       return json(200, {

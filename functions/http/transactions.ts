@@ -3,7 +3,7 @@ import { TransientError } from '../../aws/errors';
 import type { CommitterPort, DeviceRegistryPort, ObjectsPort, SyncStorePort } from '../../aws/ports';
 import { ConflictError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import type { TransactionRecord } from '../../core/model';
-import { deliveryOf } from '../../core/platforms';
+import { deliveryOf } from '../../core/platforms/names';
 import type { SelectionConfig } from '../../core/selection';
 import { transactionDelivery } from '../../core/session/receives';
 import {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CollectionSchema, ObjectIdSchema } from '../../core/ids';
 import { isJsonObject, type JsonObject } from '../../core/json';
-import { PLATFORM_NAMES } from '../../core/platforms';
+import { PLATFORM_NAMES } from '../../core/platforms/names';
 import { DeviceSettingsInputSchema } from '../../core/settings';
 import { MAX_TRANSACTION_WRITES } from '../../core/transactions';
 import { jsonPointer } from '../../core/validation';

@@ -198,3 +198,12 @@ describe.each<[string, PlatformCodec]>([
     );
   });
 });
+
+describe('codecs loaded on first use (core/platforms/load.ts)', () => {
+  it('are the registry’s codecs, for every inbox platform', async () => {
+    const { loadCodec } = await import('../../../../core/platforms/load');
+    for (const platform of INBOX_PLATFORM_NAMES) expect(await loadCodec(platform)).toBe(CODECS[platform]);
+    await expect(loadCodec('dav')).rejects.toThrow(/no inbox/);
+    await expect(loadCodec('nope')).rejects.toThrow(/no codec registered/);
+  });
+});
