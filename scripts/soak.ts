@@ -7,7 +7,7 @@
  * mid-run. Prints lost / duplicated / gaps, polls not answered 200, write→device p50 / p99, and
  * the time to converge after the last write. Not part of `npm test`; see RELIABILITY.md.
  *
- *   npm run soak -- --devices 20 --writes 250 --rate 5 --seed 42 --phases clean,faults
+ *   npm run soak -- --devices 50 --writes 1000 --rate 10 --seed 42 --phases clean,faults
  *
  * Loopback only; everything it starts (DynamoDB Local, the runtime process and its fauxqs) is
  * stopped on every exit path, Ctrl-C included.
@@ -23,9 +23,9 @@ import { report } from './soak/report';
 
 const { values: flags } = parseArgs({
   options: {
-    devices: { type: 'string', default: '20' },
-    writes: { type: 'string', default: '250' },
-    rate: { type: 'string', default: '5' },
+    devices: { type: 'string', default: '50' },
+    writes: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '10' },
     objects: { type: 'string' },
     seed: { type: 'string' },
     phases: { type: 'string', default: 'clean,faults' },
