@@ -1,6 +1,7 @@
 import { GetQueueUrlCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeSqsClient } from '../../aws/clients';
+import { makeDocumentClient, makeSqsClient } from '../../aws/clients';
 import type { SyncHubUser } from '../../client/user';
 import { deepEqual } from '../../core/json';
 import type { Runtime } from '../../local/runtime';
@@ -323,6 +324,60 @@ describe('PouchDB against the CouchDB front', () => {
       .map((request) => new URL(request.slice(request.indexOf(' ') + 1)).searchParams.get('since'));
     expect(since[0]).not.toBe('0');
     expect(read).toBe(1);
+  });
+
+  it('removing the device removes its feed and checkpoints, and its credential is refused', async () => {
+    const user = await newUser(runtime, 'removed');
+    const device = await couchDevice(user);
+    await user.put('notes', 'kept', { v: 1 });
+    const db = pouch.local(`removed-${Date.now()}`);
+    await eventually(
+      'the note',
+      async () => {
+        await db.replicate.from(pouch.remote(device));
+        return (await docOf(db, 'notes:kept')) ? true : undefined;
+      },
+      WAIT,
+    );
+    // A change after the first pull (a full resend) comes through the device's feed.
+    await user.put('notes', 'later', { v: 2 });
+    await eventually(
+      'the later note',
+      async () => {
+        await db.replicate.from(pouch.remote(device));
+        return (await docOf(db, 'notes:later')) ? true : undefined;
+      },
+      WAIT,
+    );
+    const userId = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString('utf8'))
+      .sub as string;
+    const documents = makeDocumentClient({
+      dynamodbEndpoint: runtime.env.AWS_ENDPOINT_URL_DYNAMODB,
+      region: 'us-east-1',
+    });
+    const deviceItems = async () =>
+      (
+        await documents.send(
+          new QueryCommand({
+            TableName: runtime.provisioned.tables.sync,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :dv)',
+            ExpressionAttributeValues: { ':pk': `U#${userId}`, ':dv': `DV#${device.deviceId}#` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items?.map((item) => String(item.sk).split('#')[2]) ?? [];
+    try {
+      // Its feed (CF) and PouchDB's checkpoint (CL) are kept under the device's own prefix...
+      expect(new Set(await deviceItems())).toEqual(new Set(['CF', 'CL']));
+      await user.removeDevice(device.deviceId);
+      // ...so they go with it.
+      expect(await deviceItems()).toEqual([]);
+      const refused = await couch(device, 'GET', '/');
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({ error: 'unauthorized' });
+    } finally {
+      documents.destroy();
+    }
   });
 
   it("its inbox is the front's alone: the JSON sync API refuses to poll, ack or push for it, and keeps its settings", async () => {
