@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredObject } from '../core/model';
 import { batchGetAll } from './batch-get';
 import type { TransactItem } from './commit';
 import { epochSeconds, objectKey, userPk } from './keys';
 import { storedObjectFromItem } from './objects-store';
+import { queryPrefix } from './query-prefix';
 
 /**
  * What the DAV front reads and keeps. Reads of the objects table are strongly consistent, so a
@@ -53,44 +54,21 @@ export class DavStore {
    */
   async listLive(userId: string, collection: string, limit: number): Promise<StoredObject[] | undefined> {
     const objects: StoredObject[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.objectsTable,
-          KeyConditionExpression: 'pk = :user AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':user': userId, ':prefix': `${collection}#` },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
+    for await (const page of queryPrefix(this.db, this.objectsTable, userId, `${collection}#`)) {
+      for (const item of page) {
         if (item.deleted === true) continue;
         objects.push(storedObjectFromItem(item));
         if (objects.length > limit) return undefined;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return objects;
   }
 
   /** The member names clients chose in a collection, by objectId (usually none). */
   async memberNames(userId: string, collection: string): Promise<Map<string, string>> {
     const names = new Map<string, string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.syncTable,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': namePrefix(collection) },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) names.set(String(item.objectId), String(item.name));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of queryPrefix(this.db, this.syncTable, userPk(userId), namePrefix(collection)))
+      for (const item of page) names.set(String(item.objectId), String(item.name));
     return names;
   }
 

@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from './batch-write';
 import { deviceRecordsPrefix, userPk } from './keys';
+import { queryPrefix } from './query-prefix';
 
 /**
  * What protocol fronts keep for one device in the sync table (a SyncML device's id map,
@@ -18,27 +19,16 @@ export class DeviceRecords {
   /** Deletes every record of the device; returns how many there were. Idempotent. */
   async forget(userId: string, deviceId: string): Promise<number> {
     let removed = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': deviceRecordsPrefix(deviceId) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      const keys = page.Items ?? [];
+    for await (const keys of queryPrefix(this.db, this.table, userPk(userId), deviceRecordsPrefix(deviceId), {
+      projection: 'pk, sk',
+    })) {
       await batchWriteAll(
         this.db,
         this.table,
         keys.map((key) => ({ delete: { pk: key.pk, sk: key.sk } })),
       );
       removed += keys.length;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return removed;
   }
 }

@@ -1,17 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../core/errors';
 import { MAX_DEVICES_PER_USER } from '../core/limits';
 import type { Device, DeviceSettings } from '../core/model';
 import { Committer, type TransactItem } from './commit';
 import { isConditionFailure, TransientError } from './errors';
 import { DEVICE_COUNT_SK, DEVICE_PREFIX, deviceSk, tokenKey, userPk } from './keys';
+import { queryPrefix } from './query-prefix';
 
 /** DynamoDB's limit on the items of one TransactWriteItems. */
 const MAX_TRANSACTION_ITEMS = 100;
@@ -177,20 +172,8 @@ export class DeviceRegistry {
 
   async list(userId: string): Promise<DeviceRecord[]> {
     const devices: DeviceRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': userPk(userId), ':prefix': DEVICE_PREFIX },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) devices.push(recordFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of queryPrefix(this.db, this.table, userPk(userId), DEVICE_PREFIX))
+      for (const item of page) devices.push(recordFromItem(item));
     return devices;
   }
 

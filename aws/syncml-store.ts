@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClientDevInf } from '../core/syncml-session/devinf';
 import type {
   DatastoreRecord,
@@ -13,6 +13,7 @@ import { type BatchWrite, batchWriteAll } from './batch-write';
 import type { Committer, TransactItem } from './commit';
 import { TransientError } from './errors';
 import { deviceRecordsPrefix, epochSeconds, userPk } from './keys';
+import { queryPrefix } from './query-prefix';
 import { backoff, MAX_ATTEMPTS } from './retry';
 
 /**
@@ -331,20 +332,7 @@ export class SyncmlStore {
 
   private async queryPartition(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of queryPrefix(this.db, this.table, pk, prefix)) items.push(...page);
     return items;
   }
 }

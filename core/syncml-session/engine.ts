@@ -280,7 +280,8 @@ class MessageRun {
         ...(item.source ? { sourceRef: item.source } : {}),
       };
       if (command.code !== Alert.TWO_WAY && command.code !== Alert.SLOW) {
-        // One-way and refresh syncs, and suspend / resume, are not implemented.
+        // One-way and refresh syncs, and suspend / resume, are refused with 406: a documented
+        // limit (docs/syncml.md), not a missing piece of this engine's two-way and slow syncs.
         this.status(command, 'Alert', Status.OPTIONAL_FEATURE_NOT_SUPPORTED, refs);
         continue;
       }
