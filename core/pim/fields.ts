@@ -26,6 +26,21 @@ export const carriable = (text: string, newline: boolean): boolean =>
     );
   });
 
+/**
+ * What a content line can show of text it cannot carry exactly: the text without the characters
+ * it cannot hold (not as U+FFFD, which the SyncML front reads as a body that was not UTF-8) and
+ * without edge blanks; undefined when nothing would be left. Written in the value's
+ * place (a device shows the name, and clients refuse events without a SUMMARY), with the exact
+ * text in X-SYNCHUB-EXTRA; `withExtra` gives the exact text back when a device leaves it as is.
+ */
+export const approximateText = (text: string): string | undefined => {
+  const shown = [...text]
+    .filter((c) => carriable(c, true))
+    .join('')
+    .trim();
+  return shown === '' ? undefined : shown;
+};
+
 /** Text a vCard or iCalendar value can carry exactly: no control characters but newline, no edge blanks. */
 export const CarriableText = z
   .string()
@@ -55,11 +70,31 @@ export function partition<Shape extends Record<string, z.ZodType>>(
     }
     const schema = Object.hasOwn(shape, key) ? shape[key] : undefined;
     const parsed = schema?.safeParse(value);
-    if (parsed?.success) known[key] = parsed.data;
-    else extra[key] = value;
+    if (parsed?.success) {
+      known[key] = parsed.data;
+      continue;
+    }
+    extra[key] = value;
+    // Text a line cannot carry exactly is shown approximated; the exact text travels in extra.
+    const shown = schema && typeof value === 'string' ? approximateText(value) : undefined;
+    if (shown !== undefined && schema?.safeParse(shown).success) known[key] = shown;
   }
   return { known: known as never, extra, unknown };
 }
+
+/**
+ * An object read back from a device's content, over the members of its X-SYNCHUB-EXTRA: what the
+ * mapping read wins over stale copies there, except a member the device shows exactly as the
+ * approximation written for the exact text kept there (it left it as is): that keeps the exact text.
+ */
+export const withExtra = (extra: JsonObject, mapped: JsonObject): JsonObject => {
+  const result: JsonObject = { ...extra, ...mapped };
+  for (const key of Object.keys(mapped)) {
+    const exact = Object.hasOwn(extra, key) ? extra[key] : undefined;
+    if (typeof exact === 'string' && mapped[key] === approximateText(exact)) result[key] = exact;
+  }
+  return result;
+};
 
 export const encodeExtra = (extra: JsonObject): string =>
   Buffer.from(JSON.stringify(extra), 'utf8').toString('base64url');

@@ -15,6 +15,7 @@ import {
   partition,
   UNKNOWN_MEMBER,
   unknownLine,
+  withExtra,
 } from './fields';
 import { type LegacyProfile, legacyToModern, modernToLegacy } from './legacy';
 import { isKnownZone, localToUtc, utcToLocal } from './timezones';
@@ -278,7 +279,7 @@ function componentToEvent(event: ICAL.Component, objectId: string, vcal: boolean
     else unknown.push(sub.toString());
   }
   if (alarms.length > 0) out.alarms = alarms;
-  const result: JsonObject = { ...extra, ...(out as JsonObject) };
+  const result = withExtra(extra, out as JsonObject);
   if (unknown.length > 0) result[UNKNOWN_MEMBER] = unknown;
   return result;
 }

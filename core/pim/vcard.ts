@@ -16,6 +16,7 @@ import {
   typesOf,
   UNKNOWN_MEMBER,
   unknownLine,
+  withExtra,
 } from './fields';
 import { type LegacyProfile, legacyToModern, modernToLegacy } from './legacy';
 
@@ -233,7 +234,7 @@ function vcard30ToContact(text: string): JsonObject {
   }
   for (const sub of card.getAllSubcomponents()) unknown.push(sub.toString());
   // Members the mapping produced win over stale copies in the extra payload.
-  const result: JsonObject = { ...extra, ...(contact as JsonObject) };
+  const result = withExtra(extra, contact as JsonObject);
   if (unknown.length > 0) result[UNKNOWN_MEMBER] = unknown;
   return result;
 }

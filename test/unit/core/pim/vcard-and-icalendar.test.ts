@@ -221,3 +221,33 @@ describe('real-world fixtures', () => {
     });
   }
 });
+
+describe('text a content line cannot carry exactly (U+FFFF, control characters)', () => {
+  const odd = 'Zoë 😀 \uFFFF end\u0000';
+
+  it('is shown without those characters, and read back exactly while the device leaves it as is', () => {
+    const card = contactToVCard({ fullName: odd }, 'vcard30');
+    expect(card).toContain('\r\nFN:Zoë 😀  end\r\n');
+    expect(vcardToContact(card)).toEqual({ fullName: odd });
+    const calendar = eventToCalendar(
+      { summary: odd, start: { dateTime: '2026-12-01T10:00:00Z' } },
+      'e1',
+      'icalendar20',
+      '2026-11-30T00:00:00.000Z',
+    );
+    // Clients refuse an event without a SUMMARY: it is there, approximated.
+    expect(calendar).toContain('\r\nSUMMARY:Zoë 😀  end\r\n');
+    expect(calendarToEvent(calendar, 'e1')).toMatchObject({ summary: odd });
+  });
+
+  it('gives way to what a device wrote in its place', () => {
+    const card = contactToVCard({ fullName: odd }, 'vcard30').replace('FN:Zoë 😀  end', 'FN:Zoe');
+    expect(vcardToContact(card)).toEqual({ fullName: 'Zoe' });
+  });
+
+  it('stays only in X-SYNCHUB-EXTRA when nothing would be left to show', () => {
+    const card = contactToVCard({ fullName: '\uFFFF' }, 'vcard30');
+    expect(card).toContain('\r\nFN:\r\n');
+    expect(vcardToContact(card)).toEqual({ fullName: '\uFFFF' });
+  });
+});
